@@ -1,0 +1,418 @@
+"""The shared base of every skae estimator.
+
+It owns parameter validation, the data's normalisation, seeding, building and
+training the skorch net, dtype handling, batched inference and the fitted
+bookkeeping. A concrete estimator adds its own parameters and overrides the
+small hooks at the bottom of :class:`BaseAutoencoder`.
+"""
+
+import copy
+import re
+import warnings
+from contextlib import contextmanager
+from numbers import Integral, Real
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_array, check_random_state
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._modules import ACTIVATIONS, AutoencoderModule
+from ._net import AutoencoderNet, ShuffledSplit, TensorBatches, TensorDataset, TrainingMonitor
+
+#: Rows per forward pass in transform / inverse_transform / score_samples.
+INFERENCE_BATCH_SIZE = 4096
+
+#: Rows per chunk when computing the normalisation statistics.
+_STATS_CHUNK = 8192
+
+
+def resolve_device(device):
+    """Map the ``device`` parameter to a ``torch.device``, or explain why not."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device == "cpu":
+        return torch.device("cpu")
+    match = re.fullmatch(r"cuda(?::(\d+))?", device)
+    if match is None:
+        raise ValueError(
+            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
+        )
+    if not torch.cuda.is_available():
+        raise ValueError(
+            f"device={device!r} was requested but no CUDA GPU is available to torch "
+            "on this machine. Use device='cpu', or device='auto' to take a GPU only "
+            "when one is present."
+        )
+    index = int(match.group(1) or 0)
+    if index >= torch.cuda.device_count():
+        raise ValueError(
+            f"device={device!r} was requested but only {torch.cuda.device_count()} "
+            "CUDA device(s) are visible."
+        )
+    return torch.device("cuda", index)
+
+
+@contextmanager
+def seeded(seed, device):
+    """Seed torch for the duration of the block and restore the caller's RNGs."""
+    devices = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            with torch.cuda.device(device):
+                torch.cuda.manual_seed(seed)
+        yield
+
+
+def _normalisation(X, loss):
+    """One global affine map that puts X in the units the net trains in.
+
+    ``"mse"``: subtract each feature's mean, divide by one global scale (the
+    root mean square of the centred data); squared error in these units is
+    PCA's objective up to a constant. ``"bce"``: map the global [min, max] of
+    X onto [0, 1]. Statistics are accumulated in float64, a chunk at a time.
+    """
+    n_samples, n_features = X.shape
+    if loss == "bce":
+        low, high = float(X.min()), float(X.max())
+        offset = np.full(n_features, low)
+        scale = high - low
+    else:
+        offset = X.mean(axis=0, dtype=np.float64)
+        squares = 0.0
+        for start in range(0, n_samples, _STATS_CHUNK):
+            chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
+            squares += float(np.einsum("ij,ij->", chunk, chunk))
+        scale = np.sqrt(squares / X.size)
+    if not (np.all(np.isfinite(offset)) and np.isfinite(scale)):
+        raise ValueError(
+            "X has values too large to normalise: its mean or spread overflows "
+            "float64. Rescale X first (for example divide it by its largest "
+            "absolute value)."
+        )
+    if scale == 0 or scale < np.finfo(np.float64).tiny:
+        scale = 1.0  # constant data: nothing to scale
+    return offset, float(scale)
+
+
+class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+    """Shared machinery of the skae estimators; not public.
+
+    Subclasses write ``__init__`` with their full signature and may override
+    the hooks ``_module_params``, ``_net_class``, ``_net_params``,
+    ``_check_params``, ``_encode``, ``_decode_mean`` and ``_record_history``.
+    """
+
+    _parameter_constraints: dict = {
+        "n_components": [Interval(Integral, 1, None, closed="left")],
+        "hidden_layer_sizes": ["array-like"],
+        "activation": [StrOptions(set(ACTIVATIONS))],
+        "loss": [StrOptions({"mse", "bce"})],
+        "dropout": [Interval(Real, 0, 1, closed="left")],
+        "weight_decay": [Interval(Real, 0, None, closed="left")],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
+        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "early_stopping": ["boolean"],
+        "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
+        "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
+        "tol": [Interval(Real, 0, None, closed="left")],
+        "device": [str],
+        "random_state": ["random_state"],
+        "verbose": ["verbose"],
+        "warm_start": ["boolean"],
+    }
+
+    # ------------------------------------------------------------------ fit
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Fit the autoencoder to X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data; at least 2 samples.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted estimator.
+        """
+        snapshot = self.__dict__.copy()
+        try:
+            self._fit(X)
+        except BaseException:
+            # a failed or interrupted fit leaves the estimator as it was
+            self.__dict__.clear()
+            self.__dict__.update(snapshot)
+            raise
+        return self
+
+    def _fit(self, X):
+        warm = self.warm_start and hasattr(self, "net_")
+        X = validate_data(
+            self,
+            X,
+            dtype=[np.float64, np.float32],
+            ensure_min_samples=2,
+            reset=not warm,
+        )
+        self._check_params(X)
+        device = resolve_device(self.device)
+        if self.early_stopping and len(X) < 3:
+            raise ValueError(
+                f"early_stopping=True needs at least 3 samples (training and "
+                f"validation rows); got n_samples={len(X)}."
+            )
+        if warm:
+            offset, scale = self.offset_, self.scale_
+        else:
+            offset, scale = _normalisation(X, self.loss)
+        X_train = torch.from_numpy(self._normalise(X, offset, scale, np.float32))
+        X_train = X_train.to(device)
+
+        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        monitor = TrainingMonitor(
+            monitor="valid_loss" if self.early_stopping else "train_loss",
+            patience=self.n_iter_no_change,
+            tol=self.tol,
+            restore_best=self.early_stopping,
+        )
+        run_params = dict(
+            max_epochs=self.max_iter,
+            batch_size=self.batch_size,
+            train_split=(
+                ShuffledSplit(self.validation_fraction, seed)
+                if self.early_stopping
+                else None
+            ),
+            callbacks=[("monitor", monitor)],
+            verbose=int(self.verbose),
+        )
+        with seeded(seed, device):
+            if warm:
+                net = copy.deepcopy(self.net_)
+                net.set_params(**run_params)
+            else:
+                net = self._net_class()(
+                    module=AutoencoderModule,
+                    **{f"module__{k}": v for k, v in self._module_params(X).items()},
+                    criterion=(
+                        torch.nn.BCEWithLogitsLoss
+                        if self.loss == "bce"
+                        else torch.nn.MSELoss
+                    ),
+                    optimizer=torch.optim.Adam,
+                    lr=self.learning_rate_init,
+                    optimizer__weight_decay=self.weight_decay,
+                    iterator_train=TensorBatches,
+                    iterator_train__shuffle=True,
+                    iterator_valid=TensorBatches,
+                    device=device,
+                    **self._net_params(X),
+                    **run_params,
+                )
+                net.initialize()
+            net.partial_fit(TensorDataset(X_train))
+        monitor.check_finished(self.max_iter)
+
+        history = net.history
+        self.net_ = net
+        self.offset_ = offset
+        self.scale_ = scale
+        self.n_components_ = self.n_components
+        self.n_iter_ = len(history)
+        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
+        self.validation_scores_ = (
+            [-float(v) for v in history[:, "valid_loss"]] if self.early_stopping else None
+        )
+        self.best_validation_score_ = (
+            max(self.validation_scores_) if self.early_stopping else None
+        )
+        self._record_history(history)
+        if not monitor.converged_:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+            )
+        return self
+
+    # ------------------------------------------------------------ inference
+
+    def transform(self, X):
+        """Encode X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the units the model was fitted on.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_samples, n_components)
+            The codes, in X's float dtype (float32 stays float32).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        Xn = self._normalise(X, self.offset_, self.scale_, X.dtype)
+        return self._run_batches(self._encode, Xn)
+
+    def inverse_transform(self, X):
+        """Decode codes back to the input space, in the units of the fitted data.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_components)
+            Codes, e.g. the output of :meth:`transform`.
+
+        Returns
+        -------
+        X_original : ndarray of shape (n_samples, n_features_in_)
+            The decoder's mean reconstruction, in the input's float dtype.
+        """
+        check_is_fitted(self)
+        Z = check_array(X, dtype=[np.float64, np.float32])
+        if Z.shape[1] != self.n_components_:
+            raise ValueError(
+                f"X has {Z.shape[1]} features, but {type(self).__name__}."
+                f"inverse_transform is expecting {self.n_components_} features "
+                "(the code width, n_components) as input."
+            )
+        out = self._run_batches(self._decode_mean, Z)
+        return self._denormalise(out)
+
+    def score_samples(self, X):
+        """Minus the mean squared reconstruction error of each sample.
+
+        The error is measured in X's own units and averaged over features;
+        higher is better, so low values flag unusual samples.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the units the model was fitted on.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Float64 scores.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        Xn = self._normalise(X, self.offset_, self.scale_, X.dtype)
+        recon = self._run_batches(
+            lambda module, x: self._decode_mean(module, self._encode(module, x)), Xn
+        )
+        error = X.astype(np.float64) - self._denormalise(recon.astype(np.float64))
+        return -np.mean(error * error, axis=1)
+
+    def score(self, X, y=None):
+        """Minus the mean squared reconstruction error per entry of X.
+
+        With no ``scoring``, cross-validated search therefore selects the
+        model that reconstructs held-out data best, as with PCA's ``score``.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data in the units the model was fitted on.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))
+
+    # ------------------------------------------------------------- helpers
+
+    @property
+    def _n_features_out(self):
+        return self.n_components_
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    @staticmethod
+    def _normalise(X, offset, scale, dtype):
+        return ((X - offset) / scale).astype(dtype, copy=False)
+
+    def _denormalise(self, Xn):
+        return (Xn * self.scale_ + self.offset_).astype(Xn.dtype, copy=False)
+
+    def _run_batches(self, fn, X):
+        """Apply ``fn(module, batch)`` to X in eval mode, without gradients.
+
+        On the CPU, float64 input runs through a float64 copy of the module, so
+        each row's result does not depend on which rows share its batch
+        (float32 matrix products do, in the last bit); otherwise float32.
+        """
+        module = self.net_.module_
+        device = torch.device(self.net_.device)
+        if X.dtype == np.float64 and device.type == "cpu":
+            module = copy.deepcopy(module).double()
+            dtype = torch.float64
+        else:
+            dtype = torch.float32
+        module.eval()
+        parts = []
+        with torch.no_grad():
+            for start in range(0, len(X), INFERENCE_BATCH_SIZE):
+                batch = torch.as_tensor(X[start : start + INFERENCE_BATCH_SIZE])
+                out = fn(module, batch.to(device=device, dtype=dtype))
+                parts.append(out.cpu().numpy())
+        if not parts:
+            return np.empty((0, 0), dtype=X.dtype)
+        return np.concatenate(parts).astype(X.dtype, copy=False)
+
+    # --------------------------------------------------------------- hooks
+
+    def _check_params(self, X):
+        """Checks that ``_parameter_constraints`` cannot express."""
+        sizes = self.hidden_layer_sizes
+        if not all(isinstance(s, Integral) and s >= 1 for s in np.ravel(sizes)) or (
+            np.ndim(sizes) != 1
+        ):
+            raise ValueError(
+                "hidden_layer_sizes must be a sequence of positive integers, e.g. "
+                f"(128, 64), or () for none; got {sizes!r}."
+            )
+
+    def _module_params(self, X):
+        """Keyword arguments of :class:`~skae._modules.AutoencoderModule`."""
+        return dict(
+            n_features=X.shape[1],
+            n_components=self.n_components,
+            hidden_layer_sizes=tuple(int(s) for s in self.hidden_layer_sizes),
+            activation=self.activation,
+            dropout=self.dropout,
+        )
+
+    def _net_class(self):
+        return AutoencoderNet
+
+    def _net_params(self, X):
+        """Extra keyword arguments of the net (penalties, noise, ...)."""
+        return {}
+
+    def _encode(self, module, x):
+        return module.encode(x)
+
+    def _decode_mean(self, module, z):
+        out = module.decode(z)
+        return torch.sigmoid(out) if self.loss == "bce" else out
+
+    def _record_history(self, history):
+        """Copy per-epoch terms beyond the training loss into fitted attributes."""
