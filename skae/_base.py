@@ -14,14 +14,24 @@ from numbers import Integral, Real
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator, ClassNamePrefixFeaturesOutMixin, TransformerMixin
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    TransformerMixin,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._modules import ACTIVATIONS, AutoencoderModule
-from ._net import AutoencoderNet, ShuffledSplit, TensorBatches, TensorDataset, TrainingMonitor
+from ._net import (
+    AutoencoderNet,
+    ShuffledSplit,
+    TensorBatches,
+    TensorDataset,
+    TrainingMonitor,
+)
 
 #: Rows per forward pass in transform / inverse_transform / score_samples.
 INFERENCE_BATCH_SIZE = 4096
@@ -178,7 +188,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_train = torch.from_numpy(self._normalise(X, offset, scale, np.float32))
         X_train = X_train.to(device)
 
-        seed = int(check_random_state(self.random_state).randint(np.iinfo(np.int32).max))
+        seed = int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
         monitor = TrainingMonitor(
             monitor="valid_loss" if self.early_stopping else "train_loss",
             patience=self.n_iter_no_change,
@@ -200,6 +212,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if warm:
                 net = copy.deepcopy(self.net_)
                 net.set_params(**run_params)
+                net.initialize_callbacks()
             else:
                 net = self._net_class()(
                     module=AutoencoderModule,
@@ -231,7 +244,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         self.validation_scores_ = (
-            [-float(v) for v in history[:, "valid_loss"]] if self.early_stopping else None
+            [-float(v) for v in history[:, "valid_loss"]]
+            if self.early_stopping
+            else None
         )
         self.best_validation_score_ = (
             max(self.validation_scores_) if self.early_stopping else None
@@ -242,6 +257,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
                 "and the optimization hasn't converged yet.",
                 ConvergenceWarning,
+                stacklevel=2,
             )
         return self
 

@@ -4,7 +4,6 @@ Nothing here imports scikit-learn or skorch, so the modules can be used, tested
 and exported on their own.
 """
 
-import torch
 from torch import nn
 
 #: Activation names accepted by the estimators, mapped to torch modules.
@@ -72,7 +71,9 @@ class AutoencoderModule(nn.Module):
     ):
         super().__init__()
         hidden = list(hidden_layer_sizes)
-        self.encoder = make_mlp([n_features, *hidden, n_components], activation, dropout)
+        self.encoder = make_mlp(
+            [n_features, *hidden, n_components], activation, dropout
+        )
         self.code_activation = (
             ACTIVATIONS[code_activation]() if code_activation else nn.Identity()
         )
@@ -89,4 +90,3 @@ class AutoencoderModule(nn.Module):
     def forward(self, x):
         z = self.encode(x)
         return self.decode(z), z
-
