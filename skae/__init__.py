@@ -1,7 +1,15 @@
 """skae: scikit-learn compatible autoencoders on PyTorch."""
 
 from ._autoencoder import AutoencoderTransformer
+from ._denoising import DenoisingAutoencoder
+from ._sparse import SparseAutoencoder, hoyer_sparsity
 
 __version__ = "0.1.0.dev0"
 
-__all__ = ["AutoencoderTransformer", "__version__"]
+__all__ = [
+    "AutoencoderTransformer",
+    "DenoisingAutoencoder",
+    "SparseAutoencoder",
+    "__version__",
+    "hoyer_sparsity",
+]

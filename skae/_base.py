@@ -229,7 +229,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     iterator_train__shuffle=True,
                     iterator_valid=TensorBatches,
                     device=device,
-                    **self._net_params(X),
+                    **self._net_params(X_train, offset, scale),
                     **run_params,
                 )
                 net.initialize()
@@ -419,8 +419,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _net_class(self):
         return AutoencoderNet
 
-    def _net_params(self, X):
-        """Extra keyword arguments of the net (penalties, noise, ...)."""
+    def _net_params(self, X_train, offset, scale):
+        """Extra keyword arguments of the net (penalties, noise, ...).
+
+        ``X_train`` is the normalised float32 training tensor, on the device;
+        ``offset`` and ``scale`` the map that normalised it.
+        """
         return {}
 
     def _encode(self, module, x):

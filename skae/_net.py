@@ -12,6 +12,8 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback
 
+from ._losses import kl_sparsity_penalty, l1_penalty, l2_penalty
+
 
 class TensorDataset(torch.utils.data.Dataset):
     """The (already normalised, already on-device) training matrix.
@@ -142,3 +144,53 @@ class AutoencoderNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, _ = y_pred
         return self.criterion_(reconstruction, y_true)
+
+
+class SparseAutoencoderNet(AutoencoderNet):
+    """Reconstruction loss plus ``alpha`` times a penalty on the code."""
+
+    def __init__(self, *args, penalty="l1", alpha=0.0, sparsity_target=0.05, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.penalty = penalty
+        self.alpha = alpha
+        self.sparsity_target = sparsity_target
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        reconstruction, code = y_pred
+        loss = self.criterion_(reconstruction, y_true)
+        if self.alpha == 0:
+            return loss
+        if self.penalty == "l1":
+            penalty = l1_penalty(code)
+        elif self.penalty == "l2":
+            penalty = l2_penalty(code)
+        else:
+            penalty = kl_sparsity_penalty(code, self.sparsity_target)
+        return loss + self.alpha * penalty
+
+
+class DenoisingAutoencoderNet(AutoencoderNet):
+    """Trains on corrupted inputs against clean targets.
+
+    Corruption happens in ``train_step_single`` only: validation and inference
+    see the inputs as given. For ``noise="gaussian"``, ``amount`` is the noise's
+    standard deviation; for ``"masking"``, the fraction of entries replaced by
+    ``fill`` (each feature's mean). Both are in the normalised units the net
+    trains in.
+    """
+
+    def __init__(self, *args, noise="gaussian", amount=0.1, fill=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.noise = noise
+        self.amount = amount
+        self.fill = fill
+
+    def corrupt(self, X):
+        if self.noise == "gaussian":
+            return X + self.amount * torch.randn_like(X)
+        masked = torch.rand_like(X) < self.amount
+        return torch.where(masked, self.fill.expand_as(X), X)
+
+    def train_step_single(self, batch, **fit_params):
+        Xi, yi = batch
+        return super().train_step_single((self.corrupt(Xi), yi), **fit_params)

@@ -27,7 +27,9 @@ N_COMPONENTS = (2, 8, 16)
 def _reducers(k):
     return {
         "PCA": PCA(n_components=k, random_state=0),
-        "AutoencoderTransformer": AutoencoderTransformer(n_components=k, random_state=0),
+        "AutoencoderTransformer": AutoencoderTransformer(
+            n_components=k, random_state=0
+        ),
     }
 
 

@@ -1,0 +1,171 @@
+"""SparseAutoencoder: an autoencoder with a penalty on its code."""
+
+from numbers import Real
+
+import numpy as np
+import torch
+
+from ._base import BaseAutoencoder
+from ._compat import Interval, StrOptions
+from ._docstrings import fill_doc
+from ._losses import hoyer_sparsity as _row_hoyer_sparsity
+from ._net import SparseAutoencoderNet
+
+#: An entry of the code is inactive below this fraction of its unit's RMS.
+INACTIVE_THRESHOLD = 0.1
+
+
+@fill_doc
+class SparseAutoencoder(BaseAutoencoder):
+    """Autoencoder whose code is regularised: sparse (L1, KL) or small (L2).
+
+    Minimises L(x, x̂) + λ·R(z), where L is the mean over entries of the
+    reconstruction loss on the normalised data (as in
+    :class:`AutoencoderTransformer`) and R(z) a penalty on the code z averaged
+    over samples and code units, so that λ (``alpha``) means the same whatever
+    the batch size, the number of features or ``n_components``:
+
+    - ``"l1"``: R(z) = mean |zᵢⱼ|. Each code unit is first divided by its root
+      mean square (the batch's in training, a running estimate at inference),
+      so the penalty cannot be met by shrinking the code while the decoder
+      grows: it can only be lowered by making the code sparse.
+    - ``"l2"``: R(z) = mean zᵢⱼ² on the raw linear code (no RMS pinning, which
+      would make it constant). It keeps the code small and smooth; it does not
+      make it sparse.
+    - ``"kl"``: a sigmoid code in (0, 1) and R(z) = mean over units j of
+      KL(ρ ‖ ρ̂ⱼ) = ρ log(ρ/ρ̂ⱼ) + (1−ρ) log((1−ρ)/(1−ρ̂ⱼ)), where ρ is
+      ``sparsity_target`` and ρ̂ⱼ unit j's mean activation over the batch: the
+      classic sparse autoencoder.
+
+    Parameters
+    ----------
+    n_components : int, default=2
+        Width of the code (the number of output features of ``transform``).
+
+    penalty : {{"l1", "l2", "kl"}}, default="l1"
+        The penalty R(z) on the code, as above.
+
+    alpha : float, default=0.1
+        λ, the strength of the penalty. 0 trains a plain autoencoder (with the
+        code layer that ``penalty`` implies).
+
+    sparsity_target : float, default=0.05
+        ρ, the target mean activation of each code unit for ``penalty="kl"``;
+        ignored otherwise.
+
+    {base_params}
+
+    Attributes
+    ----------
+    inactive_fraction_ : float
+        Fraction of the code entries on the training data whose magnitude is
+        below 10% of their code unit's root mean square over that data.
+
+    mean_activation_ : ndarray of shape (n_components,)
+        Mean magnitude |z| of each code unit over the training data (for
+        ``"kl"``, the mean activation ρ̂ⱼ).
+
+    {base_attributes}
+
+    See Also
+    --------
+    AutoencoderTransformer : No penalty on the code.
+    sklearn.decomposition.SparsePCA : The linear relative, also with ``alpha``.
+
+    Examples
+    --------
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import SparseAutoencoder
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> sae = SparseAutoencoder(n_components=16, alpha=0.1, max_iter=5, random_state=0)
+    >>> sae.fit_transform(X).shape
+    (1797, 16)
+    """
+
+    _parameter_constraints: dict = {
+        **BaseAutoencoder._parameter_constraints,
+        "penalty": [StrOptions({"l1", "l2", "kl"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+    }
+
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        penalty="l1",
+        alpha=0.1,
+        sparsity_target=0.05,
+        hidden_layer_sizes=(256,),
+        activation="relu",
+        loss="mse",
+        dropout=0.0,
+        weight_decay=0.0,
+        batch_size=128,
+        learning_rate_init=1e-3,
+        max_iter=200,
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        self.n_components = n_components
+        self.penalty = penalty
+        self.alpha = alpha
+        self.sparsity_target = sparsity_target
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.loss = loss
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start
+
+    def _module_params(self, X):
+        return dict(
+            super()._module_params(X),
+            code_activation="sigmoid" if self.penalty == "kl" else None,
+            code_rms_norm=self.penalty == "l1",
+        )
+
+    def _net_class(self):
+        return SparseAutoencoderNet
+
+    def _net_params(self, X_train, offset, scale):
+        return dict(
+            penalty=self.penalty,
+            alpha=self.alpha,
+            sparsity_target=self.sparsity_target,
+        )
+
+    def _fit(self, X):
+        super()._fit(X)
+        Z = np.abs(self.transform(X))
+        rms = np.sqrt(np.mean(Z.astype(np.float64) ** 2, axis=0))
+        self.inactive_fraction_ = float(np.mean(Z < INACTIVE_THRESHOLD * rms))
+        self.mean_activation_ = Z.mean(axis=0, dtype=np.float64)
+        return self
+
+
+def hoyer_sparsity(Z):
+    """Mean Hoyer sparsity of the rows of a code matrix, in [0, 1].
+
+    Scale-free: multiplying the code by a constant leaves it unchanged, so it
+    measures sparsity, not shrinkage. 0 when every entry of a row has the same
+    magnitude, 1 when only one is non-zero.
+    """
+    rows = _row_hoyer_sparsity(torch.as_tensor(np.asarray(Z, dtype=np.float64)))
+    return float(rows.mean())
