@@ -45,9 +45,11 @@ class SparseAutoencoder(BaseAutoencoder):
     penalty : {{"l1", "l2", "kl"}}, default="l1"
         The penalty R(z) on the code, as above.
 
-    alpha : float, default=0.1
+    alpha : float, default=0.3
         λ, the strength of the penalty. 0 trains a plain autoencoder (with the
-        code layer that ``penalty`` implies).
+        code layer that ``penalty`` implies). On the digits with ``"l1"``,
+        0.3 nearly doubles the codes' Hoyer sparsity for about 1.4 times the
+        reconstruction error of λ=0 (see the user guide's figure).
 
     sparsity_target : float, default=0.05
         ρ, the target mean activation of each code unit for ``penalty="kl"``;
@@ -94,7 +96,7 @@ class SparseAutoencoder(BaseAutoencoder):
         n_components=2,
         *,
         penalty="l1",
-        alpha=0.1,
+        alpha=0.3,
         sparsity_target=0.05,
         hidden_layer_sizes=(256,),
         activation="relu",
