@@ -109,6 +109,22 @@ def _normalisation(X, loss):
     return offset, float(scale)
 
 
+def _validate_X(estimator, X, reset, **kwargs):
+    """``validate_data`` for X alone, with a hint for non-numeric columns."""
+    try:
+        return validate_data(
+            estimator, X, dtype=[np.float64, np.float32], reset=reset, **kwargs
+        )
+    except ValueError as exc:
+        if "could not convert" in str(exc) or "dtype='numeric'" in str(exc):
+            raise ValueError(
+                f"{type(estimator).__name__} needs numeric input; X has "
+                f"non-numeric values ({exc}). Encode categorical columns first, "
+                "for example with sklearn.preprocessing.OneHotEncoder."
+            ) from exc
+        raise
+
+
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skae estimators; not public.
 
@@ -167,13 +183,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _fit(self, X):
         warm = self.warm_start and hasattr(self, "net_")
-        X = validate_data(
-            self,
-            X,
-            dtype=[np.float64, np.float32],
-            ensure_min_samples=2,
-            reset=not warm,
-        )
+        X = _validate_X(self, X, reset=not warm, ensure_min_samples=2)
         self._check_params(X)
         device = resolve_device(self.device)
         if self.early_stopping and len(X) < 3:
@@ -235,8 +245,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 net.initialize()
             net.partial_fit(TensorDataset(X_train))
         monitor.check_finished(self.max_iter)
-
+        # a fitted model keeps no optimizer state and no per-batch log: its
+        # pickle is about the size of its weights
+        net.initialize_optimizer()
         history = net.history
+        for epoch in history:
+            epoch["batches"] = []
         self.net_ = net
         self.offset_ = offset
         self.scale_ = scale
@@ -276,8 +290,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X_new : ndarray of shape (n_samples, n_components)
             The codes, in X's float dtype (float32 stays float32).
         """
+        return self._transform(X)
+
+    def _transform(self, X):
+        """``transform`` without the ``set_output`` wrapping: always an array."""
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = _validate_X(self, X, reset=False)
         Xn = self._normalise(X, self.offset_, self.scale_, X.dtype)
         return self._run_batches(self._encode, Xn)
 
@@ -322,7 +340,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Float64 scores.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        X = _validate_X(self, X, reset=False)
         Xn = self._normalise(X, self.offset_, self.scale_, X.dtype)
         recon = self._run_batches(
             lambda module, x: self._decode_mean(module, self._encode(module, x)), Xn
@@ -391,7 +409,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 parts.append(out.cpu().numpy())
         if not parts:
             return np.empty((0, 0), dtype=X.dtype)
-        return np.concatenate(parts).astype(X.dtype, copy=False)
+        out = np.concatenate(parts).astype(X.dtype, copy=False)
+        if not np.isfinite(out).all():
+            raise ValueError(
+                "The network's output overflowed (non-finite values): the input "
+                "has values far outside the range of the training data. Check X "
+                "for extreme values."
+            )
+        return out
 
     # --------------------------------------------------------------- hooks
 

@@ -68,8 +68,9 @@ hidden_layer_sizes : array-like of int, default=(256,)
 
     warm_start : bool, default=False
         When True and already fitted, ``fit`` continues training the fitted
-        network (same architecture, normalisation and optimizer state) for up
-        to ``max_iter`` more epochs.""",
+        network (same architecture and normalisation) for up to ``max_iter``
+        more epochs. Adam's moment estimates start afresh: a fitted model
+        keeps no optimizer state.""",
     "base_attributes": """\
 n_components_ : int
         Width of the code.

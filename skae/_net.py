@@ -84,8 +84,15 @@ class ShuffledSplit:
         )
 
 
+class TrainingDiverged(ValueError):
+    """The loss or a gradient became non-finite during training."""
+
+
 class TrainingMonitor(Callback):
-    """Stopping rule, best-weights restore and epoch count, as a callback.
+    """Divergence guard, stopping rule, best-weights restore and epoch count.
+
+    A non-finite training or validation loss, or a non-finite gradient, raises
+    :class:`TrainingDiverged` at once, before the optimizer applies it.
 
     Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
     each epoch. When it has not improved by at least ``tol`` for ``patience``
@@ -109,6 +116,27 @@ class TrainingMonitor(Callback):
         self.best_state_ = None
         self.epochs_ = 0
         self.converged_ = False
+
+    def on_grad_computed(self, net, named_parameters, **kwargs):
+        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        if grads:
+            norm = torch.nn.utils.get_total_norm(grads)
+            if not torch.isfinite(norm):
+                self._diverged(net, "gradient norm", float(norm))
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        # skorch has just recorded the batch loss as a Python float
+        name = "train_loss" if training else "valid_loss"
+        loss = net.history[-1, "batches", -1, name]
+        if not math.isfinite(loss):
+            self._diverged(net, name.replace("_", " "), loss)
+
+    def _diverged(self, net, what, value):
+        raise TrainingDiverged(
+            f"Training diverged in epoch {len(net.history)}: the {what} became "
+            f"{value}. The estimator was left as it was before this fit. Lower "
+            f"learning_rate_init (now {net.lr}), or look for extreme values in X."
+        )
 
     def on_epoch_end(self, net, **kwargs):
         self.epochs_ += 1

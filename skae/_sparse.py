@@ -155,7 +155,7 @@ class SparseAutoencoder(BaseAutoencoder):
 
     def _fit(self, X):
         super()._fit(X)
-        Z = np.abs(self.transform(X))
+        Z = np.abs(self._transform(X))
         rms = np.sqrt(np.mean(Z.astype(np.float64) ** 2, axis=0))
         self.inactive_fraction_ = float(np.mean(Z < INACTIVE_THRESHOLD * rms))
         self.mean_activation_ = Z.mean(axis=0, dtype=np.float64)

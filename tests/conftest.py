@@ -7,6 +7,22 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+import skae  # noqa: E402
+
+# tiny nets and few epochs: sklearn's checks fit dozens of times each
+FAST = dict(hidden_layer_sizes=(8,), max_iter=5)
+
+
+def fast_estimators():
+    """One fast instance per public estimator and per distinct code path."""
+    return [
+        skae.AutoencoderTransformer(**FAST),
+        skae.SparseAutoencoder(**FAST),
+        skae.SparseAutoencoder(penalty="kl", **FAST),
+        skae.DenoisingAutoencoder(**FAST),
+        skae.DenoisingAutoencoder(noise="masking", **FAST),
+    ]
+
 
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():

@@ -1,18 +1,11 @@
 """scikit-learn's estimator checks over every public estimator, no expected failures."""
 
+from conftest import fast_estimators
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skae
 
-# tiny nets and few epochs: the checks fit dozens of times each
-FAST = dict(hidden_layer_sizes=(8,), max_iter=5)
-ESTIMATORS = [
-    skae.AutoencoderTransformer(**FAST),
-    skae.SparseAutoencoder(**FAST),
-    skae.SparseAutoencoder(penalty="kl", **FAST),
-    skae.DenoisingAutoencoder(**FAST),
-    skae.DenoisingAutoencoder(noise="masking", **FAST),
-]
+ESTIMATORS = fast_estimators()
 
 
 def test_every_public_estimator_is_checked():
