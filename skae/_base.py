@@ -22,6 +22,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
+from skorch.callbacks import PassthroughScoring, PrintLog
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._modules import ACTIVATIONS, AutoencoderModule
@@ -215,7 +216,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 if self.early_stopping
                 else None
             ),
-            callbacks=[("monitor", monitor)],
+            # skorch's per-epoch validation scoring and printing only when
+            # used (the net's defaults are the epoch timer and train loss)
+            callbacks=[
+                *(
+                    [("valid_loss", PassthroughScoring("valid_loss"))]
+                    if self.early_stopping
+                    else []
+                ),
+                *([("print_log", PrintLog())] if self.verbose else []),
+                ("monitor", monitor),
+            ],
             verbose=int(self.verbose),
         )
         with seeded(seed, device):

@@ -10,7 +10,7 @@ import math
 import numpy as np
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback
+from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
 from ._losses import kl_sparsity_penalty, l1_penalty, l2_penalty
 
@@ -116,13 +116,18 @@ class TrainingMonitor(Callback):
         self.best_state_ = None
         self.epochs_ = 0
         self.converged_ = False
+        # held for the run: walking ``named_parameters`` every batch costs
+        # more than the small nets' steps themselves
+        self.params_ = [p for _, p in net.get_all_learnable_params()]
 
     def on_grad_computed(self, net, named_parameters, **kwargs):
-        grads = [p.grad for _, p in named_parameters if p.grad is not None]
+        grads = [p.grad for p in self.params_ if p.grad is not None]
         if grads:
-            norm = torch.nn.utils.get_total_norm(grads)
-            if not torch.isfinite(norm):
-                self._diverged(net, "gradient norm", float(norm))
+            # one fused kernel and one sync: the sum is finite iff every
+            # gradient is
+            total = torch.stack(torch._foreach_norm(grads)).sum().item()
+            if not math.isfinite(total):
+                self._diverged(net, "gradient norm", total)
 
     def on_batch_end(self, net, training=False, **kwargs):
         # skorch has just recorded the batch loss as a Python float
@@ -158,6 +163,7 @@ class TrainingMonitor(Callback):
         if self.best_state_ is not None:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # a fitted model keeps no copies
+        self.params_ = None
 
     def check_finished(self, max_epochs):
         """Re-raise a user's interrupt that skorch swallowed."""
@@ -172,6 +178,23 @@ class AutoencoderNet(NeuralNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, _ = y_pred
         return self.criterion_(reconstruction, y_true)
+
+    @property
+    def _default_callbacks(self):
+        # the estimator adds validation scoring and printing when they are used
+        return [
+            ("epoch_timer", EpochTimer()),
+            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
+        ]
+
+    def _set_training(self, training=True):
+        # skorch calls this before every batch, and ``Module.train`` walks the
+        # whole module tree each time; skip it when nothing would change
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                return super()._set_training(training)
+        return None
 
 
 class SparseAutoencoderNet(AutoencoderNet):
