@@ -88,18 +88,28 @@ class TrainingMonitor(Callback):
     Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
     each epoch. When it has not improved by at least ``tol`` for ``patience``
     epochs in a row, training stops; with ``restore_best`` the weights of the
-    best epoch are loaded back when training ends.
+    best epoch are loaded back when training ends. Epochs before ``start``
+    (counted in the net's history, so across warm starts) are not judged: the
+    loss of a warm-up is not comparable with the loss that follows it.
 
     skorch stops training by catching ``KeyboardInterrupt``, so a user's Ctrl-C
     looks like a stop too: the monitor records whether it stopped the run, and
     :meth:`check_finished` re-raises an interrupt it did not cause.
     """
 
-    def __init__(self, monitor="train_loss", patience=10, tol=1e-4, restore_best=False):
+    def __init__(
+        self,
+        monitor="train_loss",
+        patience=10,
+        tol=1e-4,
+        restore_best=False,
+        start=0,
+    ):
         self.monitor = monitor
         self.patience = patience
         self.tol = tol
         self.restore_best = restore_best
+        self.start = start
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
@@ -110,6 +120,8 @@ class TrainingMonitor(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.epochs_ += 1
+        if len(net.history) <= self.start:
+            return
         loss = net.history[-1, self.monitor]
         if loss < self.best_ - self.tol:
             self.best_ = loss
