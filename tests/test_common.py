@@ -6,7 +6,7 @@ import skae
 
 # tiny nets and few epochs: the checks fit dozens of times each
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5)
-ESTIMATORS = [skae.AutoencoderTransformer(**FAST)]
+ESTIMATORS = [skae.AutoencoderTransformer(**FAST), skae.VAETransformer(**FAST)]
 
 
 def test_every_public_estimator_is_checked():
