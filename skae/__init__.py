@@ -3,6 +3,7 @@
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
 from ._sparse import SparseAutoencoder, hoyer_sparsity
+from ._vae import VAETransformer
 
 __version__ = "0.1.0.dev0"
 
@@ -10,6 +11,7 @@ __all__ = [
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
+    "VAETransformer",
     "__version__",
     "hoyer_sparsity",
 ]

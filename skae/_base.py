@@ -130,8 +130,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Shared machinery of the skae estimators; not public.
 
     Subclasses write ``__init__`` with their full signature and may override
-    the hooks ``_module_params``, ``_net_class``, ``_net_params``,
-    ``_check_params``, ``_encode``, ``_decode_mean`` and ``_record_history``.
+    the hooks ``_loss_kind``, ``_module_class``, ``_module_params``,
+    ``_net_class``, ``_net_params``, ``_warmup_epochs``, ``_check_params``,
+    ``_encode``, ``_decode_mean`` and ``_record_history``.
     """
 
     _parameter_constraints: dict = {
@@ -195,7 +196,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         if warm:
             offset, scale = self.offset_, self.scale_
         else:
-            offset, scale = _normalisation(X, self.loss)
+            offset, scale = _normalisation(X, self._loss_kind())
         X_train = torch.from_numpy(self._normalise(X, offset, scale, np.float32))
         X_train = X_train.to(device)
 
@@ -207,6 +208,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             patience=self.n_iter_no_change,
             tol=self.tol,
             restore_best=self.early_stopping,
+            start=self._warmup_epochs(),
         )
         run_params = dict(
             max_epochs=self.max_iter,
@@ -232,15 +234,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         with seeded(seed, device):
             if warm:
                 net = copy.deepcopy(self.net_)
-                net.set_params(**run_params)
+                net.set_params(**self._net_params(X_train, offset, scale), **run_params)
                 net.initialize_callbacks()
             else:
                 net = self._net_class()(
-                    module=AutoencoderModule,
+                    module=self._module_class(),
                     **{f"module__{k}": v for k, v in self._module_params(X).items()},
                     criterion=(
                         torch.nn.BCEWithLogitsLoss
-                        if self.loss == "bce"
+                        if self._loss_kind() == "bce"
                         else torch.nn.MSELoss
                     ),
                     optimizer=torch.optim.Adam,
@@ -442,8 +444,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"(128, 64), or () for none; got {sizes!r}."
             )
 
+    def _loss_kind(self):
+        """``"mse"`` or ``"bce"``: picks the normalisation, the criterion and
+        the map from the decoder's output to its mean (identity or sigmoid)."""
+        return self.loss
+
+    def _module_class(self):
+        """The torch module the net trains."""
+        return AutoencoderModule
+
     def _module_params(self, X):
-        """Keyword arguments of :class:`~skae._modules.AutoencoderModule`."""
+        """Keyword arguments of the module (:meth:`_module_class`)."""
         return dict(
             n_features=X.shape[1],
             n_components=self.n_components,
@@ -463,12 +474,18 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         return {}
 
+    def _warmup_epochs(self):
+        """Epochs, counted over the net's whole history, whose loss is not yet
+        the final objective (e.g. a KL warm-up): the stopping rule and the
+        best-weights restore ignore them."""
+        return 0
+
     def _encode(self, module, x):
         return module.encode(x)
 
     def _decode_mean(self, module, z):
         out = module.decode(z)
-        return torch.sigmoid(out) if self.loss == "bce" else out
+        return torch.sigmoid(out) if self._loss_kind() == "bce" else out
 
     def _record_history(self, history):
         """Copy per-epoch terms beyond the training loss into fitted attributes."""

@@ -1,10 +1,18 @@
-"""Pure tensor functions for the penalties on the code.
+"""Pure tensor functions for the training objectives.
 
-Each returns a scalar averaged so that its strength means the same whatever
-the batch size or the code width.
+Nothing here imports scikit-learn or skorch. The penalties on the code return
+a scalar averaged so that their strength means the same whatever the batch
+size or the code width; the terms of the ELBO return one value per row
+(summed over the last axis, the features or latent dimensions), in nats, so
+callers choose how to average over samples.
 """
 
+import math
+
 import torch
+from torch.nn import functional as F
+
+_LOG_2PI = math.log(2 * math.pi)
 
 
 def l1_penalty(z):
@@ -42,3 +50,42 @@ def hoyer_sparsity(z, eps=1e-12):
     ratio = z.abs().sum(dim=1) / (z.pow(2).sum(dim=1).sqrt() + eps)
     ratio = torch.where(ratio == 0, torch.ones_like(ratio), ratio)
     return (k**0.5 - ratio) / (k**0.5 - 1)
+
+
+def gaussian_kl(mu, log_var):
+    """KL(N(mu, diag exp(log_var)) || N(0, I)) per row, in closed form."""
+    return 0.5 * torch.sum(mu * mu + torch.exp(log_var) - 1.0 - log_var, dim=-1)
+
+
+def gaussian_log_density(x, mean, log_var):
+    """log N(x | mean, diag exp(log_var)) per row.
+
+    ``log_var`` broadcasts against ``x``: a scalar tensor is one shared
+    variance, zeros give the standard normal.
+    """
+    log_var = torch.as_tensor(log_var, dtype=x.dtype, device=x.device)
+    squared = (x - mean) ** 2 * torch.exp(-log_var)
+    return -0.5 * torch.sum(squared + log_var + _LOG_2PI, dim=-1)
+
+
+def bernoulli_log_likelihood(x, logits):
+    """log p(x) per row for independent Bernoullis with these logits.
+
+    ``x`` may lie anywhere in [0, 1]: for fractional targets this is minus
+    the binary cross-entropy, a log-likelihood of the model but not a
+    normalised density.
+    """
+    return -torch.sum(
+        F.binary_cross_entropy_with_logits(logits, x, reduction="none"), dim=-1
+    )
+
+
+def reconstruction_log_likelihood(likelihood, x, output, log_var=None):
+    """log p(x | z) per row, for the decoder's raw ``output``.
+
+    ``likelihood`` is ``"gaussian"`` (``output`` is the mean, ``log_var`` the
+    decoder's log-variance) or ``"bernoulli"`` (``output`` are logits).
+    """
+    if likelihood == "bernoulli":
+        return bernoulli_log_likelihood(x, output)
+    return gaussian_log_density(x, output, log_var)

@@ -1,4 +1,4 @@
-"""Pure PyTorch modules: MLP encoders and decoders.
+"""Pure PyTorch modules: MLP encoders and decoders, plain and variational.
 
 Nothing here imports scikit-learn or skorch, so the modules can be used, tested
 and exported on their own.
@@ -123,3 +123,82 @@ class AutoencoderModule(nn.Module):
     def forward(self, x):
         z = self.encode(x)
         return self.decode(z), z
+
+
+#: Every log-variance (the encoder's and the Gaussian decoder's) is clamped to
+#: this range, so ``exp`` can neither overflow nor vanish during training.
+LOG_VAR_RANGE = (-10.0, 10.0)
+
+
+class VAEModule(nn.Module):
+    """An MLP variational autoencoder with a diagonal Gaussian posterior.
+
+    The encoder maps x to the mean and log-variance of q(z|x): its last linear
+    layer holds both heads side by side (``2 * n_components`` outputs, the
+    means first). The decoder mirrors the encoder and outputs the mean of a
+    Gaussian p(x|z) (``likelihood="gaussian"``, with one learned global
+    log-variance :attr:`log_var` shared by all features) or the logits of
+    independent Bernoullis (``likelihood="bernoulli"``).
+
+    ``forward`` draws z = mu + sigma * eps (the reparameterisation, eps from
+    torch's global generator) and returns ``(decoder_output, mu, log_var)``;
+    ``encode`` returns the posterior mean mu.
+
+    Parameters
+    ----------
+    n_features : int
+        Width of the input and of the decoder's output.
+    n_components : int
+        Dimension of the latent space.
+    hidden_layer_sizes : sequence of int
+        Encoder widths between input and heads; the decoder uses them reversed.
+    activation : str
+        A key of :data:`ACTIVATIONS`, used after every hidden layer.
+    dropout : float
+        Dropout probability after every hidden activation.
+    likelihood : {"gaussian", "bernoulli"}
+        The decoder's distribution.
+    """
+
+    def __init__(
+        self,
+        n_features,
+        n_components,
+        hidden_layer_sizes=(),
+        activation="relu",
+        dropout=0.0,
+        likelihood="gaussian",
+    ):
+        super().__init__()
+        hidden = list(hidden_layer_sizes)
+        self.likelihood = likelihood
+        self.encoder = make_mlp(
+            [n_features, *hidden, 2 * n_components], activation, dropout
+        )
+        self.decoder = make_mlp(
+            [n_components, *reversed(hidden), n_features], activation, dropout
+        )
+        if likelihood == "gaussian":
+            self.log_var = nn.Parameter(torch.zeros(()))
+
+    def posterior(self, x):
+        """Mean and (clamped) log-variance of q(z|x)."""
+        mu, log_var = self.encoder(x).chunk(2, dim=-1)
+        return mu, log_var.clamp(*LOG_VAR_RANGE)
+
+    def output_log_var(self):
+        """The Gaussian decoder's clamped log-variance; None for Bernoulli."""
+        if self.likelihood != "gaussian":
+            return None
+        return self.log_var.clamp(*LOG_VAR_RANGE)
+
+    def encode(self, x):
+        return self.posterior(x)[0]
+
+    def decode(self, z):
+        return self.decoder(z)
+
+    def forward(self, x):
+        mu, log_var = self.posterior(x)
+        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        return self.decode(z), mu, log_var

@@ -12,7 +12,13 @@ import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
 
-from ._losses import kl_sparsity_penalty, l1_penalty, l2_penalty
+from ._losses import (
+    gaussian_kl,
+    kl_sparsity_penalty,
+    l1_penalty,
+    l2_penalty,
+    reconstruction_log_likelihood,
+)
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -97,18 +103,28 @@ class TrainingMonitor(Callback):
     Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
     each epoch. When it has not improved by at least ``tol`` for ``patience``
     epochs in a row, training stops; with ``restore_best`` the weights of the
-    best epoch are loaded back when training ends.
+    best epoch are loaded back when training ends. Epochs before ``start``
+    (counted in the net's history, so across warm starts) are not judged: the
+    loss of a warm-up is not comparable with the loss that follows it.
 
     skorch stops training by catching ``KeyboardInterrupt``, so a user's Ctrl-C
     looks like a stop too: the monitor records whether it stopped the run, and
     :meth:`check_finished` re-raises an interrupt it did not cause.
     """
 
-    def __init__(self, monitor="train_loss", patience=10, tol=1e-4, restore_best=False):
+    def __init__(
+        self,
+        monitor="train_loss",
+        patience=10,
+        tol=1e-4,
+        restore_best=False,
+        start=0,
+    ):
         self.monitor = monitor
         self.patience = patience
         self.tol = tol
         self.restore_best = restore_best
+        self.start = start
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
@@ -145,6 +161,8 @@ class TrainingMonitor(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.epochs_ += 1
+        if len(net.history) <= self.start:
+            return
         loss = net.history[-1, self.monitor]
         if loss < self.best_ - self.tol:
             self.best_ = loss
@@ -245,3 +263,67 @@ class DenoisingAutoencoderNet(AutoencoderNet):
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
         return super().train_step_single((self.corrupt(Xi), yi), **fit_params)
+
+
+class VAENet(AutoencoderNet):
+    """Negative ELBO of a :class:`~skae._modules.VAEModule`, per sample.
+
+    For a batch of n rows, the loss is
+
+        (1/n) sum_i [ -log p(x_i | z_i) + w * KL(q(z|x_i) || N(0, I)) ]
+
+    with log p(x|z) summed over the features (one reparameterised draw z_i per
+    row) and the KL summed over the latent dimensions, in closed form: the
+    scaling of the VAE and beta-VAE papers. The KL weight w is ``beta`` once the
+    warm-up is over; during epoch e < ``kl_warmup`` (counted in the net's
+    history, so a warm start continues the ramp) it is ``beta * e / kl_warmup``.
+    Validation batches always use ``beta``, so the validation loss is the
+    final objective from the first epoch on.
+
+    The criterion is not used. Besides ``train_loss`` and ``valid_loss`` the
+    history holds, per epoch, ``kl_weight`` and the batch-size weighted means
+    ``train_reconstruction`` (minus log p(x|z)) and ``train_kl`` (and their
+    ``valid_`` counterparts when there is a validation split).
+    """
+
+    def __init__(self, *args, beta=1.0, kl_warmup=0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.beta = beta
+        self.kl_warmup = kl_warmup
+
+    @property
+    def _default_callbacks(self):
+        terms = [
+            (name, PassthroughScoring(name=name, on_train=name.startswith("train")))
+            for name in (
+                "train_reconstruction",
+                "train_kl",
+                "valid_reconstruction",
+                "valid_kl",
+            )
+        ]
+        return super()._default_callbacks + terms
+
+    def kl_weight(self, epoch):
+        """The KL weight of (0-based) ``epoch``: the warm-up ramp, then beta."""
+        if epoch < self.kl_warmup:
+            return self.beta * epoch / self.kl_warmup
+        return self.beta
+
+    def on_epoch_begin(self, net, **kwargs):
+        super().on_epoch_begin(net, **kwargs)
+        self.history.record("kl_weight", self.kl_weight(len(self.history) - 1))
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        output, mu, log_var = y_pred
+        module = self.module_
+        reconstruction = -reconstruction_log_likelihood(
+            module.likelihood, y_true, output, module.output_log_var()
+        ).mean()
+        kl = gaussian_kl(mu, log_var).mean()
+        weight = self.history[-1, "kl_weight"] if training else self.beta
+        prefix = "train" if training else "valid"
+        values = torch.stack([reconstruction, kl]).detach().tolist()  # one sync
+        self.history.record_batch(f"{prefix}_reconstruction", values[0])
+        self.history.record_batch(f"{prefix}_kl", values[1])
+        return reconstruction + weight * kl

@@ -6,11 +6,19 @@ os.environ.setdefault("SCIPY_ARRAY_API", "1")
 
 import pytest  # noqa: E402
 import torch  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
 
 import skae  # noqa: E402
 
 # tiny nets and few epochs: sklearn's checks fit dozens of times each
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5)
+
+
+@pytest.fixture(scope="session")
+def digits():
+    """The first 400 of sklearn's bundled digits: (X, y)."""
+    X, y = load_digits(return_X_y=True)
+    return X[:400], y[:400]
 
 
 def fast_estimators():
@@ -21,6 +29,8 @@ def fast_estimators():
         skae.SparseAutoencoder(penalty="kl", **FAST),
         skae.DenoisingAutoencoder(**FAST),
         skae.DenoisingAutoencoder(noise="masking", **FAST),
+        skae.VAETransformer(**FAST),
+        skae.VAETransformer(likelihood="bernoulli", **FAST),
     ]
 
 

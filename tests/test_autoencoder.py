@@ -22,12 +22,6 @@ SMALL = dict(hidden_layer_sizes=(32,), max_iter=20, batch_size=32, random_state=
 
 
 @pytest.fixture(scope="module")
-def digits():
-    X, y = load_digits(return_X_y=True)
-    return X[:400], y[:400]
-
-
-@pytest.fixture(scope="module")
 def fitted(digits):
     return AutoencoderTransformer(4, **SMALL).fit(digits[0])
 

@@ -1,0 +1,61 @@
+"""The pure-torch ELBO terms and the VAE module, against torch.distributions."""
+
+import torch
+from torch.distributions import Bernoulli, Normal, kl_divergence
+
+from skae._losses import (
+    bernoulli_log_likelihood,
+    gaussian_kl,
+    gaussian_log_density,
+    reconstruction_log_likelihood,
+)
+from skae._modules import LOG_VAR_RANGE, VAEModule
+
+
+def _randn(*shape, seed=0):
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
+
+
+def test_gaussian_kl_matches_torch():
+    mu, log_var = _randn(5, 3), _randn(5, 3, seed=1)
+    posterior = Normal(mu, torch.exp(0.5 * log_var))
+    prior = Normal(torch.zeros(3), torch.ones(3))
+    expected = kl_divergence(posterior, prior).sum(-1)
+    torch.testing.assert_close(gaussian_kl(mu, log_var), expected)
+    assert torch.all(gaussian_kl(torch.zeros(2, 3), torch.zeros(2, 3)) == 0)
+
+
+def test_gaussian_log_density_per_row_and_shared_variance():
+    x, mean = _randn(4, 6), _randn(4, 6, seed=1)
+    log_var = torch.tensor(-0.7)
+    expected = Normal(mean, torch.exp(0.5 * log_var)).log_prob(x).sum(-1)
+    torch.testing.assert_close(gaussian_log_density(x, mean, log_var), expected)
+    standard = Normal(0.0, 1.0).log_prob(x).sum(-1)
+    torch.testing.assert_close(gaussian_log_density(x, 0.0, 0.0), standard)
+
+
+def test_bernoulli_log_likelihood_matches_torch_on_binary_data():
+    logits = _randn(4, 6)
+    x = (_randn(4, 6, seed=1) > 0).float()
+    expected = Bernoulli(logits=logits).log_prob(x).sum(-1)
+    torch.testing.assert_close(bernoulli_log_likelihood(x, logits), expected)
+    torch.testing.assert_close(
+        reconstruction_log_likelihood("bernoulli", x, logits), expected
+    )
+
+
+def test_vae_module_heads_clamp_and_shapes():
+    module = VAEModule(5, 2, hidden_layer_sizes=(4,), likelihood="gaussian")
+    with torch.no_grad():
+        module.encoder[-1].bias[2:] = 1e3  # absurd log-variances
+        module.log_var.fill_(-1e3)
+    x = _randn(3, 5)
+    mu, log_var = module.posterior(x)
+    assert mu.shape == log_var.shape == (3, 2)
+    assert torch.all(log_var == LOG_VAR_RANGE[1])
+    assert module.output_log_var() == LOG_VAR_RANGE[0]
+    torch.testing.assert_close(module.encode(x), mu)
+    output, mu_f, log_var_f = module(x)
+    assert output.shape == (3, 5)
+    assert torch.all(torch.isfinite(output))
+    assert VAEModule(5, 2, likelihood="bernoulli").output_log_var() is None
