@@ -53,7 +53,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         *,
         hidden_layer_sizes=(256,),
         activation="relu",
-        loss="mse",
+        loss="auto",
         dropout=0.0,
         weight_decay=0.0,
         batch_size=128,

@@ -79,6 +79,35 @@ def seeded(seed, device):
         yield
 
 
+#: ``loss="auto"`` picks ``"bce"`` when at least this fraction of X's entries
+#: sit at X's global minimum or maximum ...
+AUTO_BCE_AT_BOUNDS = 0.1
+#: ... and both bounds are reached by at least this fraction each.
+AUTO_BCE_EACH_BOUND = 1e-3
+
+
+def _auto_loss(X):
+    """``loss="auto"``: ``"bce"`` for data that piles up at a floor and a
+    ceiling (pixel intensities, binary features), else ``"mse"``.
+
+    Counted a chunk at a time, so no full-size temporary is made.
+    """
+    low, high = X.min(), X.max()
+    if low == high:
+        return "mse"
+    at_low = at_high = 0
+    for start in range(0, len(X), _STATS_CHUNK):
+        chunk = X[start : start + _STATS_CHUNK]
+        at_low += int(np.count_nonzero(chunk == low))
+        at_high += int(np.count_nonzero(chunk == high))
+    if (
+        at_low + at_high >= AUTO_BCE_AT_BOUNDS * X.size
+        and min(at_low, at_high) >= AUTO_BCE_EACH_BOUND * X.size
+    ):
+        return "bce"
+    return "mse"
+
+
 def _normalisation(X, loss):
     """One global affine map that puts X in the units the net trains in.
 
@@ -139,7 +168,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "n_components": [Interval(Integral, 1, None, closed="left")],
         "hidden_layer_sizes": ["array-like"],
         "activation": [StrOptions(set(ACTIVATIONS))],
-        "loss": [StrOptions({"mse", "bce"})],
+        "loss": [StrOptions({"auto", "mse", "bce"})],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -193,10 +222,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"early_stopping=True needs at least 3 samples (training and "
                 f"validation rows); got n_samples={len(X)}."
             )
+        self.loss_ = self._resolve_loss(X, warm)
         if warm:
             offset, scale = self.offset_, self.scale_
         else:
-            offset, scale = _normalisation(X, self._loss_kind())
+            offset, scale = _normalisation(X, self.loss_)
         X_train = torch.from_numpy(self._normalise(X, offset, scale, np.float32))
         X_train = X_train.to(device)
 
@@ -445,9 +475,32 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
 
     def _loss_kind(self):
-        """``"mse"`` or ``"bce"``: picks the normalisation, the criterion and
-        the map from the decoder's output to its mean (identity or sigmoid)."""
-        return self.loss
+        """``"mse"`` or ``"bce"`` as fitted: picks the normalisation, the
+        criterion and the map from the decoder's output to its mean (identity
+        or sigmoid)."""
+        return self.loss_
+
+    def _requested_loss(self):
+        """``"mse"`` or ``"bce"`` as the parameters ask, None for ``"auto"``."""
+        return None if self.loss == "auto" else self.loss
+
+    def _loss_label(self, loss):
+        """How error messages name a resolved loss."""
+        return f"loss={loss!r}"
+
+    def _resolve_loss(self, X, warm):
+        """The loss this fit trains with (a warm start keeps the fitted one)."""
+        requested = self._requested_loss()
+        if not warm:
+            return requested or _auto_loss(X)
+        if requested not in (None, self.loss_):
+            raise ValueError(
+                f"warm_start=True continues a model fitted with "
+                f"{self._loss_label(self.loss_)}; it cannot switch to "
+                f"{self._loss_label(requested)}. Set warm_start=False to fit a "
+                "new model."
+            )
+        return self.loss_
 
     def _module_class(self):
         """The torch module the net trains."""

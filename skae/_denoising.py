@@ -69,7 +69,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         noise_level=0.2,
         hidden_layer_sizes=(256,),
         activation="relu",
-        loss="mse",
+        loss="auto",
         dropout=0.0,
         weight_decay=0.0,
         batch_size=128,

@@ -15,12 +15,20 @@ hidden_layer_sizes : array-like of int, default=(256,)
         Activation after every hidden layer. ``"logistic"`` is an alias of
         ``"sigmoid"``; ``"identity"`` makes the whole network linear.
 
-    loss : {"mse", "bce"}, default="mse"
+    loss : {"auto", "mse", "bce"}, default="auto" ("mse" for SparseAutoencoder)
         Reconstruction loss. ``"mse"``: squared error on the data centred per
         feature and divided by one global scale, with a linear output.
         ``"bce"``: binary cross-entropy between a sigmoid output and the data
         mapped (by its global minimum and maximum) onto [0, 1]; suits pixel
-        intensities and other bounded data.
+        intensities, binary features and other data with a floor and a
+        ceiling. ``"auto"`` picks ``"bce"`` when at least 10% of X's entries
+        sit at X's global minimum or maximum and each of the two holds at
+        least 0.1% of them (raw MNIST pixels: 81% at 0, 0.6% at 255), else
+        ``"mse"`` (standardised or heavy-tailed data, where ``"bce"`` loses
+        to PCA). The choice is stored in ``loss_``. ``SparseAutoencoder``
+        defaults to ``"mse"``: the scale of its ``alpha`` and its measured
+        sparsity curve are for squared error (with ``"bce"`` on the digits,
+        L1 sparsity fell again as ``alpha`` rose past 1).
 
     dropout : float, default=0.0
         Dropout probability after every hidden activation (training only).
@@ -80,6 +88,9 @@ n_components_ : int
 
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Names of features seen during fit, when X has string column names.
+
+    loss_ : {"mse", "bce"}
+        The loss trained with (``loss`` with ``"auto"`` resolved).
 
     offset_ : ndarray of shape (n_features_in_,)
         Per-feature shift of the internal normalisation (the feature means for

@@ -99,8 +99,10 @@ class VAETransformer(BaseAutoencoder):
           binary data that is a log-probability; for values inside (0, 1)
           (e.g. grey levels) it is minus the binary cross-entropy, a
           log-likelihood of this model but not a normalised density.
-        - ``"auto"``: ``"bernoulli"`` when ``loss="bce"``, else
-          ``"gaussian"``. ``loss`` matters only through this rule.
+        - ``"auto"``: ``"bernoulli"`` when ``loss`` is (or, for
+          ``loss="auto"``, resolves to) ``"bce"``, else ``"gaussian"``.
+          ``loss`` matters only through this rule; the fitted ``loss_``
+          records the outcome.
 
     Attributes
     ----------
@@ -165,7 +167,7 @@ class VAETransformer(BaseAutoencoder):
         *,
         hidden_layer_sizes=(256,),
         activation="relu",
-        loss="mse",
+        loss="auto",
         dropout=0.0,
         weight_decay=0.0,
         batch_size=128,
@@ -337,9 +339,8 @@ class VAETransformer(BaseAutoencoder):
         return tags
 
     def _resolved_likelihood(self):
-        if self.likelihood == "auto":
-            return "bernoulli" if self.loss == "bce" else "gaussian"
-        return self.likelihood
+        """The fitted likelihood (set with ``loss_`` at the start of fit)."""
+        return "bernoulli" if self.loss_ == "bce" else "gaussian"
 
     def _draws(self, module, x, mu, log_var, eps):
         """For each row of ``eps``: z = mu + sigma * eps and log p(x|z) (float64)."""
@@ -365,8 +366,14 @@ class VAETransformer(BaseAutoencoder):
 
     # --------------------------------------------------------------- hooks
 
-    def _loss_kind(self):
-        return "bce" if self._resolved_likelihood() == "bernoulli" else "mse"
+    def _requested_loss(self):
+        if self.likelihood == "auto":
+            return super()._requested_loss()
+        return "bce" if self.likelihood == "bernoulli" else "mse"
+
+    def _loss_label(self, loss):
+        likelihood = "bernoulli" if loss == "bce" else "gaussian"
+        return f"the {likelihood!r} likelihood"
 
     def _module_class(self):
         return VAEModule
@@ -391,15 +398,6 @@ class VAETransformer(BaseAutoencoder):
                 f"max_iter={self.max_iter}: the KL weight would never reach beta. "
                 "Use kl_warmup < max_iter (or kl_warmup=0 for no warm-up)."
             )
-        if self.warm_start and hasattr(self, "net_"):
-            fitted = self.net_.module_.likelihood
-            if fitted != self._resolved_likelihood():
-                raise ValueError(
-                    f"warm_start=True continues a model fitted with the {fitted!r} "
-                    f"likelihood; it cannot switch to "
-                    f"{self._resolved_likelihood()!r}. Set warm_start=False to "
-                    "fit a new model."
-                )
 
     def _record_history(self, history):
         self.reconstruction_curve_ = [

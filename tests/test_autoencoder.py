@@ -18,7 +18,9 @@ from sklearn.preprocessing import MinMaxScaler
 
 from skae import AutoencoderTransformer
 
-SMALL = dict(hidden_layer_sizes=(32,), max_iter=20, batch_size=32, random_state=0)
+SMALL = dict(
+    hidden_layer_sizes=(32,), loss="mse", max_iter=20, batch_size=32, random_state=0
+)
 
 
 @pytest.fixture(scope="module")
@@ -90,7 +92,9 @@ def test_grid_search_over_activation_in_parallel(digits):
 def test_grid_search_without_scorer_uses_reconstruction(digits):
     X = digits[0]
     grid = GridSearchCV(
-        AutoencoderTransformer(hidden_layer_sizes=(16,), max_iter=10, random_state=0),
+        AutoencoderTransformer(
+            hidden_layer_sizes=(16,), loss="mse", max_iter=10, random_state=0
+        ),
         {"n_components": [1, 8]},
         cv=2,
     ).fit(X)
@@ -122,10 +126,39 @@ def test_every_activation_trains(digits, activation):
     assert np.all(np.isfinite(ae.transform(X)))
 
 
+@pytest.mark.parametrize(
+    "X, expected",
+    [
+        (np.eye(6)[np.arange(40) % 6], "bce"),  # binary
+        (np.r_[np.zeros((30, 5)), np.full((5, 5), 255.0), np.ones((5, 5))], "bce"),
+        (np.random.RandomState(0).randn(40, 5), "mse"),  # no mass at the bounds
+        # a floor but no ceiling (zero-inflated, heavy upper tail)
+        (np.r_[np.zeros((300, 5)), np.random.RandomState(0).rand(100, 5)], "mse"),
+    ],
+)
+def test_auto_loss_picks_bce_for_data_at_a_floor_and_a_ceiling(X, expected):
+    ae = AutoencoderTransformer(2, hidden_layer_sizes=(4,), max_iter=2).fit(X)
+    assert ae.loss_ == expected
+    # the fitted choice, not the parameter, drives the normalisation
+    low = np.full(X.shape[1], X.min())
+    np.testing.assert_allclose(ae.offset_, low if expected == "bce" else X.mean(0))
+
+
+def test_auto_loss_is_kept_on_warm_start_and_explicit_switch_is_refused(digits):
+    X = digits[0]
+    ae = AutoencoderTransformer(2, hidden_layer_sizes=(4,), max_iter=2, warm_start=True)
+    assert ae.fit(X).loss_ == "bce"  # the digits pile up at 0 and 16
+    # a warm start on data that alone would resolve to "mse" keeps "bce"
+    assert ae.fit(X + np.random.RandomState(0).rand(*X.shape)).loss_ == "bce"
+    with pytest.raises(ValueError, match="cannot switch to loss='mse'"):
+        ae.set_params(loss="mse").fit(X)
+    assert ae.loss_ == "bce" and ae.n_iter_ == 4
+
+
 def test_bce_loss_reconstructs_in_original_units(digits):
     X = digits[0]
     ae = AutoencoderTransformer(
-        8, loss="bce", **{**SMALL, "max_iter": 60, "learning_rate_init": 3e-3}
+        8, **{**SMALL, "loss": "bce", "max_iter": 60, "learning_rate_init": 3e-3}
     ).fit(X)
     recon = ae.inverse_transform(ae.transform(X))
     # sigmoid output mapped back onto the data's [min, max]

@@ -12,7 +12,9 @@ from sklearn.model_selection import GridSearchCV
 from skae import VAETransformer
 from skae._vae import N_SCORE_DRAWS, SCORE_SEED
 
-SMALL = dict(hidden_layer_sizes=(32,), max_iter=10, batch_size=32, random_state=0)
+SMALL = dict(
+    hidden_layer_sizes=(32,), loss="mse", max_iter=10, batch_size=32, random_state=0
+)
 
 
 @pytest.fixture(scope="module")
@@ -309,7 +311,7 @@ def test_invalid_n_samples(fitted, digits, n_samples):
 def test_warm_start_cannot_switch_likelihood(digits):
     vae = VAETransformer(2, warm_start=True, **{**SMALL, "max_iter": 2})
     vae.fit(digits[0])
-    with pytest.raises(ValueError, match="cannot switch to 'bernoulli'"):
+    with pytest.raises(ValueError, match="cannot switch to the 'bernoulli' likelihood"):
         vae.set_params(likelihood="bernoulli").fit(digits[0])
     assert vae.n_iter_ == 2  # the failed fit changed nothing
 
