@@ -339,8 +339,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """``transform`` without the ``set_output`` wrapping: always an array."""
         check_is_fitted(self)
         X = _validate_X(self, X, reset=False)
-        Xn = self._normalise(X, self.offset_, self.scale_, X.dtype)
-        return self._run_batches(self._encode, Xn)
+        return self._run_batches(self._encode, X, normalise=True)
 
     def inverse_transform(self, X):
         """Decode codes back to the input space, in the units of the fitted data.
@@ -384,9 +383,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = _validate_X(self, X, reset=False)
-        Xn = self._normalise(X, self.offset_, self.scale_, X.dtype)
         recon = self._run_batches(
-            lambda module, x: self._decode_mean(module, self._encode(module, x)), Xn
+            lambda module, x: self._decode_mean(module, self._encode(module, x)),
+            X,
+            normalise=True,
         )
         error = X.astype(np.float64) - self._denormalise(recon.astype(np.float64))
         return -np.mean(error * error, axis=1)
@@ -424,32 +424,46 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     @staticmethod
     def _normalise(X, offset, scale, dtype):
-        return ((X - offset) / scale).astype(dtype, copy=False)
+        # one copy, in the target dtype: ``X - offset`` with float64 statistics
+        # would first make two float64 copies of a float32 X
+        out = np.array(X, dtype=dtype, copy=True)
+        out -= offset.astype(dtype, copy=False)
+        out /= scale
+        return out
 
     def _denormalise(self, Xn):
         return (Xn * self.scale_ + self.offset_).astype(Xn.dtype, copy=False)
 
-    def _run_batches(self, fn, X):
+    def _run_batches(self, fn, X, normalise=False):
         """Apply ``fn(module, batch)`` to X in eval mode, without gradients.
 
-        On the CPU, float64 input runs through a float64 copy of the module, so
-        each row's result does not depend on which rows share its batch
-        (float32 matrix products do, in the last bit); otherwise float32.
+        With ``normalise``, each batch is first mapped into the units the net
+        trained in (one batch at a time: no full-size copy of X). On the CPU,
+        float64 input runs through a float64 copy of the module, so each
+        row's result does not depend on which rows share its batch (float32
+        matrix products do, in the last bit); otherwise float32.
         """
         module = self.net_.module_
         device = torch.device(self.net_.device)
         if X.dtype == np.float64 and device.type == "cpu":
             module = copy.deepcopy(module).double()
-            dtype = torch.float64
+            dtype = np.float64
         else:
-            dtype = torch.float32
+            dtype = np.float32
+        offset = torch.as_tensor(self.offset_.astype(dtype), device=device)
         module.eval()
         parts = []
         with torch.no_grad():
             for start in range(0, len(X), INFERENCE_BATCH_SIZE):
-                batch = torch.as_tensor(X[start : start + INFERENCE_BATCH_SIZE])
-                out = fn(module, batch.to(device=device, dtype=dtype))
-                parts.append(out.cpu().numpy())
+                batch = X[start : start + INFERENCE_BATCH_SIZE]
+                if batch.dtype != dtype or not batch.flags.writeable:
+                    # torch warns about (and must not write to) read-only
+                    # memory, e.g. the memmaps joblib hands its workers
+                    batch = np.array(batch, dtype=dtype)
+                batch = torch.from_numpy(batch).to(device)
+                if normalise:
+                    batch = (batch - offset) / self.scale_
+                parts.append(fn(module, batch).cpu().numpy())
         if not parts:
             return np.empty((0, 0), dtype=X.dtype)
         out = np.concatenate(parts).astype(X.dtype, copy=False)

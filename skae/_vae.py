@@ -355,8 +355,7 @@ class VAETransformer(BaseAutoencoder):
     def _score_rows(self, fn, X):
         """``fn(module, x_normalised)`` per row in float64, in X's units."""
         X = _validate_X(self, X, reset=False).astype(np.float64, copy=False)
-        Xn = self._normalise(X, self.offset_, self.scale_, np.float64)
-        return self._run_batches(fn, Xn) - self._log_jacobian()
+        return self._run_batches(fn, X, normalise=True) - self._log_jacobian()
 
     def _log_jacobian(self):
         """log |det| of the normalisation x -> (x - offset_) / scale_."""

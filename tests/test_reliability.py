@@ -11,6 +11,7 @@ import os
 import pickle
 import warnings
 
+import joblib
 import numpy as np
 import pytest
 import torch
@@ -225,6 +226,23 @@ def test_grid_search_same_results_serial_and_loky():
         np.testing.assert_array_equal(
             serial.cv_results_[key], parallel.cv_results_[key]
         )
+
+
+def _torch_threads(estimator, X, y=None):
+    return torch.get_num_threads()
+
+
+def test_loky_workers_share_the_cores_between_torch_threads():
+    # joblib's loky backend caps each worker's OpenMP threads at
+    # cpu_count // n_jobs; torch must start with that cap, not one thread per
+    # core in every worker (oversubscription)
+    X = _data(n=60, d=4)
+    base = AutoencoderTransformer(hidden_layer_sizes=(4,), max_iter=1)
+    grid = GridSearchCV(
+        base, {"n_components": [1, 2]}, cv=2, n_jobs=2, scoring=_torch_threads
+    ).fit(X)
+    expected = max(1, joblib.cpu_count() // 2)
+    assert set(grid.cv_results_["mean_test_score"]) == {expected}
 
 
 # 6. checks that check_estimator does not run ---------------------------------
