@@ -456,10 +456,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         with torch.no_grad():
             for start in range(0, len(X), INFERENCE_BATCH_SIZE):
                 batch = X[start : start + INFERENCE_BATCH_SIZE]
-                if batch.dtype != dtype or not batch.flags.writeable:
+                if not (
+                    batch.dtype == dtype
+                    and batch.flags.writeable
+                    and batch.flags.c_contiguous
+                ):
                     # torch warns about (and must not write to) read-only
-                    # memory, e.g. the memmaps joblib hands its workers
-                    batch = np.array(batch, dtype=dtype)
+                    # memory, e.g. the memmaps joblib hands its workers, and
+                    # cannot wrap negative strides
+                    batch = np.array(batch, dtype=dtype, order="C")
                 batch = torch.from_numpy(batch).to(device)
                 if normalise:
                     batch = (batch - offset) / self.scale_

@@ -444,3 +444,15 @@ def test_fits_and_transforms_on_gpu(digits):
     cpu = AutoencoderTransformer(4, device="cpu", **SMALL).fit(X)
     assert ae.transform(X).shape == cpu.transform(X).shape
     assert -ae.score(X) < 0.5 * _mse(X, X.mean(axis=0))
+
+
+def test_transform_accepts_views_read_only_and_reversed(fitted, digits):
+    X = np.asarray(digits[0], dtype=np.float32)
+    expected = fitted.transform(X)
+    read_only = X.copy()
+    read_only.flags.writeable = False
+    np.testing.assert_array_equal(fitted.transform(read_only), expected)
+    # float32 products may differ in the last bit with the rows' order
+    np.testing.assert_allclose(fitted.transform(X[::-1]), expected[::-1], rtol=1e-5)
+    np.testing.assert_array_equal(fitted.transform(X[:, ::-1][:, ::-1]), expected)
+    assert np.array_equal(X, np.asarray(digits[0], dtype=np.float32))  # untouched
