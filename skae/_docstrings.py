@@ -86,13 +86,13 @@ n_components_ : int
     n_features_in_ : int
         Number of features seen during fit.
 
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
     loss_ : {"mse", "bce"}
         The loss trained with (``loss`` with ``"auto"`` resolved).
 
-    offset_ : ndarray of shape (n_features_in_,)
+    offset_ : ndarray of shape (`n_features_in_`,)
         Per-feature shift of the internal normalisation (the feature means for
         ``loss="mse"``; the global minimum for ``loss="bce"``).
 

@@ -25,7 +25,7 @@ class SparseAutoencoder(BaseAutoencoder):
     over samples and code units, so that λ (``alpha``) means the same whatever
     the batch size, the number of features or ``n_components``:
 
-    - ``"l1"``: R(z) = mean |zᵢⱼ|. Each code unit is first divided by its root
+    - ``"l1"``: R(z) = mean ``|zᵢⱼ|``. Each code unit is first divided by its root
       mean square (the batch's in training, a running estimate at inference),
       so the penalty cannot be met by shrinking the code while the decoder
       grows: it can only be lowered by making the code sparse.
@@ -46,14 +46,14 @@ class SparseAutoencoder(BaseAutoencoder):
         The penalty R(z) on the code, as above.
 
     alpha : float, default=0.3
-        λ, the strength of the penalty. 0 trains a plain autoencoder (with the
+        The strength λ of the penalty. 0 trains a plain autoencoder (with the
         code layer that ``penalty`` implies). On the digits with ``"l1"``,
         0.3 nearly doubles the codes' Hoyer sparsity for about 1.4 times the
         reconstruction error of λ=0 (see the user guide's figure).
 
     sparsity_target : float, default=0.05
-        ρ, the target mean activation of each code unit for ``penalty="kl"``;
-        ignored otherwise.
+        The target mean activation ρ of each code unit for
+        ``penalty="kl"``; ignored otherwise.
 
     {base_params}
 
@@ -64,7 +64,7 @@ class SparseAutoencoder(BaseAutoencoder):
         below 10% of their code unit's root mean square over that data.
 
     mean_activation_ : ndarray of shape (n_components,)
-        Mean magnitude |z| of each code unit over the training data (for
+        Mean magnitude ``|z|`` of each code unit over the training data (for
         ``"kl"``, the mean activation ρ̂ⱼ).
 
     {base_attributes}
@@ -168,6 +168,17 @@ def hoyer_sparsity(Z):
     Scale-free: multiplying the code by a constant leaves it unchanged, so it
     measures sparsity, not shrinkage. 0 when every entry of a row has the same
     magnitude, 1 when only one is non-zero.
+
+    Parameters
+    ----------
+    Z : array-like of shape (n_samples, n_components)
+        Codes, e.g. the output of ``transform``; needs at least 2 columns.
+
+    Returns
+    -------
+    sparsity : float
+        The mean over the rows of (√k − ‖z‖₁/‖z‖₂) / (√k − 1), k the number
+        of columns; an all-zero row counts as 1.
     """
     rows = _row_hoyer_sparsity(torch.as_tensor(np.asarray(Z, dtype=np.float64)))
     return float(rows.mean())

@@ -246,8 +246,9 @@ class VAETransformer(BaseAutoencoder):
         return self._score_rows(elbo, X)
 
     def score(self, X, y=None):
-        """The mean ELBO (with beta = 1) of the samples of X; see
-        :meth:`score_samples`.
+        """Mean ELBO (with beta = 1) of the samples of X.
+
+        See :meth:`score_samples`.
 
         With no ``scoring``, cross-validated search therefore selects the
         model with the highest held-out ELBO, whatever beta it was trained
@@ -322,7 +323,7 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_features_in_)
+        X_new : ndarray of shape (n_samples, `n_features_in_`)
             Float64 decoder means, in the units of the fitted data:
             ``inverse_transform`` of the drawn codes.
         """

@@ -1,27 +1,22 @@
-"""Denoising digits with DenoisingAutoencoder.
+"""
+Denoising digits with DenoisingAutoencoder
+==========================================
 
 Trains on three quarters of the digits scaled to [0, 1] with Gaussian noise
 (``noise_level=0.5``, relative to the data's global standard deviation), then
 adds noise of σ=0.3 to held-out digits and reconstructs them. Prints the mean
 squared error to the clean images of the noisy and of the denoised digits, and
 plots clean / noisy / denoised rows.
-
-Run: ``python docs/examples/plot_denoising.py`` (writes
-``docs/images/denoising.png``).
 """
 
 import warnings
-from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from skae import DenoisingAutoencoder  # noqa: E402
+from skae import DenoisingAutoencoder
 
 warnings.simplefilter("ignore")
 X = load_digits().data / 16.0
@@ -54,6 +49,4 @@ fig.suptitle(
     fontsize=10,
 )
 fig.tight_layout()
-out = Path(__file__).resolve().parents[1] / "images" / "denoising.png"
-fig.savefig(out, dpi=80)
-print("wrote", out)
+plt.show()

@@ -1,27 +1,22 @@
-"""Sparse codes as λ grows, and what they cost in reconstruction.
+"""
+Sparse codes as λ grows, and what they cost in reconstruction
+=============================================================
 
 Fits ``SparseAutoencoder(penalty="l1")`` on three quarters of the digits for a
 half-decade grid of ``alpha`` and plots, on the held-out quarter, Hoyer's
 sparsity of the codes and the fraction of inactive code entries (left), the
 reconstruction error relative to ``alpha=0`` (middle), and the distribution
 of code values at three strengths (right).
-
-Run: ``python docs/examples/plot_sparsity.py`` (writes
-``docs/images/sparsity.png``).
 """
 
 import warnings
-from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+from sklearn.datasets import load_digits
+from sklearn.model_selection import train_test_split
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.datasets import load_digits  # noqa: E402
-from sklearn.model_selection import train_test_split  # noqa: E402
-
-from skae import SparseAutoencoder, hoyer_sparsity  # noqa: E402
+from skae import SparseAutoencoder, hoyer_sparsity
 
 warnings.simplefilter("ignore")
 X = load_digits().data
@@ -82,6 +77,4 @@ for alpha, *_, Z in (rows[0], rows[3], rows[5]):
 axes[2].set(yscale="log", xlabel="code value (unit RMS = 1)", title="Code values")
 axes[2].legend()
 fig.tight_layout()
-out = Path(__file__).resolve().parents[1] / "images" / "sparsity.png"
-fig.savefig(out, dpi=80)
-print("wrote", out)
+plt.show()

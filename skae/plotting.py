@@ -1,0 +1,551 @@
+"""Visualisations of fitted skae autoencoders, in scikit-learn's Display style.
+
+Each display holds the data it draws; its ``from_estimator`` classmethod
+computes that data from a fitted estimator and calls ``plot``, which draws on
+matplotlib axes and keeps the artists as attributes ending in ``_``.
+
+matplotlib is an optional dependency (``pip install skae[plot]``): this module
+imports without it, and the displays raise a clear ``ImportError`` when it is
+missing.
+"""
+
+import numbers
+from math import prod
+
+import numpy as np
+from sklearn.utils import check_array
+from sklearn.utils.validation import check_is_fitted
+
+from ._compat import _safe_indexing, check_matplotlib_support
+
+__all__ = ["CodeScatterDisplay", "LossCurveDisplay", "ReconstructionDisplay"]
+
+#: Above this many distinct labels, CodeScatterDisplay draws a colorbar
+#: instead of a legend.
+MAX_LEGEND_LABELS = 20
+
+
+def _get_ax(ax):
+    """``ax``, or the axes of a new figure when ``ax`` is None."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        _, ax = plt.subplots()
+    return ax
+
+
+def _check_image_shape(image_shape, n_features, what):
+    """Validate image_shape against the number of values per row."""
+    try:
+        image_shape = tuple(int(s) for s in image_shape)
+    except TypeError:
+        raise TypeError(
+            f"image_shape must be a tuple of ints; got {image_shape!r}."
+        ) from None
+    n_pixels = prod(image_shape)
+    if n_pixels != n_features:
+        raise ValueError(
+            f"image_shape {image_shape} holds {n_pixels} values, but {what} has "
+            f"{n_features} features; their numbers must be equal."
+        )
+    return image_shape
+
+
+def _check_components(components, n_components):
+    """Validate a pair of code component indices; returns them as a tuple."""
+    if n_components < 2:
+        raise ValueError(
+            f"The codes have {n_components} component(s); a scatter plot of "
+            "codes needs at least 2 (fit with n_components >= 2)."
+        )
+    try:
+        first, second = components
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"components must be a pair of ints; got {components!r}."
+        ) from None
+    pair = (first, second)
+    if not all(
+        isinstance(c, numbers.Integral) and not isinstance(c, bool) and 0 <= c
+        for c in pair
+    ) or any(c >= n_components for c in pair):
+        raise ValueError(
+            f"components must be two ints in [0, {n_components}): the codes have "
+            f"{n_components} components; got {components!r}."
+        )
+    return int(first), int(second)
+
+
+class LossCurveDisplay:
+    """Training (and validation) loss curve of a fitted autoencoder.
+
+    Use :meth:`from_estimator` to create one from a fitted estimator; all
+    parameters are stored as attributes.
+
+    Parameters
+    ----------
+    train_loss : array-like of shape (n_epochs,)
+        Training loss of each epoch, e.g. an estimator's ``loss_curve_``.
+    validation_loss : array-like of shape (n_epochs,), default=None
+        Validation loss of each epoch, or None when there is none. Note that
+        an estimator's ``validation_scores_`` are *minus* the validation loss.
+    estimator_name : str, default=None
+        Name of the estimator, used as the title. None means no title.
+
+    Attributes
+    ----------
+    line_train_ : matplotlib Line2D
+        The training loss curve.
+    line_valid_ : matplotlib Line2D or None
+        The validation loss curve; None when ``validation_loss`` is None.
+    ax_ : matplotlib Axes
+        Axes with the curves.
+    figure_ : matplotlib Figure
+        Figure containing the curves.
+
+    See Also
+    --------
+    ReconstructionDisplay : Images next to their reconstructions.
+    CodeScatterDisplay : Scatter plot of two code components.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import LossCurveDisplay
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(
+    ...     8, max_iter=5, early_stopping=True, random_state=0
+    ... ).fit(X)
+    >>> display = LossCurveDisplay.from_estimator(ae)
+    >>> len(display.line_train_.get_xdata())
+    5
+    >>> plt.show()
+    """
+
+    def __init__(self, train_loss, validation_loss=None, estimator_name=None):
+        self.train_loss = train_loss
+        self.validation_loss = validation_loss
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, name=None):
+        """Plot the loss per epoch.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a new figure and axes.
+        name : str, default=None
+            Title of the plot. None uses ``estimator_name``.
+
+        Returns
+        -------
+        LossCurveDisplay
+            The display, with the artists stored as attributes.
+        """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
+        from matplotlib.ticker import MaxNLocator
+
+        ax = _get_ax(ax)
+        train = np.asarray(self.train_loss, dtype=np.float64).ravel()
+        (self.line_train_,) = ax.plot(
+            np.arange(1, train.size + 1), train, label="training loss"
+        )
+        if self.validation_loss is None:
+            self.line_valid_ = None
+        else:
+            valid = np.asarray(self.validation_loss, dtype=np.float64).ravel()
+            (self.line_valid_,) = ax.plot(
+                np.arange(1, valid.size + 1), valid, label="validation loss"
+            )
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epoch")
+        ax.set_ylabel("loss")
+        ax.legend(loc="upper right")
+        title = name if name is not None else self.estimator_name
+        if title is not None:
+            ax.set_title(title)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(cls, estimator, *, ax=None, name=None):
+        """Plot the loss curve of a fitted estimator.
+
+        The training loss is the estimator's ``loss_curve_``; the validation
+        loss, drawn when the estimator was fitted with ``early_stopping=True``,
+        is minus its ``validation_scores_``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted skae estimator (anything with ``loss_curve_`` and
+            ``validation_scores_``).
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a new figure and axes.
+        name : str, default=None
+            Title of the plot. None uses the estimator's class name.
+
+        Returns
+        -------
+        LossCurveDisplay
+            The display, with the artists stored as attributes.
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        scores = getattr(estimator, "validation_scores_", None)
+        validation_loss = None if scores is None else [-float(s) for s in scores]
+        display = cls(
+            train_loss=[float(v) for v in estimator.loss_curve_],
+            validation_loss=validation_loss,
+            estimator_name=type(estimator).__name__,
+        )
+        return display.plot(ax=ax, name=name)
+
+
+class ReconstructionDisplay:
+    """Images next to their reconstructions by an autoencoder.
+
+    Use :meth:`from_estimator` to create one from a fitted estimator; all
+    parameters are stored as attributes.
+
+    Parameters
+    ----------
+    originals : array-like of shape (n_images, n_features)
+        The original samples, one flattened image per row.
+    reconstructions : array-like of shape (n_images, n_features)
+        Their reconstructions, in the same order.
+    image_shape : tuple of int
+        Shape each row is reshaped to for display, e.g. ``(8, 8)``; its
+        product must be ``n_features``.
+
+    Attributes
+    ----------
+    axes_ : ndarray of matplotlib Axes of shape (2, n_images)
+        Originals on the first row, reconstructions on the second.
+    images_ : ndarray of matplotlib AxesImage of shape (2, n_images)
+        The drawn images, laid out like ``axes_``.
+    figure_ : matplotlib Figure
+        Figure containing the images.
+
+    See Also
+    --------
+    LossCurveDisplay : Loss per epoch of a fitted estimator.
+    CodeScatterDisplay : Scatter plot of two code components.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import ReconstructionDisplay
+    >>> X, _ = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(8, max_iter=5, random_state=0).fit(X)
+    >>> display = ReconstructionDisplay.from_estimator(
+    ...     ae, X, image_shape=(8, 8), n_images=6
+    ... )
+    >>> display.axes_.shape
+    (2, 6)
+    >>> plt.show()
+    """
+
+    def __init__(self, originals, reconstructions, image_shape):
+        self.originals = originals
+        self.reconstructions = reconstructions
+        self.image_shape = image_shape
+
+    def plot(self, *, axes=None, cmap="gray_r"):
+        """Draw the originals on a top row and their reconstructions below.
+
+        Both rows share one colour scale.
+
+        Parameters
+        ----------
+        axes : array-like of matplotlib Axes of shape (2, n_images), default=None
+            Axes to draw on. None creates a new figure with a 2 x n_images
+            grid of axes.
+        cmap : str or matplotlib Colormap, default="gray_r"
+            Colormap of the images.
+
+        Returns
+        -------
+        ReconstructionDisplay
+            The display, with the artists stored as attributes.
+        """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
+        import matplotlib.pyplot as plt
+
+        originals = np.asarray(self.originals, dtype=np.float64)
+        reconstructions = np.asarray(self.reconstructions, dtype=np.float64)
+        originals = originals.reshape(originals.shape[0], -1)
+        reconstructions = reconstructions.reshape(reconstructions.shape[0], -1)
+        if originals.shape != reconstructions.shape:
+            raise ValueError(
+                f"originals and reconstructions must have the same shape; got "
+                f"{originals.shape} and {reconstructions.shape}."
+            )
+        n_images, n_features = originals.shape
+        if n_images < 1:
+            raise ValueError("There are no images to plot.")
+        image_shape = _check_image_shape(self.image_shape, n_features, "originals")
+
+        if axes is None:
+            fig, axes = plt.subplots(
+                2,
+                n_images,
+                figsize=(1.2 * n_images + 0.6, 2.8),
+                squeeze=False,
+            )
+        else:
+            axes = np.asarray(axes, dtype=object)
+            if axes.shape != (2, n_images):
+                raise ValueError(
+                    f"axes must have shape (2, n_images) = (2, {n_images}); got "
+                    f"an array of shape {axes.shape}."
+                )
+            fig = axes[0, 0].figure
+
+        vmin = min(originals.min(), reconstructions.min())
+        vmax = max(originals.max(), reconstructions.max())
+        images = np.empty((2, n_images), dtype=object)
+        for row, (data, label) in enumerate(
+            [(originals, "original"), (reconstructions, "reconstruction")]
+        ):
+            for j in range(n_images):
+                ax = axes[row, j]
+                images[row, j] = ax.imshow(
+                    data[j].reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax
+                )
+                ax.set_xticks([])
+                ax.set_yticks([])
+            axes[row, 0].set_ylabel(label)
+
+        self.axes_ = axes
+        self.images_ = images
+        self.figure_ = fig
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls, estimator, X, *, image_shape, n_images=10, axes=None, cmap="gray_r"
+    ):
+        """Plot the first rows of X next to their reconstructions.
+
+        The reconstructions are
+        ``estimator.inverse_transform(estimator.transform(X_rows))``.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted autoencoder with ``transform`` and ``inverse_transform``.
+        X : array-like of shape (n_samples, n_features)
+            Samples, one flattened image per row; the first ``n_images`` rows
+            are shown (all of them if there are fewer).
+        image_shape : tuple of int
+            Shape each row is reshaped to for display, e.g. ``(8, 8)``; its
+            product must be ``n_features``.
+        n_images : int, default=10
+            Number of images to show.
+        axes : array-like of matplotlib Axes of shape (2, n_images), default=None
+            Axes to draw on. None creates a new figure.
+        cmap : str or matplotlib Colormap, default="gray_r"
+            Colormap of the images.
+
+        Returns
+        -------
+        ReconstructionDisplay
+            The display, with the artists stored as attributes.
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        if (
+            isinstance(n_images, bool)
+            or not isinstance(n_images, numbers.Integral)
+            or n_images < 1
+        ):
+            raise ValueError(f"n_images must be an int >= 1; got {n_images!r}.")
+        # the estimator gets the rows in X's own container (a DataFrame keeps
+        # its feature names); the display keeps them as an array
+        X_rows = _safe_indexing(X, slice(0, n_images))
+        originals = check_array(X_rows)
+        image_shape = _check_image_shape(image_shape, originals.shape[1], "X")
+        reconstructions = np.asarray(
+            estimator.inverse_transform(estimator.transform(X_rows))
+        )
+        display = cls(
+            originals=originals,
+            reconstructions=reconstructions,
+            image_shape=image_shape,
+        )
+        return display.plot(axes=axes, cmap=cmap)
+
+
+class CodeScatterDisplay:
+    """Scatter plot of two components of an autoencoder's codes.
+
+    Use :meth:`from_estimator` to create one from a fitted estimator; all
+    parameters are stored as attributes.
+
+    Parameters
+    ----------
+    codes : array-like of shape (n_samples, n_components)
+        The codes, e.g. the output of an estimator's ``transform``.
+    labels : array-like of shape (n_samples,), default=None
+        Labels colouring the points, e.g. class labels. None draws every
+        point in one colour.
+    components : tuple of (int, int), default=(0, 1)
+        Indices of the code components on the x and y axes.
+    estimator_name : str, default=None
+        Name of the estimator, used as the title. None means no title.
+
+    Attributes
+    ----------
+    scatter_ : matplotlib PathCollection
+        The scatter plot.
+    ax_ : matplotlib Axes
+        Axes with the scatter plot.
+    figure_ : matplotlib Figure
+        Figure containing the scatter plot.
+
+    See Also
+    --------
+    LossCurveDisplay : Loss per epoch of a fitted estimator.
+    ReconstructionDisplay : Images next to their reconstructions.
+
+    Examples
+    --------
+    >>> import matplotlib.pyplot as plt
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderTransformer
+    >>> from skae.plotting import CodeScatterDisplay
+    >>> X, y = load_digits(return_X_y=True)
+    >>> ae = AutoencoderTransformer(2, max_iter=5, random_state=0).fit(X)
+    >>> display = CodeScatterDisplay.from_estimator(ae, X, y)
+    >>> display.scatter_.get_offsets().shape
+    (1797, 2)
+    >>> plt.show()
+    """
+
+    def __init__(self, codes, labels=None, components=(0, 1), estimator_name=None):
+        self.codes = codes
+        self.labels = labels
+        self.components = components
+        self.estimator_name = estimator_name
+
+    def plot(self, ax=None, *, cmap="tab10", **scatter_kwargs):
+        """Scatter one code component against another.
+
+        With labels, the points are coloured by label, with a legend of the
+        labels when there are at most 20 distinct ones and a colorbar
+        otherwise.
+
+        Parameters
+        ----------
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a new figure and axes.
+        cmap : str or matplotlib Colormap, default="tab10"
+            Colormap of the labels; unused without labels.
+        **scatter_kwargs : dict
+            Further keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        CodeScatterDisplay
+            The display, with the artists stored as attributes.
+        """
+        check_matplotlib_support(f"{type(self).__name__}.plot")
+        codes = np.asarray(self.codes)
+        if codes.ndim != 2:
+            raise ValueError(
+                f"codes must be 2-dimensional (n_samples, n_components); got "
+                f"shape {codes.shape}."
+            )
+        first, second = _check_components(self.components, codes.shape[1])
+        ax = _get_ax(ax)
+        x, y = codes[:, first], codes[:, second]
+
+        if self.labels is None:
+            self.scatter_ = ax.scatter(x, y, **scatter_kwargs)
+        else:
+            labels = np.asarray(self.labels).ravel()
+            if labels.shape[0] != codes.shape[0]:
+                raise ValueError(
+                    f"labels has {labels.shape[0]} entries but codes has "
+                    f"{codes.shape[0]} rows; they must be equal."
+                )
+            classes, encoded = np.unique(labels, return_inverse=True)
+            # numeric labels colour by value, others by their sorted position
+            c = labels if np.issubdtype(labels.dtype, np.number) else encoded
+            self.scatter_ = ax.scatter(x, y, c=c, cmap=cmap, **scatter_kwargs)
+            if classes.size <= MAX_LEGEND_LABELS:
+                # one handle per distinct value of c, in sorted order, which is
+                # the order of classes
+                handles, _ = self.scatter_.legend_elements(num=None)
+                ax.legend(handles, [str(c) for c in classes], title="label")
+            else:
+                ax.figure.colorbar(self.scatter_, ax=ax, label="label")
+
+        ax.set_xlabel(f"code {first}")
+        ax.set_ylabel(f"code {second}")
+        if self.estimator_name is not None:
+            ax.set_title(self.estimator_name)
+        self.ax_ = ax
+        self.figure_ = ax.figure
+        return self
+
+    @classmethod
+    def from_estimator(
+        cls,
+        estimator,
+        X,
+        y=None,
+        *,
+        components=(0, 1),
+        ax=None,
+        cmap="tab10",
+        **scatter_kwargs,
+    ):
+        """Scatter two components of the codes of X.
+
+        Parameters
+        ----------
+        estimator : estimator instance
+            A fitted autoencoder with at least 2 code components.
+        X : array-like of shape (n_samples, n_features)
+            Samples to encode with ``estimator.transform``.
+        y : array-like of shape (n_samples,), default=None
+            Labels colouring the points. None draws every point in one colour.
+        components : tuple of (int, int), default=(0, 1)
+            Indices of the code components on the x and y axes.
+        ax : matplotlib Axes, default=None
+            Axes to draw on. None creates a new figure and axes.
+        cmap : str or matplotlib Colormap, default="tab10"
+            Colormap of the labels; unused without labels.
+        **scatter_kwargs : dict
+            Further keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
+
+        Returns
+        -------
+        CodeScatterDisplay
+            The display, with the artists stored as attributes.
+        """
+        check_matplotlib_support(f"{cls.__name__}.from_estimator")
+        check_is_fitted(estimator)
+        name = type(estimator).__name__
+        n_components = getattr(estimator, "n_components_", None)
+        if n_components is not None and n_components < 2:
+            raise ValueError(
+                f"{name} has {n_components} code component(s); a scatter plot "
+                "of codes needs at least 2 (fit with n_components >= 2)."
+            )
+        codes = np.asarray(estimator.transform(X))
+        _check_components(components, codes.shape[1])
+        display = cls(
+            codes=codes,
+            labels=None if y is None else np.asarray(y),
+            components=components,
+            estimator_name=name,
+        )
+        return display.plot(ax=ax, cmap=cmap, **scatter_kwargs)

@@ -1,0 +1,290 @@
+"""The displays of skae.plotting."""
+
+import numpy as np
+import pytest
+
+matplotlib = pytest.importorskip("matplotlib")
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from sklearn.datasets import load_digits  # noqa: E402
+from sklearn.exceptions import NotFittedError  # noqa: E402
+
+from skae import AutoencoderTransformer, VAETransformer  # noqa: E402
+from skae.plotting import (  # noqa: E402
+    CodeScatterDisplay,
+    LossCurveDisplay,
+    ReconstructionDisplay,
+)
+
+TINY = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="module")
+def data():
+    X, y = load_digits(return_X_y=True)
+    return X[:200], y[:200]
+
+
+@pytest.fixture(scope="module")
+def ae(data):
+    return AutoencoderTransformer(3, **TINY).fit(data[0])
+
+
+@pytest.fixture(scope="module")
+def ae_early(data):
+    return AutoencoderTransformer(2, early_stopping=True, **TINY).fit(data[0])
+
+
+def test_module_all():
+    import skae.plotting
+
+    assert sorted(skae.plotting.__all__) == [
+        "CodeScatterDisplay",
+        "LossCurveDisplay",
+        "ReconstructionDisplay",
+    ]
+
+
+# ------------------------------------------------------------- loss curve
+
+
+def test_loss_curve_without_validation(ae):
+    display = LossCurveDisplay.from_estimator(ae)
+    x, y = display.line_train_.get_data()
+    np.testing.assert_array_equal(x, np.arange(1, ae.n_iter_ + 1))
+    np.testing.assert_allclose(y, ae.loss_curve_)
+    assert display.line_valid_ is None
+    assert display.ax_.get_xlabel() == "epoch"
+    assert display.ax_.get_ylabel() == "loss"
+    assert display.ax_.get_title() == "AutoencoderTransformer"
+    assert display.figure_ is display.ax_.figure
+    assert display.ax_.get_legend() is not None
+
+
+def test_loss_curve_with_validation(ae_early):
+    display = LossCurveDisplay.from_estimator(ae_early, name="mine")
+    np.testing.assert_allclose(display.line_train_.get_ydata(), ae_early.loss_curve_)
+    x, y = display.line_valid_.get_data()
+    np.testing.assert_array_equal(x, np.arange(1, len(ae_early.loss_curve_) + 1))
+    np.testing.assert_allclose(y, -np.asarray(ae_early.validation_scores_))
+    assert np.all(y > 0)  # a loss, not a score
+    assert display.ax_.get_title() == "mine"
+    texts = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert texts == ["training loss", "validation loss"]
+
+
+def test_loss_curve_draws_on_given_ax(ae):
+    fig, (ax0, ax1) = plt.subplots(1, 2)
+    display = LossCurveDisplay.from_estimator(ae, ax=ax1)
+    assert display.ax_ is ax1
+    assert display.figure_ is fig
+    assert display.line_train_ in ax1.lines
+    assert not ax0.lines
+
+
+def test_loss_curve_direct_construction():
+    display = LossCurveDisplay([3.0, 2.0, 1.0], [4.0, 3.5, 3.4]).plot()
+    np.testing.assert_allclose(display.line_valid_.get_ydata(), [4.0, 3.5, 3.4])
+    assert display.ax_.get_title() == ""
+
+
+# --------------------------------------------------------- reconstruction
+
+
+def test_reconstruction_images(ae, data):
+    X = data[0]
+    display = ReconstructionDisplay.from_estimator(
+        ae, X, image_shape=(8, 8), n_images=4
+    )
+    assert display.axes_.shape == (2, 4)
+    assert display.images_.shape == (2, 4)
+    recon = ae.inverse_transform(ae.transform(X[:4]))
+    for j in range(4):
+        np.testing.assert_allclose(
+            display.images_[0, j].get_array(), X[j].reshape(8, 8)
+        )
+        np.testing.assert_allclose(
+            display.images_[1, j].get_array(), recon[j].reshape(8, 8), rtol=1e-6
+        )
+    # one colour scale over both rows
+    clims = {im.get_clim() for im in display.images_.ravel()}
+    assert len(clims) == 1
+    vmin, vmax = clims.pop()
+    assert vmin == pytest.approx(min(X[:4].min(), recon.min()))
+    assert vmax == pytest.approx(max(X[:4].max(), recon.max()))
+    assert display.axes_[0, 0].get_ylabel() == "original"
+    assert display.axes_[1, 0].get_ylabel() == "reconstruction"
+    assert display.axes_[0, 1].get_xticks().size == 0
+    assert display.figure_ is display.axes_[0, 0].figure
+
+
+def test_reconstruction_fewer_rows_than_n_images(ae, data):
+    display = ReconstructionDisplay.from_estimator(
+        ae, data[0][:3].tolist(), image_shape=(8, 8)
+    )
+    assert display.axes_.shape == (2, 3)
+
+
+def test_reconstruction_draws_on_given_axes(ae, data):
+    fig, axes = plt.subplots(2, 3)
+    display = ReconstructionDisplay.from_estimator(
+        ae, data[0], image_shape=(8, 8), n_images=3, axes=axes.tolist()
+    )
+    assert display.figure_ is fig
+    assert display.axes_[1, 2] is axes[1, 2]
+    assert display.images_[1, 2] in axes[1, 2].images
+
+
+def test_reconstruction_bad_axes_shape(ae, data):
+    _, axes = plt.subplots(2, 3)
+    with pytest.raises(ValueError, match=r"\(2, 4\)"):
+        ReconstructionDisplay.from_estimator(
+            ae, data[0], image_shape=(8, 8), n_images=4, axes=axes
+        )
+
+
+def test_reconstruction_image_shape_mismatch(ae, data):
+    with pytest.raises(ValueError, match=r"49.*64"):
+        ReconstructionDisplay.from_estimator(ae, data[0], image_shape=(7, 7))
+
+
+@pytest.mark.parametrize("n_images", [0, -1, 1.5])
+def test_reconstruction_bad_n_images(ae, data, n_images):
+    with pytest.raises(ValueError, match="n_images"):
+        ReconstructionDisplay.from_estimator(
+            ae, data[0], image_shape=(8, 8), n_images=n_images
+        )
+
+
+# ------------------------------------------------------------ code scatter
+
+
+def test_code_scatter_offsets(ae, data):
+    X = data[0]
+    display = CodeScatterDisplay.from_estimator(ae, X, components=(2, 0))
+    codes = ae.transform(X)
+    np.testing.assert_allclose(display.scatter_.get_offsets(), codes[:, [2, 0]])
+    assert display.ax_.get_xlabel() == "code 2"
+    assert display.ax_.get_ylabel() == "code 0"
+    assert display.ax_.get_legend() is None
+    assert display.ax_.get_title() == "AutoencoderTransformer"
+
+
+def test_code_scatter_labels_legend(ae, data):
+    X, y = data
+    display = CodeScatterDisplay.from_estimator(ae, X, y)
+    legend = display.ax_.get_legend()
+    assert legend is not None
+    assert [t.get_text() for t in legend.get_texts()] == [str(c) for c in np.unique(y)]
+    np.testing.assert_array_equal(display.scatter_.get_array(), y)
+
+
+def test_code_scatter_string_labels(ae, data):
+    X = data[0][:30]
+    y = np.array(["b", "a", "c"] * 10)
+    display = CodeScatterDisplay.from_estimator(ae, X, y)
+    texts = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert texts == ["a", "b", "c"]
+
+
+def test_code_scatter_many_labels_colorbar(ae, data):
+    X = data[0]
+    display = CodeScatterDisplay.from_estimator(ae, X, np.arange(len(X)))
+    assert display.ax_.get_legend() is None
+    assert len(display.figure_.axes) == 2  # the colorbar's axes
+
+
+def test_code_scatter_draws_on_given_ax_with_kwargs(ae, data):
+    fig, ax = plt.subplots()
+    display = CodeScatterDisplay.from_estimator(ae, data[0], ax=ax, s=5, alpha=0.5)
+    assert display.ax_ is ax
+    assert display.figure_ is fig
+    assert display.scatter_ in ax.collections
+    assert display.scatter_.get_alpha() == 0.5
+
+
+def test_code_scatter_one_component(data):
+    ae1 = AutoencoderTransformer(1, **TINY).fit(data[0][:50])
+    with pytest.raises(ValueError, match="1 code component"):
+        CodeScatterDisplay.from_estimator(ae1, data[0][:50])
+    with pytest.raises(ValueError, match="at least 2"):
+        CodeScatterDisplay(np.zeros((5, 1))).plot()
+
+
+@pytest.mark.parametrize("components", [(0, 3), (-1, 0), (0,), (0, 1, 2), "ab"])
+def test_code_scatter_bad_components(ae, data, components):
+    with pytest.raises(ValueError, match="3 components|pair"):
+        CodeScatterDisplay.from_estimator(ae, data[0], components=components)
+
+
+def test_code_scatter_labels_length_mismatch(ae, data):
+    with pytest.raises(ValueError, match="labels"):
+        CodeScatterDisplay.from_estimator(ae, data[0], data[1][:10])
+
+
+# ------------------------------------------------------------------ shared
+
+
+@pytest.mark.parametrize(
+    "make_display",
+    [
+        lambda est, X: LossCurveDisplay.from_estimator(est),
+        lambda est, X: ReconstructionDisplay.from_estimator(est, X, image_shape=(8, 8)),
+        lambda est, X: CodeScatterDisplay.from_estimator(est, X),
+    ],
+    ids=["loss", "reconstruction", "scatter"],
+)
+def test_not_fitted(make_display, data):
+    with pytest.raises(NotFittedError):
+        make_display(AutoencoderTransformer(), data[0])
+
+
+def test_vae(data):
+    X, y = data
+    vae = VAETransformer(2, **TINY).fit(X)
+    loss = LossCurveDisplay.from_estimator(vae)
+    np.testing.assert_allclose(loss.line_train_.get_ydata(), vae.loss_curve_)
+    recon = ReconstructionDisplay.from_estimator(vae, X, image_shape=(8, 8), n_images=2)
+    np.testing.assert_allclose(
+        recon.images_[1, 1].get_array(),
+        vae.inverse_transform(vae.transform(X[:2]))[1].reshape(8, 8),
+        rtol=1e-6,
+    )
+    scatter = CodeScatterDisplay.from_estimator(vae, X, y)
+    np.testing.assert_allclose(scatter.scatter_.get_offsets(), vae.transform(X))
+
+
+def test_pandas_output(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    X_df = pd.DataFrame(X, columns=[f"px{i}" for i in range(X.shape[1])])
+    est = AutoencoderTransformer(2, **TINY).set_output(transform="pandas").fit(X_df)
+    assert isinstance(est.transform(X_df), pd.DataFrame)
+    scatter = CodeScatterDisplay.from_estimator(est, X_df, pd.Series(y))
+    np.testing.assert_allclose(
+        scatter.scatter_.get_offsets(), est.transform(X_df).to_numpy()
+    )
+    recon = ReconstructionDisplay.from_estimator(est, X_df, image_shape=(8, 8))
+    np.testing.assert_allclose(recon.images_[0, 3].get_array(), X[3].reshape(8, 8))
+
+
+def test_any_fitted_transformer(data):
+    # the displays need only transform / inverse_transform, e.g. PCA's
+    from sklearn.decomposition import PCA
+
+    X, y = data
+    pca = PCA(3).fit(X)
+    scatter = CodeScatterDisplay.from_estimator(pca, X, y, components=(1, 2))
+    np.testing.assert_allclose(scatter.scatter_.get_offsets(), pca.transform(X)[:, 1:])
+    recon = ReconstructionDisplay.from_estimator(pca, X, image_shape=(8, 8))
+    np.testing.assert_allclose(
+        recon.images_[1, 0].get_array(),
+        pca.inverse_transform(pca.transform(X[:1]))[0].reshape(8, 8),
+    )
