@@ -159,9 +159,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     """Shared machinery of the skae estimators; not public.
 
     Subclasses write ``__init__`` with their full signature and may override
-    the hooks ``_loss_kind``, ``_module_class``, ``_module_params``,
-    ``_net_class``, ``_net_params``, ``_warmup_epochs``, ``_check_params``,
-    ``_encode``, ``_decode_mean`` and ``_record_history``.
+    the hooks ``_requested_loss``, ``_loss_label``, ``_module_class``,
+    ``_module_params``, ``_net_class``, ``_net_params``, ``_warmup_epochs``,
+    ``_check_params``, ``_encode``, ``_decode_mean`` and ``_record_history``.
+    The fitted ``loss_`` ("mse" or "bce") picks the normalisation, the
+    criterion and the map from the decoder's output to its mean (identity or
+    sigmoid).
     """
 
     _parameter_constraints: dict = {
@@ -272,7 +275,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     **{f"module__{k}": v for k, v in self._module_params(X).items()},
                     criterion=(
                         torch.nn.BCEWithLogitsLoss
-                        if self._loss_kind() == "bce"
+                        if self.loss_ == "bce"
                         else torch.nn.MSELoss
                     ),
                     optimizer=torch.optim.Adam,
@@ -493,12 +496,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"(128, 64), or () for none; got {sizes!r}."
             )
 
-    def _loss_kind(self):
-        """``"mse"`` or ``"bce"`` as fitted: picks the normalisation, the
-        criterion and the map from the decoder's output to its mean (identity
-        or sigmoid)."""
-        return self.loss_
-
     def _requested_loss(self):
         """``"mse"`` or ``"bce"`` as the parameters ask, None for ``"auto"``."""
         return None if self.loss == "auto" else self.loss
@@ -557,7 +554,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _decode_mean(self, module, z):
         out = module.decode(z)
-        return torch.sigmoid(out) if self._loss_kind() == "bce" else out
+        return torch.sigmoid(out) if self.loss_ == "bce" else out
 
     def _record_history(self, history):
         """Copy per-epoch terms beyond the training loss into fitted attributes."""
