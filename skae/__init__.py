@@ -2,6 +2,7 @@
 
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
+from ._persistence import load, save
 from ._sparse import SparseAutoencoder, hoyer_sparsity
 from ._vae import VAETransformer
 
@@ -14,4 +15,6 @@ __all__ = [
     "VAETransformer",
     "__version__",
     "hoyer_sparsity",
+    "load",
+    "save",
 ]

@@ -270,25 +270,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 net.set_params(**self._net_params(X_train, offset, scale), **run_params)
                 net.initialize_callbacks()
             else:
-                net = self._net_class()(
-                    module=self._module_class(),
-                    **{f"module__{k}": v for k, v in self._module_params(X).items()},
-                    criterion=(
-                        torch.nn.BCEWithLogitsLoss
-                        if self.loss_ == "bce"
-                        else torch.nn.MSELoss
-                    ),
-                    optimizer=torch.optim.Adam,
-                    lr=self.learning_rate_init,
-                    optimizer__weight_decay=self.weight_decay,
-                    iterator_train=TensorBatches,
-                    iterator_train__shuffle=True,
-                    iterator_valid=TensorBatches,
-                    device=device,
+                net = self._new_net(
+                    X.shape[1],
+                    device,
                     **self._net_params(X_train, offset, scale),
                     **run_params,
                 )
-                net.initialize()
             net.partial_fit(TensorDataset(X_train))
         monitor.check_finished(self.max_iter)
         # a fitted model keeps no optimizer state and no per-batch log: its
@@ -320,6 +307,26 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 stacklevel=2,
             )
         return self
+
+    def _new_net(self, n_features, device, **net_params):
+        """An initialised, untrained skorch net for ``n_features`` inputs."""
+        module_params = self._module_params(np.empty((0, n_features)))
+        net = self._net_class()(
+            module=self._module_class(),
+            **{f"module__{k}": v for k, v in module_params.items()},
+            criterion=(
+                torch.nn.BCEWithLogitsLoss if self.loss_ == "bce" else torch.nn.MSELoss
+            ),
+            optimizer=torch.optim.Adam,
+            lr=self.learning_rate_init,
+            optimizer__weight_decay=self.weight_decay,
+            iterator_train=TensorBatches,
+            iterator_train__shuffle=True,
+            iterator_valid=TensorBatches,
+            device=device,
+            **net_params,
+        )
+        return net.initialize()
 
     # ------------------------------------------------------------ inference
 
@@ -523,7 +530,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return AutoencoderModule
 
     def _module_params(self, X):
-        """Keyword arguments of the module (:meth:`_module_class`)."""
+        """Keyword arguments of the module (:meth:`_module_class`); only
+        ``X.shape[1]`` is read."""
         return dict(
             n_features=X.shape[1],
             n_components=self.n_components,

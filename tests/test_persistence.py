@@ -1,0 +1,178 @@
+"""skae.save / skae.load: a model file that runs no code when loaded."""
+
+import hashlib
+import io
+import json
+import os
+import warnings
+import zipfile
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from conftest import fast_estimators
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+
+import skae
+
+ESTIMATORS = fast_estimators()
+IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
+
+
+def _fit(estimator, X):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return clone(estimator).set_params(random_state=0).fit(X)
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.RandomState(0).normal(size=(60, 6))
+
+
+def _rewrite(path, manifest=None, weights=None):
+    """Replace the manifest and/or the weights of a model file."""
+    with zipfile.ZipFile(path) as archive:
+        old_manifest = json.loads(archive.read("manifest.json"))
+        old_weights = archive.read("weights.pt")
+    manifest = old_manifest if manifest is None else manifest(old_manifest)
+    weights = old_weights if weights is None else weights
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("weights.pt", weights)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_round_trip_is_bit_identical(estimator, X, tmp_path):
+    fitted = _fit(estimator, X)
+    path = tmp_path / "model.skae"
+    skae.save(fitted, path)
+    loaded = skae.load(path)
+    assert type(loaded) is type(fitted)
+    assert loaded.get_params() == fitted.get_params()
+    for X_in in (X, X.astype(np.float32)):
+        np.testing.assert_array_equal(loaded.transform(X_in), fitted.transform(X_in))
+        Z = fitted.transform(X_in)
+        np.testing.assert_array_equal(
+            loaded.inverse_transform(Z), fitted.inverse_transform(Z)
+        )
+    np.testing.assert_array_equal(loaded.score_samples(X), fitted.score_samples(X))
+    assert loaded.loss_curve_ == fitted.loss_curve_
+    assert loaded.n_iter_ == fitted.n_iter_ and loaded.loss_ == fitted.loss_
+    np.testing.assert_array_equal(loaded.offset_, fitted.offset_)
+    assert len(loaded.net_.history) == len(fitted.net_.history)
+
+
+def test_loaded_model_keeps_feature_names_and_can_warm_start(X, tmp_path):
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    fitted = _fit(
+        skae.AutoencoderTransformer(2, hidden_layer_sizes=(8,), max_iter=3), df
+    )
+    skae.save(fitted, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    np.testing.assert_array_equal(loaded.feature_names_in_, fitted.feature_names_in_)
+    assert list(loaded.get_feature_names_out()) == list(fitted.get_feature_names_out())
+    loaded.set_params(warm_start=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        loaded.fit(df)
+    assert loaded.n_iter_ == 6  # three saved epochs, three more
+
+
+def test_save_refuses_what_it_cannot_store(X, tmp_path):
+    with pytest.raises(NotFittedError):
+        skae.save(skae.AutoencoderTransformer(), tmp_path / "m.skae")
+    with pytest.raises(TypeError, match="saves fitted skae estimators"):
+        skae.save(object(), tmp_path / "m.skae")
+    est = skae.AutoencoderTransformer(2, hidden_layer_sizes=(4,), max_iter=1)
+    est.set_params(random_state=np.random.RandomState(0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X)
+    with pytest.raises(ValueError, match="random_state to an int"):
+        skae.save(est, tmp_path / "m.skae")
+
+
+@pytest.fixture
+def saved(X, tmp_path):
+    fitted = _fit(
+        skae.AutoencoderTransformer(2, hidden_layer_sizes=(4,), max_iter=2), X
+    )
+    path = tmp_path / "m.skae"
+    skae.save(fitted, path)
+    return path
+
+
+def test_a_pickle_payload_is_refused_and_never_runs(saved, tmp_path):
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    buffer = io.BytesIO()
+    torch.save({"encoder.0.weight": Payload()}, buffer)
+    evil = buffer.getvalue()
+    # the attacker also fixes the checksum: only weights_only loading stops it
+    _rewrite(
+        saved,
+        manifest=lambda m: {**m, "weights_sha256": hashlib.sha256(evil).hexdigest()},
+        weights=evil,
+    )
+    with pytest.raises(ValueError, match="other than plain tensors"):
+        skae.load(saved)
+    assert not marker.exists()
+    # not a vacuous pass: unpickled the usual way, the payload does run
+    torch.load(io.BytesIO(evil), weights_only=False)
+    assert marker.exists()
+
+
+def test_tampered_weights_are_refused(saved):
+    with zipfile.ZipFile(saved) as archive:
+        weights = bytearray(archive.read("weights.pt"))
+    weights[-100] ^= 0xFF
+    _rewrite(saved, weights=bytes(weights))
+    with pytest.raises(ValueError, match="altered or corrupted"):
+        skae.load(saved)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda m: {**m, "class": "os.system"}, "not a skae estimator"),
+        (lambda m: {**m, "class": "Pipeline"}, "not a skae estimator"),
+        (lambda m: {**m, "format_version": 99}, "reads format 1 only"),
+        (lambda m: {**m, "format": "other"}, "not a skae model file"),
+        (lambda m: {**m, "params": {**m["params"], "max_iter": -1}}, "max_iter"),
+    ],
+)
+def test_bad_manifests_are_refused(saved, edit, match):
+    _rewrite(saved, manifest=edit)
+    with pytest.raises(ValueError, match=match):
+        skae.load(saved)
+
+
+def test_not_a_model_file(tmp_path):
+    path = tmp_path / "x.skae"
+    path.write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="not a skae model file"):
+        skae.load(path)
+
+
+def test_gpu_model_loads_on_cpu_only_machine(saved, monkeypatch):
+    # a file written on a GPU machine names device="cuda"; here torch sees no
+    # GPU (patched, so that this runs on GPU machines too)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    _rewrite(
+        saved, manifest=lambda m: {**m, "params": {**m["params"], "device": "cuda"}}
+    )
+    with pytest.warns(UserWarning, match="loaded on the CPU"):
+        loaded = skae.load(saved)
+    assert loaded.device == "cpu"
+    assert loaded.net_.module_.encoder[0].weight.device.type == "cpu"
+    assert np.isfinite(loaded.transform(np.zeros((2, 6)))).all()
+    # an explicit device that does not exist is an error, not a fallback
+    with pytest.raises(ValueError, match="no CUDA GPU"):
+        skae.load(saved, device="cuda")
