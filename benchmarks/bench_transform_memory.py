@@ -32,20 +32,13 @@ import warnings
 
 import numpy as np
 import torch
+from _proc import status_kb
 from sklearn.decomposition import PCA
 
 from skae import AutoencoderTransformer
 
 N_FEATURES = 784
 N_COMPONENTS = 30
-
-
-def _status_kb(field):
-    with open("/proc/self/status") as status:
-        for line in status:
-            if line.startswith(field + ":"):
-                return int(line.split()[1])
-    raise RuntimeError(f"{field} not in /proc/self/status")
 
 
 def throughput(n_rows=100_000, repeats=5):
@@ -90,11 +83,11 @@ def peak_memory(n_rows=200_000):
     model = AutoencoderTransformer(N_COMPONENTS, max_iter=2, random_state=0)
     with open("/proc/self/clear_refs", "w") as clear:
         clear.write("5")  # reset the peak (VmHWM) to the current RSS
-    before = _status_kb("VmRSS")
+    before = status_kb("VmRSS")
     start = time.perf_counter()
     model.fit(X)
     seconds = time.perf_counter() - start
-    growth = (_status_kb("VmHWM") - before) * 1024
+    growth = (status_kb("VmHWM") - before) * 1024
     print(
         f"fit on {n_rows} x {N_FEATURES} float32 ({X.nbytes / 2**20:.0f} MiB), "
         f"{model.n_iter_} epochs, {seconds:.1f} s: peak RSS grew by "

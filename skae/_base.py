@@ -13,6 +13,7 @@ from contextlib import contextmanager
 from numbers import Integral, Real
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import (
     BaseEstimator,
@@ -28,14 +29,26 @@ from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._modules import ACTIVATIONS, AutoencoderModule
 from ._net import (
     AutoencoderNet,
+    LazyRows,
     ShuffledSplit,
     TensorBatches,
     TensorDataset,
     TrainingMonitor,
 )
 
-#: Rows per forward pass in transform / inverse_transform / score_samples.
+#: Rows per forward pass in transform / inverse_transform / score_samples ...
 INFERENCE_BATCH_SIZE = 4096
+#: ... and at most this many entries (rows x features) per pass, so that a
+#: wide input (a sparse matrix with 50k columns, say) is densified in batches
+#: of tens of MB, not GB.
+INFERENCE_BATCH_ENTRIES = 2**22
+
+
+def inference_batch_rows(n_features):
+    """Rows per inference batch for inputs of ``n_features`` columns."""
+    by_entries = INFERENCE_BATCH_ENTRIES // max(n_features, 1)
+    return max(1, min(INFERENCE_BATCH_SIZE, by_entries))
+
 
 #: Rows per chunk when computing the normalisation statistics.
 _STATS_CHUNK = 8192
@@ -95,14 +108,24 @@ def _auto_loss(X):
     low, high = X.min(), X.max()
     if low == high:
         return "mse"
-    at_low = at_high = 0
-    for start in range(0, len(X), _STATS_CHUNK):
-        chunk = X[start : start + _STATS_CHUNK]
-        at_low += int(np.count_nonzero(chunk == low))
-        at_high += int(np.count_nonzero(chunk == high))
+    if sp.issparse(X):
+        implicit_zeros = X.shape[0] * X.shape[1] - X.nnz
+        at_low = int(np.count_nonzero(X.data == low)) + (
+            implicit_zeros if low == 0 else 0
+        )
+        at_high = int(np.count_nonzero(X.data == high)) + (
+            implicit_zeros if high == 0 else 0
+        )
+    else:
+        at_low = at_high = 0
+        for start in range(0, len(X), _STATS_CHUNK):
+            chunk = X[start : start + _STATS_CHUNK]
+            at_low += int(np.count_nonzero(chunk == low))
+            at_high += int(np.count_nonzero(chunk == high))
+    size = X.shape[0] * X.shape[1]
     if (
-        at_low + at_high >= AUTO_BCE_AT_BOUNDS * X.size
-        and min(at_low, at_high) >= AUTO_BCE_EACH_BOUND * X.size
+        at_low + at_high >= AUTO_BCE_AT_BOUNDS * size
+        and min(at_low, at_high) >= AUTO_BCE_EACH_BOUND * size
     ):
         return "bce"
     return "mse"
@@ -121,6 +144,12 @@ def _normalisation(X, loss):
         low, high = float(X.min()), float(X.max())
         offset = np.full(n_features, low)
         scale = high - low
+    elif sp.issparse(X):
+        offset = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        data = X.data.astype(np.float64)
+        # sum of (x - mean)² over every entry, implicit zeros included
+        squares = max(float(data @ data) - n_samples * float(offset @ offset), 0.0)
+        scale = np.sqrt(squares / (n_samples * n_features))
     else:
         offset = X.mean(axis=0, dtype=np.float64)
         squares = 0.0
@@ -139,11 +168,31 @@ def _normalisation(X, loss):
     return offset, float(scale)
 
 
+def _check_within_range(X, low, width, where, fix):
+    """Raise unless X lies within [low, low + width], the range that
+    ``loss="bce"`` (a Bernoulli likelihood) maps onto [0, 1]: outside it
+    binary cross-entropy is not a likelihood and rewards the farthest rows."""
+    x_min, x_max = float(X.min()), float(X.max())
+    high = low + width
+    slack = 1e-6 * width  # low + (high - low) need not give high back exactly
+    if x_min < low - slack or x_max > high + slack:
+        raise ValueError(
+            f"X holds values in [{x_min:g}, {x_max:g}], outside the range "
+            f"[{low:g}, {high:g}] of {where}, which the binary cross-entropy "
+            f"(Bernoulli) loss maps onto [0, 1] and is not defined beyond. {fix}"
+        )
+
+
 def _validate_X(estimator, X, reset, **kwargs):
     """``validate_data`` for X alone, with a hint for non-numeric columns."""
     try:
         return validate_data(
-            estimator, X, dtype=[np.float64, np.float32], reset=reset, **kwargs
+            estimator,
+            X,
+            dtype=[np.float64, np.float32],
+            accept_sparse=("csr", "csc"),
+            reset=reset,
+            **kwargs,
         )
     except ValueError as exc:
         if "could not convert" in str(exc) or "dtype='numeric'" in str(exc):
@@ -195,8 +244,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data; at least 2 samples.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; at least 2 samples. Sparse matrices (CSR or CSC)
+            and ``np.memmap`` arrays are read one mini-batch at a time.
         y : Ignored
             Not used, present for API consistency by convention.
 
@@ -205,11 +255,45 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The fitted estimator.
         """
+        return self._atomic(self._fit, X)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def partial_fit(self, X, y=None):
+        """Train on one chunk of data: one epoch over X.
+
+        Like ``IncrementalPCA.partial_fit``, for data that arrive in chunks
+        or do not fit in memory at once (dask-ml's ``Incremental`` calls it
+        once per block). The first call, on an unfitted estimator, builds
+        the network and fixes the normalisation and the loss from that
+        chunk; each call then trains one epoch over its chunk, in
+        mini-batches of ``batch_size``, keeping Adam's state between calls.
+        ``max_iter``, ``early_stopping`` and the stopping rule do not apply.
+        Called on an estimator fitted by ``fit``, it continues training that
+        network.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            One chunk of training data; the first chunk needs at least 2
+            samples and should span the data's range (its statistics fix
+            the normalisation).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The updated estimator.
+        """
+        return self._atomic(self._partial_fit, X)
+
+    def _atomic(self, train, X):
+        """Run ``train(X)``; if it fails or is interrupted, restore the
+        estimator exactly as it was before the call."""
         snapshot = self.__dict__.copy()
         try:
-            self._fit(X)
+            train(X)
         except BaseException:
-            # a failed or interrupted fit leaves the estimator as it was
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
@@ -217,25 +301,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _fit(self, X):
         warm = self.warm_start and hasattr(self, "net_")
+        memmap = isinstance(X, np.memmap)
         X = _validate_X(self, X, reset=not warm, ensure_min_samples=2)
         self._check_params(X)
         device = resolve_device(self.device)
-        if self.early_stopping and len(X) < 3:
+        if self.early_stopping and X.shape[0] < 3:
             raise ValueError(
                 f"early_stopping=True needs at least 3 samples (training and "
-                f"validation rows); got n_samples={len(X)}."
+                f"validation rows); got n_samples={X.shape[0]}."
             )
         self.loss_ = self._resolve_loss(X, warm)
         if warm:
             offset, scale = self.offset_, self.scale_
         else:
             offset, scale = _normalisation(X, self.loss_)
-        X_train = torch.from_numpy(self._normalise(X, offset, scale, np.float32))
-        X_train = X_train.to(device)
-
-        seed = int(
-            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
-        )
+        X_train = self._training_rows(X, offset, scale, device, memmap)
+        seed = self._seed()
         monitor = TrainingMonitor(
             monitor="valid_loss" if self.early_stopping else "train_loss",
             patience=self.n_iter_no_change,
@@ -243,26 +324,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             restore_best=self.early_stopping,
             start=self._warmup_epochs(),
         )
-        run_params = dict(
-            max_epochs=self.max_iter,
-            batch_size=self.batch_size,
-            train_split=(
-                ShuffledSplit(self.validation_fraction, seed)
-                if self.early_stopping
-                else None
-            ),
-            # skorch's per-epoch validation scoring and printing only when
-            # used (the net's defaults are the epoch timer and train loss)
-            callbacks=[
-                *(
-                    [("valid_loss", PassthroughScoring("valid_loss"))]
-                    if self.early_stopping
-                    else []
-                ),
-                *([("print_log", PrintLog())] if self.verbose else []),
-                ("monitor", monitor),
-            ],
-            verbose=int(self.verbose),
+        run_params = self._run_params(
+            self.max_iter,
+            monitor,
+            ShuffledSplit(self.validation_fraction, seed)
+            if self.early_stopping
+            else None,
         )
         with seeded(seed, device):
             if warm:
@@ -281,9 +348,110 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # a fitted model keeps no optimizer state and no per-batch log: its
         # pickle is about the size of its weights
         net.initialize_optimizer()
+        self._keep(net, offset, scale, validated=self.early_stopping)
+        self.n_samples_seen_ = X.shape[0]
+        if not monitor.converged_:
+            warnings.warn(
+                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
+                "and the optimization hasn't converged yet.",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return self
+
+    def _partial_fit(self, X):
+        first = not hasattr(self, "net_")
+        memmap = isinstance(X, np.memmap)
+        X = _validate_X(self, X, reset=first, ensure_min_samples=2 if first else 1)
+        self._check_params(X)
+        if first:
+            device = resolve_device(self.device)
+            self.loss_ = self._resolve_loss(X, warm=False)
+            offset, scale = _normalisation(X, self.loss_)
+        else:
+            device = torch.device(self.net_.device)
+            self._resolve_loss(X, warm=True)  # the loss cannot change now
+            offset, scale = self.offset_, self.scale_
+            if self.loss_ == "bce":
+                _check_within_range(
+                    X,
+                    offset[0],
+                    scale,
+                    "the first chunk",
+                    "Make the first chunk span the data's range (for example "
+                    "scale X into [0, 1] beforehand, with a first chunk that "
+                    "reaches 0 and 1), or use loss='mse'.",
+                )
+        X_train = self._training_rows(X, offset, scale, device, memmap)
+        # a fresh seed per epoch: chunks of equal size are not all shuffled
+        # the same way, and the same int random_state repeats the whole run
+        epochs = 0 if first else len(self.net_.history)
+        seed = (self._seed() + epochs) % np.iinfo(np.int32).max
+        # the divergence guard and the interrupt check, no stopping rule
+        monitor = TrainingMonitor(patience=np.inf)
+        run_params = self._run_params(1, monitor, None)
+        with seeded(seed, device):
+            if first:
+                net = self._new_net(
+                    X.shape[1],
+                    device,
+                    **self._net_params(X_train, offset, scale),
+                    **run_params,
+                )
+            else:
+                # a copy, so that a failed call leaves the model as it was;
+                # Adam's state carries over to the next call
+                net = copy.deepcopy(self.net_)
+                net.set_params(**run_params)
+                net.initialize_callbacks()
+            net.partial_fit(TensorDataset(X_train))
+        monitor.check_finished(1)
+        self._keep(net, offset, scale, validated=False)
+        self.n_samples_seen_ = X.shape[0] + (0 if first else self.n_samples_seen_)
+        return self
+
+    def _training_rows(self, X, offset, scale, device, memmap):
+        """The normalised float32 training rows on ``device``: one tensor, or
+        for sparse and memory-mapped X rows read one batch at a time."""
+        if sp.issparse(X) or memmap:
+            # densified / read one batch at a time, never whole
+            return LazyRows(X.tocsr() if sp.issparse(X) else X, offset, scale, device)
+        return torch.from_numpy(self._normalise(X, offset, scale, np.float32)).to(
+            device
+        )
+
+    def _seed(self):
+        """The torch seed of a training run, drawn from ``random_state``."""
+        return int(
+            check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
+        )
+
+    def _run_params(self, epochs, monitor, train_split):
+        """The net's parameters for one training run."""
+        validating = train_split is not None
+        return dict(
+            max_epochs=epochs,
+            batch_size=self.batch_size,
+            train_split=train_split,
+            # skorch's per-epoch validation scoring and printing only when
+            # used (the net's defaults are the epoch timer and train loss)
+            callbacks=[
+                *(
+                    [("valid_loss", PassthroughScoring("valid_loss"))]
+                    if validating
+                    else []
+                ),
+                *([("print_log", PrintLog())] if self.verbose else []),
+                ("monitor", monitor),
+            ],
+            verbose=int(self.verbose),
+        )
+
+    def _keep(self, net, offset, scale, validated):
+        """Store a trained net and the fitted attributes read off it."""
         history = net.history
         for epoch in history:
-            epoch["batches"] = []
+            epoch["batches"] = []  # no per-batch log in a fitted model
         self.net_ = net
         self.offset_ = offset
         self.scale_ = scale
@@ -291,22 +459,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_iter_ = len(history)
         self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
         self.validation_scores_ = (
-            [-float(v) for v in history[:, "valid_loss"]]
-            if self.early_stopping
-            else None
+            [-float(v) for v in history[:, "valid_loss"]] if validated else None
         )
         self.best_validation_score_ = (
-            max(self.validation_scores_) if self.early_stopping else None
+            max(self.validation_scores_) if validated else None
         )
         self._record_history(history)
-        if not monitor.converged_:
-            warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        return self
 
     def _new_net(self, n_features, device, **net_params):
         """An initialised, untrained skorch net for ``n_features`` inputs."""
@@ -335,7 +493,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data in the units the model was fitted on.
 
         Returns
@@ -383,7 +541,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data in the units the model was fitted on.
 
         Returns
@@ -393,13 +551,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         check_is_fitted(self)
         X = _validate_X(self, X, reset=False)
-        recon = self._run_batches(
-            lambda module, x: self._decode_mean(module, self._encode(module, x)),
-            X,
-            normalise=True,
-        )
-        error = X.astype(np.float64) - self._denormalise(recon.astype(np.float64))
-        return -np.mean(error * error, axis=1)
+
+        def squared_error(module, x):
+            recon = self._decode_mean(module, self._encode(module, x))
+            # in X's units: x - x̂ = scale_ · (x_n - x̂_n)
+            return (x.double() - recon.double()).pow(2).mean(dim=1) * self.scale_**2
+
+        return -self._run_batches(squared_error, X, normalise=True, dtype=np.float64)
 
     def score(self, X, y=None):
         """Minus the mean squared reconstruction error per entry of X.
@@ -409,7 +567,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data in the units the model was fitted on.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -427,9 +585,30 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _n_features_out(self):
         return self.n_components_
 
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        # skorch unpickles a GPU-trained net_ onto the CPU when this machine
+        # has no GPU (with its DeviceWarning); say so in ``device`` too, as
+        # skae.load does, so that it names the device actually used
+        net = state.get("net_")
+        if (
+            net is not None
+            and str(self.device).startswith("cuda")
+            and torch.device(net.device).type == "cpu"
+        ):
+            warnings.warn(
+                f"This model was pickled with device={self.device!r}, which is not "
+                "available here; it is loaded on the CPU (its device parameter is "
+                "now 'cpu').",
+                UserWarning,
+                stacklevel=2,
+            )
+            self.device = "cpu"
+
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        tags.input_tags.sparse = True
         return tags
 
     @staticmethod
@@ -444,17 +623,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _denormalise(self, Xn):
         return (Xn * self.scale_ + self.offset_).astype(Xn.dtype, copy=False)
 
-    def _run_batches(self, fn, X, normalise=False):
+    def _run_batches(self, fn, X, normalise=False, dtype=None):
         """Apply ``fn(module, batch)`` to X in eval mode, without gradients.
 
         With ``normalise``, each batch is first mapped into the units the net
-        trained in (one batch at a time: no full-size copy of X). On the CPU,
+        trained in (one batch at a time: no full-size copy of X; sparse X is
+        densified a batch at a time). The result has X's dtype unless
+        ``dtype`` says otherwise. On the CPU,
         float64 input runs through a float64 copy of the module, so each
         row's result does not depend on which rows share its batch (float32
         matrix products do, in the last bit); otherwise float32.
         """
         module = self.net_.module_
         device = torch.device(self.net_.device)
+        out_dtype = X.dtype if dtype is None else dtype
         if X.dtype == np.float64 and device.type == "cpu":
             module = copy.deepcopy(module).double()
             dtype = np.float64
@@ -464,8 +646,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         module.eval()
         parts = []
         with torch.no_grad():
-            for start in range(0, len(X), INFERENCE_BATCH_SIZE):
-                batch = X[start : start + INFERENCE_BATCH_SIZE]
+            rows = inference_batch_rows(max(X.shape[1], self.n_features_in_))
+            for start in range(0, X.shape[0], rows):
+                batch = X[start : start + rows]
+                if sp.issparse(batch):
+                    batch = batch.toarray()
                 if not (
                     batch.dtype == dtype
                     and batch.flags.writeable
@@ -480,8 +665,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     batch = (batch - offset) / self.scale_
                 parts.append(fn(module, batch).cpu().numpy())
         if not parts:
-            return np.empty((0, 0), dtype=X.dtype)
-        out = np.concatenate(parts).astype(X.dtype, copy=False)
+            return np.empty((0, 0), dtype=out_dtype)
+        out = np.concatenate(parts).astype(out_dtype, copy=False)
         if not np.isfinite(out).all():
             raise ValueError(
                 "The network's output overflowed (non-finite values): the input "

@@ -7,7 +7,7 @@ import torch
 from ._base import BaseAutoencoder
 from ._compat import Interval, StrOptions
 from ._docstrings import fill_doc
-from ._net import DenoisingAutoencoderNet
+from ._net import DenoisingAutoencoderNet, feature_moments
 
 
 @fill_doc
@@ -116,7 +116,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         return DenoisingAutoencoderNet
 
     def _net_params(self, X_train, offset, scale):
-        variances, means = torch.var_mean(X_train, dim=0, unbiased=False)
+        variances, means = feature_moments(X_train)
         if self.noise == "masking":
             return dict(noise="masking", amount=self.noise_level, fill=means)
         # X's global variance over all entries, in the units the net trains in:

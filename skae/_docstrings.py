@@ -105,7 +105,12 @@ n_components_ : int
         ``history`` the per-epoch log.
 
     n_iter_ : int
-        Number of epochs trained (accumulates over warm starts).
+        Number of epochs trained (accumulates over warm starts and
+        ``partial_fit`` calls, one epoch each).
+
+    n_samples_seen_ : int
+        Rows trained on: by the last ``fit``, or summed over the
+        ``partial_fit`` calls since the first.
 
     loss_curve_ : list of float
         Mean training loss per epoch, on the normalised data.

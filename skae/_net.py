@@ -8,6 +8,7 @@ skorch runs the loop; everything here bends it through skorch's own hooks
 import math
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
 from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
@@ -35,6 +36,71 @@ class TensorDataset(torch.utils.data.Dataset):
 
     def __getitem__(self, i):
         return self.X[i], self.X[i]
+
+
+class LazyRows:
+    """Training rows normalised on demand, one batch at a time.
+
+    Stands in for the normalised training tensor when X must not be copied
+    whole: a scipy.sparse CSR matrix (densified a batch at a time) or an
+    ``np.memmap`` (read a batch at a time). Indexing it with a slice or an
+    index tensor returns the normalised float32 rows on ``device``, exactly
+    what indexing the normalised tensor would return.
+    """
+
+    def __init__(self, X, offset, scale, device, rows=None):
+        self.source = X
+        self.rows = np.arange(X.shape[0]) if rows is None else rows
+        self.offset = np.asarray(offset, dtype=np.float64)
+        self.scale = scale
+        self.device = torch.device(device)
+        self._offset32 = torch.as_tensor(self.offset, dtype=torch.float32).to(
+            self.device
+        )
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, key):
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        block = self.source[np.atleast_1d(self.rows[key])]
+        dense = block.toarray() if sp.issparse(block) else block
+        batch = torch.from_numpy(np.array(dense, dtype=np.float32)).to(self.device)
+        batch = (batch - self._offset32) / self.scale
+        return batch[0] if np.ndim(key) == 0 and not isinstance(key, slice) else batch
+
+    def subset(self, rows):
+        """The same source restricted to ``rows`` (positions in this one)."""
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        return LazyRows(
+            self.source, self.offset, self.scale, self.device, self.rows[rows]
+        )
+
+    def moments(self, entries=2**22):
+        """Per-feature variance and mean of the normalised rows (float32
+        tensors on the device, like ``torch.var_mean`` of the tensor), read
+        in chunks of about ``entries`` values."""
+        n = len(self)
+        chunk = max(1, entries // self.source.shape[1])
+        total = np.zeros(self.source.shape[1])
+        squares = np.zeros(self.source.shape[1])
+        for start in range(0, n, chunk):
+            batch = self[start : start + chunk].double().cpu().numpy()
+            total += batch.sum(axis=0)
+            squares += np.einsum("ij,ij->j", batch, batch)
+        mean = total / n
+        var = np.maximum(squares / n - mean**2, 0.0)
+        to = lambda a: torch.as_tensor(a, dtype=torch.float32).to(self.device)  # noqa: E731
+        return to(var), to(mean)
+
+
+def feature_moments(X_train):
+    """Per-feature (variance, mean) of the normalised training rows."""
+    if isinstance(X_train, LazyRows):
+        return X_train.moments()
+    return torch.var_mean(X_train, dim=0, unbiased=False)
 
 
 class TensorBatches:
@@ -83,10 +149,15 @@ class ShuffledSplit:
         n = len(dataset)
         n_valid = math.ceil(self.fraction * n)
         order = np.random.RandomState(self.seed).permutation(n)
-        order = torch.from_numpy(order).to(dataset.X.device)
+        X = dataset.X
+        if isinstance(X, LazyRows):  # split the row indices, copy nothing
+            return TensorDataset(X.subset(order[n_valid:])), TensorDataset(
+                X.subset(order[:n_valid])
+            )
+        order = torch.from_numpy(order).to(X.device)
         return (
-            TensorDataset(dataset.X[order[n_valid:]]),
-            TensorDataset(dataset.X[order[:n_valid]]),
+            TensorDataset(X[order[n_valid:]]),
+            TensorDataset(X[order[:n_valid]]),
         )
 
 

@@ -8,7 +8,7 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, _validate_X
+from ._base import BaseAutoencoder, _check_within_range, _validate_X
 from ._compat import Interval, StrOptions
 from ._docstrings import fill_doc
 from ._losses import gaussian_kl, gaussian_log_density, reconstruction_log_likelihood
@@ -209,7 +209,7 @@ class VAETransformer(BaseAutoencoder):
     # ------------------------------------------------------------ inference
 
     def score_samples(self, X):
-        """The ELBO of each sample, in nats, as a log-density in X's units.
+        """Compute the ELBO of each sample, in nats.
 
         ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || N(0, I)), always with
         beta = 1 whatever ``beta`` was used in training, so models fitted
@@ -221,11 +221,14 @@ class VAETransformer(BaseAutoencoder):
         internal normalisation, ``-n_features_in_ * log(scale_)``, is added,
         making the score a lower bound on log p(x) in X's own units. For
         ``"bernoulli"`` it is the log-likelihood of the data mapped onto
-        [0, 1] (no units correction: it is not a density of X).
+        [0, 1] (no units correction: it is not a density of X), defined only
+        for data within the training data's [min, max]: rows outside it
+        raise a ValueError, since binary cross-entropy would score them
+        higher the farther out they lie.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data in the units the model was fitted on.
 
         Returns
@@ -256,7 +259,7 @@ class VAETransformer(BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data in the units the model was fitted on.
         y : Ignored
             Not used, present for API consistency by convention.
@@ -280,7 +283,7 @@ class VAETransformer(BaseAutoencoder):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Data in the units the model was fitted on.
         n_samples : int, default=100
             Importance samples K per row.
@@ -356,6 +359,15 @@ class VAETransformer(BaseAutoencoder):
     def _score_rows(self, fn, X):
         """``fn(module, x_normalised)`` per row in float64, in X's units."""
         X = _validate_X(self, X, reset=False).astype(np.float64, copy=False)
+        if self._resolved_likelihood() == "bernoulli":
+            _check_within_range(
+                X,
+                self.offset_[0],
+                self.scale_,
+                "the training data",
+                "Clip X into that range first (np.clip), or fit with "
+                "likelihood='gaussian' to score data that may leave it.",
+            )
         return self._run_batches(fn, X, normalise=True) - self._log_jacobian()
 
     def _log_jacobian(self):

@@ -6,6 +6,7 @@ import joblib
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV
 
 import skae
@@ -60,3 +61,26 @@ def test_dask_workers_run_torch_on_one_thread(client):
                 base, {"n_components": [1, 2]}, cv=2, n_jobs=-1, scoring=_torch_threads
             ).fit(X)
     assert set(grid.cv_results_["mean_test_score"]) == {1}
+
+
+def test_dask_ml_incremental_trains_block_by_block_on_the_cluster(client):
+    # dask-ml's Incremental calls partial_fit once per block of a dask array,
+    # on the cluster's workers, shipping the model from one task to the next
+    wrappers = pytest.importorskip("dask_ml.wrappers")
+    da = pytest.importorskip("dask.array")
+    X = np.random.RandomState(0).normal(size=(400, 6))
+    base = skae.AutoencoderTransformer(2, hidden_layer_sizes=(8,), random_state=0)
+    with distributed.get_task_stream(client) as tasks:
+        incremental = wrappers.Incremental(base, shuffle_blocks=False).fit(
+            da.from_array(X, chunks=(100, 6))
+        )
+    assert any(task["key"][0].startswith("fit-") for task in tasks.data)
+    fitted = incremental.estimator_
+    assert (fitted.n_iter_, fitted.n_samples_seen_) == (4, 400)
+    serial = clone(base)
+    for start in range(0, 400, 100):
+        serial.partial_fit(X[start : start + 100])
+    # the workers run torch on one thread, this process on two: the same
+    # arithmetic up to float32 rounding
+    codes = incremental.transform(da.from_array(X, chunks=(100, 6))).compute()
+    np.testing.assert_allclose(codes, serial.transform(X), rtol=1e-4, atol=1e-5)

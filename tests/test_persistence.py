@@ -4,6 +4,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import warnings
 import zipfile
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import fast_estimators
+from conftest import FAST, fast_estimators
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
@@ -176,3 +177,40 @@ def test_gpu_model_loads_on_cpu_only_machine(saved, monkeypatch):
     # an explicit device that does not exist is an error, not a fallback
     with pytest.raises(ValueError, match="no CUDA GPU"):
         skae.load(saved, device="cuda")
+
+
+def test_gpu_pickle_unpickles_on_cpu_only_machine(X, monkeypatch):
+    # a pickle made on a GPU machine holds a net whose device is "cuda";
+    # stand-in: a CPU model whose device says "cuda", unpickled where torch
+    # (patched, so that this runs on GPU machines too) sees no GPU
+    model = _fit(skae.AutoencoderTransformer(2, **FAST), X)
+    expected = model.transform(X)
+    model.device = model.net_.device = "cuda"
+    blob = pickle.dumps(model)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        loaded = pickle.loads(blob)
+    assert any("loaded on the CPU" in str(w.message) for w in caught)
+    assert loaded.device == "cpu"
+    assert torch.device(loaded.net_.device).type == "cpu"
+    np.testing.assert_array_equal(loaded.transform(X), expected)
+
+
+@pytest.mark.gpu
+def test_gpu_trained_model_moves_to_cpu_by_pickle_and_by_file(X, tmp_path):
+    model = _fit(skae.AutoencoderTransformer(2, device="cuda", **FAST), X)
+    expected = model.transform(X)
+    blob = pickle.dumps(model)
+    skae.save(model, tmp_path / "m.skae")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.cuda, "is_available", lambda: False)
+        with pytest.warns(UserWarning, match="loaded on the CPU"):
+            from_pickle = pickle.loads(blob)
+        with pytest.warns(UserWarning, match="loaded on the CPU"):
+            from_file = skae.load(tmp_path / "m.skae")
+    for loaded in (from_pickle, from_file):
+        assert loaded.device == "cpu"
+        weight = loaded.net_.module_.encoder[0].weight
+        assert weight.device.type == "cpu"
+        np.testing.assert_allclose(loaded.transform(X), expected, rtol=1e-5, atol=1e-6)

@@ -326,10 +326,10 @@ def _catalogue():
         ("strings", np.array([["a", "b"], ["c", "d"]]), ValueError, "OneHotEncoder"),
         ("complex", good + 1j, ValueError, "Complex data not supported"),
         (
-            "sparse",
-            sparse.csr_matrix(good),
-            TypeError,
-            "Sparse data was passed for X, but dense data is required",
+            "sparse with NaN",
+            sparse.csr_matrix(np.where(good > 0.5, np.nan, good)),
+            ValueError,
+            "Input X contains NaN",
         ),
         (
             "pandas NA",

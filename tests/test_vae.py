@@ -334,3 +334,17 @@ def test_fits_and_scores_on_gpu(digits):
     assert gpu.transform(X).shape == cpu.transform(X).shape
     assert gpu.score(X) == pytest.approx(cpu.score(X), rel=0.05)
     assert gpu.sample(4, random_state=0).shape == (4, 64)
+
+
+def test_bernoulli_scores_refuse_data_outside_the_training_range(digits):
+    # binary cross-entropy grows without bound outside [0, 1]: 10 * X would
+    # otherwise score far higher than X itself
+    X = digits[0]
+    vae = VAETransformer(2, likelihood="bernoulli", **SMALL).fit(X)
+    assert np.isfinite(vae.score(X))
+    for method in (vae.score_samples, vae.score, vae.log_likelihood):
+        with pytest.raises(ValueError, match=r"values in \[0, 160\], outside"):
+            method(10 * X)
+    assert vae.transform(10 * X).shape == (len(X), 2)  # encoding still works
+    gaussian = VAETransformer(2, likelihood="gaussian", **SMALL).fit(X)
+    assert gaussian.score(10 * X) < gaussian.score(X)

@@ -1,0 +1,149 @@
+"""partial_fit: one epoch per chunk, normalisation fixed by the first chunk."""
+
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from conftest import fast_estimators
+from sklearn.base import clone
+from sklearn.exceptions import ConvergenceWarning
+
+import skae
+from skae._base import _normalisation
+
+ESTIMATORS = fast_estimators()
+IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
+
+
+def _chunks(X, size):
+    return [X[i : i + size] for i in range(0, len(X), size)]
+
+
+def _stream(estimator, chunks, **params):
+    model = clone(estimator).set_params(random_state=0, **params)
+    for chunk in chunks:
+        model.partial_fit(chunk)
+    return model
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_chunks_train_reproducibly_and_keep_the_books(estimator, digits):
+    X, _ = digits
+    chunks = _chunks(X, 100)
+    model = _stream(estimator, chunks)
+    again = _stream(estimator, chunks)
+    np.testing.assert_array_equal(model.transform(X), again.transform(X))
+    assert model.n_iter_ == len(chunks) == len(model.loss_curve_)
+    assert model.n_samples_seen_ == len(X)
+    assert model.validation_scores_ is None
+    assert np.isfinite(model.transform(X)).all()
+    # the first chunk fixed the normalisation; later chunks did not move it
+    offset, scale = _normalisation(chunks[0], model.loss_)
+    np.testing.assert_array_equal(model.offset_, offset)
+    assert model.scale_ == scale
+
+
+def test_streaming_learns(digits):
+    X, _ = digits
+    train, test = X[:300], X[300:]
+    model = skae.AutoencoderTransformer(8, random_state=0)
+    model.partial_fit(train[:100])
+    first = model.score(test)
+    for _ in range(15):
+        for chunk in _chunks(train, 100):
+            model.partial_fit(chunk)
+    # held-out reconstruction error falls well below its value after one chunk
+    assert model.score(test) > 0.5 * first  # scores are minus errors
+    assert -model.score(test) < 0.5 * -first
+
+
+def test_adam_state_carries_over_between_calls(digits):
+    X, _ = digits
+    model = skae.AutoencoderTransformer(2, hidden_layer_sizes=(8,), batch_size=50)
+    for chunk in _chunks(X, 100):
+        model.partial_fit(chunk)
+    state = model.net_.optimizer_.state
+    steps = {int(s["step"]) for s in state.values()}
+    assert steps == {len(X) // 50}  # every step of every call, in one Adam
+    # fit, by contrast, keeps no optimizer state
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        fitted = clone(model).set_params(max_iter=2).fit(X)
+    assert not fitted.net_.optimizer_.state
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_a_pickled_model_continues_exactly(estimator, digits):
+    # dask-ml's Incremental ships the model between workers after each block
+    X, _ = digits
+    model = _stream(estimator, [X[:200]])
+    copy = pickle.loads(pickle.dumps(model))
+    model.partial_fit(X[200:])
+    copy.partial_fit(X[200:])
+    np.testing.assert_array_equal(model.transform(X), copy.transform(X))
+
+
+def test_partial_fit_continues_a_fitted_model(digits):
+    X, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = skae.AutoencoderTransformer(2, max_iter=3, random_state=0).fit(X)
+    offset = model.offset_.copy()
+    before = model.transform(X)
+    model.partial_fit(X[:50])
+    assert model.n_iter_ == 4
+    np.testing.assert_array_equal(model.offset_, offset)
+    assert not np.array_equal(model.transform(X), before)
+
+
+def test_sparse_chunks(digits):
+    X, _ = digits
+    dense = _stream(skae.AutoencoderTransformer(2, max_iter=1), _chunks(X, 200))
+    from_sparse = _stream(
+        skae.AutoencoderTransformer(2, max_iter=1),
+        [sp.csr_matrix(c) for c in _chunks(X, 200)],
+    )
+    np.testing.assert_allclose(
+        from_sparse.transform(X), dense.transform(X), rtol=1e-5, atol=1e-6
+    )
+
+
+def _state(model):
+    return (
+        model.n_iter_,
+        model.n_samples_seen_,
+        {k: v.clone() for k, v in model.net_.module_.state_dict().items()},
+    )
+
+
+def _assert_unchanged(model, state):
+    n_iter, seen, weights = state
+    assert (model.n_iter_, model.n_samples_seen_) == (n_iter, seen)
+    for key, value in model.net_.module_.state_dict().items():
+        assert np.array_equal(value.numpy(), weights[key].numpy())
+
+
+def test_bad_chunks_raise_and_leave_the_model_as_it_was(digits):
+    X, _ = digits  # pixels 0..16: loss="auto" picks "bce"
+    model = skae.AutoencoderTransformer(2, random_state=0).partial_fit(X[:100])
+    assert model.loss_ == "bce"
+    state = _state(model)
+    with pytest.raises(ValueError, match=r"outside the range \[0, 16\] of the first"):
+        model.partial_fit(X[100:200] * 2)
+    _assert_unchanged(model, state)
+    with pytest.raises(ValueError, match="expecting 64 features"):
+        model.partial_fit(X[100:200, :10])
+    _assert_unchanged(model, state)
+    with pytest.raises(ValueError, match="cannot switch to loss='mse'"):
+        model.set_params(loss="mse").partial_fit(X[100:200])
+    _assert_unchanged(model, state)
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        model.set_params(loss="auto").partial_fit(np.full((3, 64), np.nan))
+    _assert_unchanged(model, state)
+    # a one-row chunk is fine once the normalisation is fixed, not before
+    model.partial_fit(X[:1])
+    assert model.n_samples_seen_ == 101
+    with pytest.raises(ValueError, match="minimum of 2 is required"):
+        skae.AutoencoderTransformer(2).partial_fit(X[:1])
