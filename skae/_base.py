@@ -21,7 +21,7 @@ from sklearn.base import (
     TransformerMixin,
 )
 from sklearn.exceptions import ConvergenceWarning
-from sklearn.utils import check_array, check_random_state
+from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import PassthroughScoring, PrintLog
 
@@ -506,7 +506,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _transform(self, X):
         """``transform`` without the ``set_output`` wrapping: always an array."""
         check_is_fitted(self)
-        X = _validate_X(self, X, reset=False)
+        X = _validate_X(self, X, reset=False, ensure_all_finite=False)
         return self._run_batches(self._encode, X, normalise=True)
 
     def inverse_transform(self, X):
@@ -550,7 +550,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             Float64 scores.
         """
         check_is_fitted(self)
-        X = _validate_X(self, X, reset=False)
+        X = _validate_X(self, X, reset=False, ensure_all_finite=False)
 
         def squared_error(module, x):
             recon = self._decode_mean(module, self._encode(module, x))
@@ -645,7 +645,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         offset = torch.as_tensor(self.offset_.astype(dtype), device=device)
         module.eval()
         parts = []
-        with torch.no_grad():
+        with torch.inference_mode():
             rows = inference_batch_rows(max(X.shape[1], self.n_features_in_))
             for start in range(0, X.shape[0], rows):
                 batch = X[start : start + rows]
@@ -662,12 +662,18 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     batch = np.array(batch, dtype=dtype, order="C")
                 batch = torch.from_numpy(batch).to(device)
                 if normalise:
-                    batch = (batch - offset) / self.scale_
+                    batch = (batch - offset).div_(self.scale_)  # one temporary, not two
                 parts.append(fn(module, batch).cpu().numpy())
         if not parts:
             return np.empty((0, 0), dtype=out_dtype)
         out = np.concatenate(parts).astype(out_dtype, copy=False)
         if not np.isfinite(out).all():
+            if normalise:
+                # inference skips validate_data's finiteness pass over all of
+                # X (a float64 sum, as long as the encoder on 784 columns):
+                # NaN and inf propagate through the network, so they are
+                # looked for, with scikit-learn's messages, only here
+                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
             raise ValueError(
                 "The network's output overflowed (non-finite values): the input "
                 "has values far outside the range of the training data. Check X "
