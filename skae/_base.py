@@ -50,6 +50,9 @@ def inference_batch_rows(n_features):
     return max(1, min(INFERENCE_BATCH_SIZE, by_entries))
 
 
+#: Beyond this scale_, a squared error in X's units overflows float64.
+_LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
+
 #: Rows per chunk when computing the normalisation statistics.
 _STATS_CHUNK = 8192
 
@@ -131,14 +134,8 @@ def _auto_loss(X):
     return "mse"
 
 
-def _normalisation(X, loss):
-    """One global affine map that puts X in the units the net trains in.
-
-    ``"mse"``: subtract each feature's mean, divide by one global scale (the
-    root mean square of the centred data); squared error in these units is
-    PCA's objective up to a constant. ``"bce"``: map the global [min, max] of
-    X onto [0, 1]. Statistics are accumulated in float64, a chunk at a time.
-    """
+def _statistics(X, loss):
+    """(offset, scale) of :func:`_normalisation`, possibly non-finite."""
     n_samples, n_features = X.shape
     if loss == "bce":
         low, high = float(X.min()), float(X.max())
@@ -157,6 +154,20 @@ def _normalisation(X, loss):
             chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
             squares += float(np.einsum("ij,ij->", chunk, chunk))
         scale = np.sqrt(squares / X.size)
+    return offset, scale
+
+
+def _normalisation(X, loss):
+    """One global affine map that puts X in the units the net trains in.
+
+    ``"mse"``: subtract each feature's mean, divide by one global scale (the
+    root mean square of the centred data); squared error in these units is
+    PCA's objective up to a constant. ``"bce"``: map the global [min, max] of
+    X onto [0, 1]. Statistics are accumulated in float64, a chunk at a time.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        # an overflow is caught below, with advice, not as numpy's warning
+        offset, scale = _statistics(X, loss)
     if not (np.all(np.isfinite(offset)) and np.isfinite(scale)):
         raise ValueError(
             "X has values too large to normalise: its mean or spread overflows "
@@ -552,6 +563,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         check_is_fitted(self)
         X = _validate_X(self, X, reset=False, ensure_all_finite=False)
 
+        if self.scale_ > _LARGEST_SQUARABLE:
+            raise ValueError(
+                f"score_samples measures squared errors in X's units, and X's "
+                f"spread (scale_={self.scale_:g}) makes them overflow float64. "
+                "Rescale X (for example divide it by its largest absolute "
+                "value) before fitting, or compare transforms instead."
+            )
+
         def squared_error(module, x):
             recon = self._decode_mean(module, self._encode(module, x))
             # in X's units: x - x̂ = scale_ · (x_n - x̂_n)
@@ -613,11 +632,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     @staticmethod
     def _normalise(X, offset, scale, dtype):
-        # one copy, in the target dtype: ``X - offset`` with float64 statistics
-        # would first make two float64 copies of a float32 X
-        out = np.array(X, dtype=dtype, copy=True)
-        out -= offset.astype(dtype, copy=False)
-        out /= scale
+        if X.dtype == dtype:
+            # one copy, in the target dtype: ``X - offset`` with float64
+            # statistics would first make two float64 copies of a float32 X
+            out = np.array(X, dtype=dtype, copy=True)
+            out -= offset.astype(dtype, copy=False)
+            out /= scale
+            return out
+        # float64 X into float32: normalise in float64 a chunk at a time, then
+        # narrow, so values beyond float32's range (1e39, say) stay finite
+        out = np.empty(X.shape, dtype=dtype)
+        for start in range(0, X.shape[0], _STATS_CHUNK):
+            chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
+            chunk /= scale
+            out[start : start + _STATS_CHUNK] = chunk
         return out
 
     def _denormalise(self, Xn):
@@ -651,6 +679,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 batch = X[start : start + rows]
                 if sp.issparse(batch):
                     batch = batch.toarray()
+                scaled = (
+                    normalise and batch.dtype == np.float64 and dtype != batch.dtype
+                )
+                if scaled:
+                    # float64 X for a float32 network (on a GPU): normalise in
+                    # float64 first, so values beyond float32's range survive
+                    batch = (batch - self.offset_) / self.scale_
                 if not (
                     batch.dtype == dtype
                     and batch.flags.writeable
@@ -661,7 +696,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     # cannot wrap negative strides
                     batch = np.array(batch, dtype=dtype, order="C")
                 batch = torch.from_numpy(batch).to(device)
-                if normalise:
+                if normalise and not scaled:
                     batch = (batch - offset).div_(self.scale_)  # one temporary, not two
                 parts.append(fn(module, batch).cpu().numpy())
         if not parts:

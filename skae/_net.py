@@ -66,8 +66,14 @@ class LazyRows:
             key = key.cpu().numpy()
         block = self.source[np.atleast_1d(self.rows[key])]
         dense = block.toarray() if sp.issparse(block) else block
-        batch = torch.from_numpy(np.array(dense, dtype=np.float32)).to(self.device)
-        batch = (batch - self._offset32) / self.scale
+        if dense.dtype == np.float64:
+            # as the estimator normalises a dense float64 X: in float64, then
+            # narrowed, so values beyond float32's range stay finite
+            dense = ((dense - self.offset) / self.scale).astype(np.float32)
+            batch = torch.from_numpy(dense).to(self.device)
+        else:
+            batch = torch.from_numpy(np.array(dense, dtype=np.float32)).to(self.device)
+            batch = (batch - self._offset32) / self.scale
         return batch[0] if np.ndim(key) == 0 and not isinstance(key, slice) else batch
 
     def subset(self, rows):

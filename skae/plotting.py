@@ -256,16 +256,21 @@ class ReconstructionDisplay:
         self.reconstructions = reconstructions
         self.image_shape = image_shape
 
-    def plot(self, *, axes=None, cmap="gray_r"):
+    def plot(self, *, ax=None, cmap="gray_r"):
         """Draw the originals on a top row and their reconstructions below.
 
         Both rows share one colour scale.
 
         Parameters
         ----------
-        axes : array-like of matplotlib Axes of shape (2, n_images), default=None
-            Axes to draw on. None creates a new figure with a 2 x n_images
-            grid of axes.
+        ax : array-like of matplotlib Axes of shape (2, n_images), default=None
+            Axes to draw the images into:
+
+            - If an array-like of Axes of shape (2, n_images) is passed in,
+              the originals are drawn into its first row and their
+              reconstructions into its second.
+            - If None, a new figure with a 2 x n_images grid of axes is
+              created.
         cmap : str or matplotlib Colormap, default="gray_r"
             Colormap of the images.
 
@@ -291,7 +296,7 @@ class ReconstructionDisplay:
             raise ValueError("There are no images to plot.")
         image_shape = _check_image_shape(self.image_shape, n_features, "originals")
 
-        if axes is None:
+        if ax is None:
             fig, axes = plt.subplots(
                 2,
                 n_images,
@@ -299,11 +304,11 @@ class ReconstructionDisplay:
                 squeeze=False,
             )
         else:
-            axes = np.asarray(axes, dtype=object)
+            axes = np.asarray(ax, dtype=object)
             if axes.shape != (2, n_images):
                 raise ValueError(
-                    f"axes must have shape (2, n_images) = (2, {n_images}); got "
-                    f"an array of shape {axes.shape}."
+                    f"ax must be an array-like of Axes of shape (2, n_images) = "
+                    f"(2, {n_images}); got an array of shape {axes.shape}."
                 )
             fig = axes[0, 0].figure
 
@@ -314,12 +319,12 @@ class ReconstructionDisplay:
             [(originals, "original"), (reconstructions, "reconstruction")]
         ):
             for j in range(n_images):
-                ax = axes[row, j]
-                images[row, j] = ax.imshow(
+                cell = axes[row, j]
+                images[row, j] = cell.imshow(
                     data[j].reshape(image_shape), cmap=cmap, vmin=vmin, vmax=vmax
                 )
-                ax.set_xticks([])
-                ax.set_yticks([])
+                cell.set_xticks([])
+                cell.set_yticks([])
             axes[row, 0].set_ylabel(label)
 
         self.axes_ = axes
@@ -329,7 +334,7 @@ class ReconstructionDisplay:
 
     @classmethod
     def from_estimator(
-        cls, estimator, X, *, image_shape, n_images=10, axes=None, cmap="gray_r"
+        cls, estimator, X, *, image_shape, n_images=10, ax=None, cmap="gray_r"
     ):
         """Plot the first rows of X next to their reconstructions.
 
@@ -348,8 +353,15 @@ class ReconstructionDisplay:
             product must be ``n_features``.
         n_images : int, default=10
             Number of images to show.
-        axes : array-like of matplotlib Axes of shape (2, n_images), default=None
-            Axes to draw on. None creates a new figure.
+        ax : array-like of matplotlib Axes of shape (2, n_images), default=None
+            Axes to draw the images into:
+
+            - If an array-like of Axes of shape (2, n_images) is passed in,
+              the originals are drawn into its first row and their
+              reconstructions into its second; ``n_images`` is the number of
+              images actually shown.
+            - If None, a new figure with a 2 x n_images grid of axes is
+              created.
         cmap : str or matplotlib Colormap, default="gray_r"
             Colormap of the images.
 
@@ -379,7 +391,7 @@ class ReconstructionDisplay:
             reconstructions=reconstructions,
             image_shape=image_shape,
         )
-        return display.plot(axes=axes, cmap=cmap)
+        return display.plot(ax=ax, cmap=cmap)
 
 
 class CodeScatterDisplay:

@@ -6,11 +6,12 @@ import warnings
 import joblib
 import numpy as np
 import pytest
+import scipy.sparse as sparse
 import torch
 from sklearn.base import clone
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GridSearchCV, train_test_split
 from sklearn.pipeline import make_pipeline
@@ -342,6 +343,36 @@ def test_pickle_joblib_and_clone(fitted, digits, tmp_path):
 def test_bad_fit_input(X, match):
     with pytest.raises(ValueError, match=match):
         AutoencoderTransformer(**SMALL).fit(X)
+
+
+@pytest.mark.parametrize("scale", [1e39, 1e50])
+def test_units_beyond_float32_range_do_not_matter(scale):
+    # float64 data beyond float32's range (3.4e38) is normalised in float64
+    # before the net's float32: the same codes as the unscaled data's model
+    X = np.random.RandomState(0).normal(size=(100, 6))
+    a = AutoencoderTransformer(2, **SMALL).fit(X)
+    b = AutoencoderTransformer(2, **SMALL).fit(scale * X)
+    np.testing.assert_allclose(b.transform(scale * X), a.transform(X), atol=1e-6)
+    np.testing.assert_allclose(
+        b.transform(sparse.csr_matrix(scale * X)), a.transform(X), atol=1e-6
+    )
+    assert np.isfinite(b.score_samples(scale * X)).all()
+
+
+def test_default_beats_pca_on_held_out_digits_at_2_and_8():
+    # the foundation's quality bar, at every default (python -m skae.demo
+    # prints the same comparison)
+    X, _ = load_digits(return_X_y=True)
+    X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)
+    for k in (2, 8):
+        errors = {}
+        for model in (PCA(k), AutoencoderTransformer(k, random_state=0)):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                model.fit(X_train)
+            recon = model.inverse_transform(model.transform(X_test))
+            errors[type(model).__name__] = np.mean((X_test - recon) ** 2)
+        assert errors["AutoencoderTransformer"] < 0.9 * errors["PCA"], (k, errors)
 
 
 def test_values_too_large_to_normalise():

@@ -132,21 +132,35 @@ def test_reconstruction_fewer_rows_than_n_images(ae, data):
     assert display.axes_.shape == (2, 3)
 
 
-def test_reconstruction_draws_on_given_axes(ae, data):
+def test_reconstruction_draws_on_given_ax(ae, data):
     fig, axes = plt.subplots(2, 3)
     display = ReconstructionDisplay.from_estimator(
-        ae, data[0], image_shape=(8, 8), n_images=3, axes=axes.tolist()
+        ae, data[0], image_shape=(8, 8), n_images=3, ax=axes.tolist()
     )
     assert display.figure_ is fig
     assert display.axes_[1, 2] is axes[1, 2]
     assert display.images_[1, 2] in axes[1, 2].images
 
 
-def test_reconstruction_bad_axes_shape(ae, data):
+def test_reconstruction_plot_draws_on_given_ax(data):
+    # plot(ax=...) with the caller's own Axes array draws into those axes
+    X = data[0][:2]
+    fig, axes = plt.subplots(2, 2)
+    display = ReconstructionDisplay(X, X[::-1], image_shape=(8, 8)).plot(ax=axes)
+    assert display.figure_ is fig
+    assert len(fig.axes) == 4  # no new axes were added
+    for row in range(2):
+        for j in range(2):
+            assert display.axes_[row, j] is axes[row, j]
+            assert display.images_[row, j] in axes[row, j].images
+    np.testing.assert_allclose(axes[1, 0].images[0].get_array(), X[1].reshape(8, 8))
+
+
+def test_reconstruction_bad_ax_shape(ae, data):
     _, axes = plt.subplots(2, 3)
-    with pytest.raises(ValueError, match=r"\(2, 4\)"):
+    with pytest.raises(ValueError, match=r"ax must .*\(2, 4\)"):
         ReconstructionDisplay.from_estimator(
-            ae, data[0], image_shape=(8, 8), n_images=4, axes=axes
+            ae, data[0], image_shape=(8, 8), n_images=4, ax=axes
         )
 
 

@@ -44,11 +44,17 @@ def l1_grid(X):
     return alphas, results
 
 
-def test_l1_sparsity_never_falls_as_alpha_grows(l1_grid):
+def test_l1_sparsity_never_falls_as_alpha_grows(l1_grid, X):
     _, results = l1_grid
     sparsity = [s for s, _, _ in results]
-    assert all(b >= a - 0.005 for a, b in zip(sparsity, sparsity[1:])), sparsity
+    # measured: 0.227, 0.240, 0.275, 0.375, 0.565, 0.594 (steps of >= 0.013)
+    assert all(b >= a for a, b in zip(sparsity, sparsity[1:])), sparsity
     assert sparsity[-1] > sparsity[0] + 0.25
+    # ... while the reconstruction stays usable at every λ on the grid: it
+    # keeps more than half of the data's variance (λ=3: 0.45 of it lost)
+    variance = np.mean((X - X.mean(axis=0)) ** 2)
+    errors = [e for _, e, _ in results]
+    assert max(errors) < 0.5 * variance, (errors, variance)
 
 
 def test_l1_strong_sparsity_is_reachable(l1_grid):
