@@ -418,7 +418,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             net.partial_fit(TensorDataset(X_train))
         monitor.check_finished(1)
         self._keep(net, offset, scale, validated=False)
-        self.n_samples_seen_ = X.shape[0] + (0 if first else self.n_samples_seen_)
+        # models fitted before n_samples_seen_ existed count from zero
+        seen = 0 if first else getattr(self, "n_samples_seen_", 0)
+        self.n_samples_seen_ = seen + X.shape[0]
         return self
 
     def _training_rows(self, X, offset, scale, device, memmap):
