@@ -39,7 +39,9 @@ myst_heading_anchors = 3
 myst_enable_extensions = ["dollarmath"]
 
 autosummary_generate = True
-autodoc_default_options = {"members": True, "inherited-members": False}
+# the class template documents inherited members too: fit, transform and the
+# rest live on skae's private base class (a False default here hid them all)
+autodoc_default_options = {"members": True}
 numpydoc_show_class_members = False
 numpydoc_class_members_toctree = False
 # every public docstring must pass numpydoc's validator; the checks left out

@@ -547,7 +547,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self._denormalise(out)
 
     def score_samples(self, X):
-        """Minus the mean squared reconstruction error of each sample.
+        """Compute minus the mean squared reconstruction error of each sample.
 
         The error is measured in X's own units and averaged over features;
         higher is better, so low values flag unusual samples.
@@ -581,7 +581,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return -self._run_batches(squared_error, X, normalise=True, dtype=np.float64)
 
     def score(self, X, y=None):
-        """Minus the mean squared reconstruction error per entry of X.
+        """Return minus the mean squared reconstruction error per entry of X.
 
         With no ``scoring``, cross-validated search therefore selects the
         model that reconstructs held-out data best, as with PCA's ``score``.
