@@ -34,6 +34,7 @@ from ._net import (
     TensorBatches,
     TensorDataset,
     TrainingMonitor,
+    normalise,
 )
 
 #: Rows per forward pass in transform / inverse_transform / score_samples ...
@@ -342,19 +343,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if self.early_stopping
             else None,
         )
-        with seeded(seed, device):
-            if warm:
-                net = copy.deepcopy(self.net_)
-                net.set_params(**self._net_params(X_train, offset, scale), **run_params)
-                net.initialize_callbacks()
-            else:
-                net = self._new_net(
-                    X.shape[1],
-                    device,
-                    **self._net_params(X_train, offset, scale),
-                    **run_params,
-                )
-            net.partial_fit(TensorDataset(X_train))
+        net = self._train(
+            X_train,
+            X.shape[1],
+            device,
+            seed,
+            run_params,
+            self._net_params(X_train, offset, scale),
+            resume=warm,
+        )
         monitor.check_finished(self.max_iter)
         # a fitted model keeps no optimizer state and no per-batch log: its
         # pickle is about the size of its weights
@@ -401,21 +398,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # the divergence guard and the interrupt check, no stopping rule
         monitor = TrainingMonitor(patience=np.inf)
         run_params = self._run_params(1, monitor, None)
-        with seeded(seed, device):
-            if first:
-                net = self._new_net(
-                    X.shape[1],
-                    device,
-                    **self._net_params(X_train, offset, scale),
-                    **run_params,
-                )
-            else:
-                # a copy, so that a failed call leaves the model as it was;
-                # Adam's state carries over to the next call
-                net = copy.deepcopy(self.net_)
-                net.set_params(**run_params)
-                net.initialize_callbacks()
-            net.partial_fit(TensorDataset(X_train))
+        # later calls keep the first chunk's net parameters (noise statistics)
+        net_params = self._net_params(X_train, offset, scale) if first else {}
+        net = self._train(
+            X_train, X.shape[1], device, seed, run_params, net_params, resume=not first
+        )
         monitor.check_finished(1)
         self._keep(net, offset, scale, validated=False)
         # models fitted before n_samples_seen_ existed count from zero
@@ -423,15 +410,30 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_samples_seen_ = seen + X.shape[0]
         return self
 
+    def _train(self, X_train, n_features, device, seed, run_params, net_params, resume):
+        """Train a net on ``X_train`` under ``seed`` and return it.
+
+        With ``resume``, a copy of ``net_`` continues (Adam's state and the
+        history carry over; the copy means a failed call leaves the model as
+        it was); otherwise a new net is built for ``n_features`` inputs.
+        """
+        with seeded(seed, device):
+            if resume:
+                net = copy.deepcopy(self.net_)
+                net.set_params(**net_params, **run_params)
+                net.initialize_callbacks()
+            else:
+                net = self._new_net(n_features, device, **net_params, **run_params)
+            net.partial_fit(TensorDataset(X_train))
+        return net
+
     def _training_rows(self, X, offset, scale, device, memmap):
         """The normalised float32 training rows on ``device``: one tensor, or
         for sparse and memory-mapped X rows read one batch at a time."""
         if sp.issparse(X) or memmap:
             # densified / read one batch at a time, never whole
             return LazyRows(X.tocsr() if sp.issparse(X) else X, offset, scale, device)
-        return torch.from_numpy(self._normalise(X, offset, scale, np.float32)).to(
-            device
-        )
+        return torch.from_numpy(normalise(X, offset, scale, np.float32)).to(device)
 
     def _seed(self):
         """The torch seed of a training run, drawn from ``random_state``."""
@@ -632,23 +634,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         tags.input_tags.sparse = True
         return tags
 
-    @staticmethod
-    def _normalise(X, offset, scale, dtype):
-        if X.dtype == dtype:
-            # one copy, in the target dtype: ``X - offset`` with float64
-            # statistics would first make two float64 copies of a float32 X
-            out = np.array(X, dtype=dtype, copy=True)
-            out -= offset.astype(dtype, copy=False)
-            out /= scale
-            return out
-        # float64 X into float32: normalise in float64 a chunk at a time, then
-        # narrow, so values beyond float32's range (1e39, say) stay finite
-        out = np.empty(X.shape, dtype=dtype)
-        for start in range(0, X.shape[0], _STATS_CHUNK):
-            chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
-            chunk /= scale
-            out[start : start + _STATS_CHUNK] = chunk
-        return out
+    #: X -> the units the net trains in (the one implementation, in _net)
+    _normalise = staticmethod(normalise)
 
     def _denormalise(self, Xn):
         return (Xn * self.scale_ + self.offset_).astype(Xn.dtype, copy=False)
@@ -687,7 +674,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 if scaled:
                     # float64 X for a float32 network (on a GPU): normalise in
                     # float64 first, so values beyond float32's range survive
-                    batch = (batch - self.offset_) / self.scale_
+                    batch = normalise(batch, self.offset_, self.scale_, dtype)
                 if not (
                     batch.dtype == dtype
                     and batch.flags.writeable

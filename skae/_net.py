@@ -38,6 +38,31 @@ class TensorDataset(torch.utils.data.Dataset):
         return self.X[i], self.X[i]
 
 
+#: Rows per chunk when normalising a float64 X into float32.
+_NORMALISE_CHUNK = 8192
+
+
+def normalise(X, offset, scale, dtype):
+    """``(X - offset) / scale`` as a new ``dtype`` array, X left untouched.
+
+    Same dtype: one copy, computed in it (``X - offset`` with float64
+    statistics would first make two float64 copies of a float32 X). A float64
+    X into float32: computed in float64 a chunk at a time, then narrowed, so
+    values beyond float32's range (1e39, say) stay finite.
+    """
+    if X.dtype == dtype:
+        out = np.array(X, dtype=dtype, copy=True)
+        out -= offset.astype(dtype, copy=False)
+        out /= scale
+        return out
+    out = np.empty(X.shape, dtype=dtype)
+    for start in range(0, X.shape[0], _NORMALISE_CHUNK):
+        chunk = X[start : start + _NORMALISE_CHUNK].astype(np.float64) - offset
+        chunk /= scale
+        out[start : start + _NORMALISE_CHUNK] = chunk
+    return out
+
+
 class LazyRows:
     """Training rows normalised on demand, one batch at a time.
 
@@ -54,9 +79,6 @@ class LazyRows:
         self.offset = np.asarray(offset, dtype=np.float64)
         self.scale = scale
         self.device = torch.device(device)
-        self._offset32 = torch.as_tensor(self.offset, dtype=torch.float32).to(
-            self.device
-        )
 
     def __len__(self):
         return len(self.rows)
@@ -66,14 +88,9 @@ class LazyRows:
             key = key.cpu().numpy()
         block = self.source[np.atleast_1d(self.rows[key])]
         dense = block.toarray() if sp.issparse(block) else block
-        if dense.dtype == np.float64:
-            # as the estimator normalises a dense float64 X: in float64, then
-            # narrowed, so values beyond float32's range stay finite
-            dense = ((dense - self.offset) / self.scale).astype(np.float32)
-            batch = torch.from_numpy(dense).to(self.device)
-        else:
-            batch = torch.from_numpy(np.array(dense, dtype=np.float32)).to(self.device)
-            batch = (batch - self._offset32) / self.scale
+        # exactly as the estimator normalises a dense X
+        rows = normalise(dense, self.offset, self.scale, np.float32)
+        batch = torch.from_numpy(rows).to(self.device)
         return batch[0] if np.ndim(key) == 0 and not isinstance(key, slice) else batch
 
     def subset(self, rows):
