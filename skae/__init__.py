@@ -1,6 +1,8 @@
 """skae: scikit-learn compatible autoencoders on PyTorch."""
 
+from . import nn
 from ._autoencoder import AutoencoderTransformer
+from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._persistence import load, save
 from ._sparse import SparseAutoencoder, hoyer_sparsity
@@ -10,11 +12,13 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AutoencoderTransformer",
+    "ContractiveAutoencoder",
     "DenoisingAutoencoder",
     "SparseAutoencoder",
     "VAETransformer",
     "__version__",
     "hoyer_sparsity",
     "load",
+    "nn",
     "save",
 ]

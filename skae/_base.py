@@ -1,15 +1,21 @@
 """The shared base of every skae estimator.
 
-It owns parameter validation, the data's normalisation, seeding, building and
-training the skorch net, dtype handling, batched inference and the fitted
-bookkeeping. A concrete estimator adds its own parameters and overrides the
-small hooks at the bottom of :class:`BaseAutoencoder`.
+It owns the parameters, their validation, the data's normalisation, seeding,
+building and training the skorch net (one training path for ``fit`` and
+``partial_fit``), dtype handling, batched inference and the fitted
+bookkeeping.
+
+A variant is a small class: ``__init__ = make_init(...)`` with its own
+defaults (and any parameters of its own), plus, where it needs them, the
+hooks at the bottom of :class:`BaseAutoencoder`. Its objective is a choice of
+the pieces in ``_objectives`` (likelihood, code penalty, corruption), which
+every estimator accepts.
 """
 
 import copy
-import re
+import threading
 import warnings
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -26,16 +32,19 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import PassthroughScoring, PrintLog
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
-from ._modules import ACTIVATIONS, AutoencoderModule
+from ._device import resolve_device
+from ._modules import Autoencoder
 from ._net import (
     AutoencoderNet,
     LazyRows,
     ShuffledSplit,
-    TensorBatches,
     TensorDataset,
     TrainingMonitor,
+    feature_moments,
     normalise,
 )
+from ._objectives import PENALTIES, likelihood, make_corruption, make_penalty
+from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder
 
 #: Rows per forward pass in transform / inverse_transform / score_samples ...
 INFERENCE_BATCH_SIZE = 4096
@@ -58,42 +67,31 @@ _LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
 _STATS_CHUNK = 8192
 
 
-def resolve_device(device):
-    """Map the ``device`` parameter to a ``torch.device``, or explain why not."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    match = re.fullmatch(r"cuda(?::(\d+))?", device)
-    if match is None:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
-        )
-    if not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but no CUDA GPU is available to torch "
-            "on this machine. Use device='cpu', or device='auto' to take a GPU only "
-            "when one is present."
-        )
-    index = int(match.group(1) or 0)
-    if index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} was requested but only {torch.cuda.device_count()} "
-            "CUDA device(s) are visible."
-        )
-    return torch.device("cuda", index)
+#: torch's global generator is one per process: fits running in threads take
+#: turns at the moments they draw from it (building a network; training one
+#: with dropout), so that each draws the same numbers as it would alone.
+_GLOBAL_RNG_LOCK = threading.RLock()
 
 
 @contextmanager
 def seeded(seed, device):
-    """Seed torch for the duration of the block and restore the caller's RNGs."""
+    """Seed torch's global generators for the block, holding the lock, and
+    restore the caller's state afterwards."""
     devices = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=devices):
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
         torch.default_generator.manual_seed(seed)
         if device.type == "cuda":
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(seed)
         yield
+
+
+def _draws_from_global_rng(module):
+    """Whether training ``module`` draws from torch's global generator
+    (dropout does; skae's own draws use the fit's generator)."""
+    return any(
+        isinstance(m, torch.nn.modules.dropout._DropoutNd) for m in module.modules()
+    )
 
 
 #: ``loss="auto"`` picks ``"bce"`` when at least this fraction of X's entries
@@ -196,7 +194,17 @@ def _check_within_range(X, low, width, where, fix):
 
 
 def _validate_X(estimator, X, reset, **kwargs):
-    """``validate_data`` for X alone, with a hint for non-numeric columns."""
+    """``validate_data`` for X alone, with hints for images and non-numeric
+    columns."""
+    if getattr(X, "ndim", 2) > 2 and not sp.issparse(X):
+        raise ValueError(
+            f"{type(estimator).__name__} takes 2-D input (n_samples, n_features); "
+            f"got an array of shape {X.shape}. Flatten each sample first, e.g. "
+            "X.reshape(len(X), -1); for images, keep the flat rows and use "
+            "encoder=skae.nn.ConvEncoder(image_shape) and "
+            "decoder=skae.nn.ConvDecoder(image_shape), which reshape them. "
+            f"(Found array with dim {X.ndim}.)"
+        )
     try:
         return validate_data(
             estimator,
@@ -209,30 +217,145 @@ def _validate_X(estimator, X, reset, **kwargs):
     except ValueError as exc:
         if "could not convert" in str(exc) or "dtype='numeric'" in str(exc):
             raise ValueError(
-                f"{type(estimator).__name__} needs numeric input; X has "
-                f"non-numeric values ({exc}). Encode categorical columns first, "
-                "for example with sklearn.preprocessing.OneHotEncoder."
+                f"{type(estimator).__name__} needs numeric input; "
+                f"{_non_numeric_columns(X)}has non-numeric values ({exc}). Encode "
+                "categorical columns first, for example with "
+                "sklearn.preprocessing.OneHotEncoder."
             ) from exc
         raise
+
+
+def _non_numeric_columns(X):
+    """'column(s) [...] ' naming the non-numeric columns of X, or 'X '."""
+    columns = getattr(X, "columns", None)
+    if columns is not None:
+        bad = [
+            str(c)
+            for c in columns
+            if not np.issubdtype(np.asarray(X[c]).dtype, np.number)
+            and not np.issubdtype(np.asarray(X[c]).dtype, np.bool_)
+        ]
+        if bad:
+            return f"X's column(s) {bad} "
+    try:
+        array = np.asarray(X, dtype=object)
+    except Exception:
+        return "X "
+    if array.ndim == 2:
+        bad = []
+        for j in range(array.shape[1]):
+            try:
+                array[:, j].astype(np.float64)
+            except (TypeError, ValueError):
+                bad.append(j)
+        if bad:
+            return f"X's column(s) at index {bad} "
+    return "X "
+
+
+#: The parameters every estimator takes, with their defaults, in signature
+#: order (``n_components`` is the one positional parameter).
+BASE_PARAMS = {
+    "n_components": 2,
+    "encoder": None,
+    "decoder": None,
+    "hidden_layer_sizes": (256,),
+    "decoder_layer_sizes": None,
+    "activation": "relu",
+    "code_activation": None,
+    "loss": "auto",
+    "penalty": None,
+    "alpha": 0.3,
+    "sparsity_target": 0.05,
+    "noise": None,
+    "noise_level": 0.2,
+    "dropout": 0.0,
+    "weight_decay": 0.0,
+    "batch_size": 128,
+    "learning_rate_init": 1e-3,
+    "max_iter": 200,
+    "early_stopping": False,
+    "validation_fraction": 0.1,
+    "n_iter_no_change": 10,
+    "tol": 1e-4,
+    "device": "auto",
+    "random_state": None,
+    "verbose": 0,
+    "warm_start": False,
+}
+
+#: Parameters that shape the network (or the data's units): fixed once a
+#: model is fitted, so a warm start or ``partial_fit`` that finds one changed
+#: raises instead of silently training the old network. Every other
+#: parameter (learning rate, weight decay, alpha, beta, noise, batch size,
+#: the stopping rule) takes effect on the next call.
+ARCHITECTURE = (
+    "n_components",
+    "encoder",
+    "decoder",
+    "hidden_layer_sizes",
+    "decoder_layer_sizes",
+    "activation",
+    "code_activation",
+    "dropout",
+    "penalty",
+    "device",
+)
+
+
+def make_init(**defaults):
+    """An ``__init__`` that stores every parameter of :data:`BASE_PARAMS`,
+    with ``defaults`` overriding their defaults and adding parameters of the
+    variant's own (after the shared ones).
+
+    Written as source and compiled, as :mod:`dataclasses` writes its
+    ``__init__``: a real signature for scikit-learn's ``get_params`` and
+    ``clone``, and one place that lists the parameters instead of one copy per
+    estimator. It only assigns, as scikit-learn requires.
+    """
+    params = {**BASE_PARAMS, **defaults}
+    first, *rest = params
+    signature = ", ".join(
+        [f"{first}=_defaults[{first!r}]", "*"]
+        + [f"{name}=_defaults[{name!r}]" for name in rest]
+    )
+    body = "".join(f"    self.{name} = {name}\n" for name in params)
+    namespace = {"_defaults": params}
+    exec(f"def __init__(self, {signature}):\n{body}", namespace)  # noqa: S102
+    init = namespace["__init__"]
+    init.__doc__ = "Store the parameters; see the class docstring."
+    return init
+
+
+def _sizes(sizes):
+    return tuple(int(s) for s in sizes)
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skae estimators; not public.
 
-    Subclasses write ``__init__`` with their full signature and may override
-    the hooks ``_requested_loss``, ``_loss_label``, ``_module_class``,
-    ``_module_params``, ``_net_class``, ``_net_params``, ``_warmup_epochs``,
-    ``_check_params``, ``_encode``, ``_decode_mean`` and ``_record_history``.
-    The fitted ``loss_`` ("mse" or "bce") picks the normalisation, the
-    criterion and the map from the decoder's output to its mean (identity or
-    sigmoid).
+    Subclasses set ``__init__ = make_init(...)`` and may override the hooks
+    at the bottom: ``_requested_likelihood``, ``_likelihood_label``,
+    ``_make_module``, ``_net_class``, ``_net_params``, ``_warmup_epochs``,
+    ``_check_params``, ``_after_training`` and ``_record_history``.
+    The fitted ``loss_`` ("mse" or "bce") names the likelihood piece, which
+    picks the normalisation, the criterion and the output map.
     """
 
     _parameter_constraints: dict = {
         "n_components": [Interval(Integral, 1, None, closed="left")],
+        "encoder": [torch.nn.Module, None],
+        "decoder": [torch.nn.Module, None],
         "hidden_layer_sizes": ["array-like"],
-        "activation": [StrOptions(set(ACTIVATIONS))],
+        "decoder_layer_sizes": ["array-like", None],
+        "activation": [str],
+        "code_activation": [str, None],
         "loss": [StrOptions({"auto", "mse", "bce"})],
+        "penalty": [str, None],
+        "alpha": [Interval(Real, 0, None, closed="left")],
+        "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "noise": [StrOptions({"gaussian", "masking"}), None],
+        "noise_level": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
@@ -242,7 +365,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "device": [str],
+        "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -267,7 +390,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The fitted estimator.
         """
-        return self._atomic(self._fit, X)
+        return self._atomic(X, incremental=False)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def partial_fit(self, X, y=None):
@@ -281,7 +404,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         mini-batches of ``batch_size``, keeping Adam's state between calls.
         ``max_iter``, ``early_stopping`` and the stopping rule do not apply.
         Called on an estimator fitted by ``fit``, it continues training that
-        network.
+        network. Parameters that shape the network cannot change between
+        calls (a ValueError names them); the others (learning rate, weight
+        decay, alpha, beta, noise) take effect.
 
         Parameters
         ----------
@@ -297,90 +422,40 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self : object
             The updated estimator.
         """
-        return self._atomic(self._partial_fit, X)
+        return self._atomic(X, incremental=True)
 
-    def _atomic(self, train, X):
-        """Run ``train(X)``; if it fails or is interrupted, restore the
-        estimator exactly as it was before the call."""
+    def _atomic(self, X, incremental):
+        """Train; if that fails or is interrupted, restore the estimator
+        exactly as it was before the call."""
         snapshot = self.__dict__.copy()
         try:
-            train(X)
+            self._fit(X, incremental)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(snapshot)
             raise
         return self
 
-    def _fit(self, X):
-        warm = self.warm_start and hasattr(self, "net_")
+    def _fit(self, X, incremental):
+        """The one training path: ``fit`` (max_iter epochs, the stopping
+        rule) and ``partial_fit`` (one epoch) differ only in the run's
+        settings."""
+        fitted = hasattr(self, "net_")
+        resume = fitted and (incremental or self.warm_start)
         memmap = isinstance(X, np.memmap)
-        X = _validate_X(self, X, reset=not warm, ensure_min_samples=2)
-        self._check_params(X)
-        device = resolve_device(self.device)
-        if self.early_stopping and X.shape[0] < 3:
-            raise ValueError(
-                f"early_stopping=True needs at least 3 samples (training and "
-                f"validation rows); got n_samples={X.shape[0]}."
-            )
-        self.loss_ = self._resolve_loss(X, warm)
-        if warm:
-            offset, scale = self.offset_, self.scale_
-        else:
-            offset, scale = _normalisation(X, self.loss_)
-        X_train = self._training_rows(X, offset, scale, device, memmap)
-        seed = self._seed()
-        monitor = TrainingMonitor(
-            monitor="valid_loss" if self.early_stopping else "train_loss",
-            patience=self.n_iter_no_change,
-            tol=self.tol,
-            restore_best=self.early_stopping,
-            start=self._warmup_epochs(),
+        X = _validate_X(
+            self,
+            X,
+            reset=not resume,
+            ensure_min_samples=1 if (incremental and fitted) else 2,
         )
-        run_params = self._run_params(
-            self.max_iter,
-            monitor,
-            ShuffledSplit(self.validation_fraction, seed)
-            if self.early_stopping
-            else None,
-        )
-        net = self._train(
-            X_train,
-            X.shape[1],
-            device,
-            seed,
-            run_params,
-            self._net_params(X_train, offset, scale),
-            resume=warm,
-        )
-        monitor.check_finished(self.max_iter)
-        # a fitted model keeps no optimizer state and no per-batch log: its
-        # pickle is about the size of its weights
-        net.initialize_optimizer()
-        self._keep(net, offset, scale, validated=self.early_stopping)
-        self.n_samples_seen_ = X.shape[0]
-        if not monitor.converged_:
-            warnings.warn(
-                f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
-                "and the optimization hasn't converged yet.",
-                ConvergenceWarning,
-                stacklevel=3,
-            )
-        return self
-
-    def _partial_fit(self, X):
-        first = not hasattr(self, "net_")
-        memmap = isinstance(X, np.memmap)
-        X = _validate_X(self, X, reset=first, ensure_min_samples=2 if first else 1)
-        self._check_params(X)
-        if first:
-            device = resolve_device(self.device)
-            self.loss_ = self._resolve_loss(X, warm=False)
-            offset, scale = _normalisation(X, self.loss_)
-        else:
+        self._check_params(X, incremental)
+        if resume:
+            self._check_architecture_unchanged()
             device = torch.device(self.net_.device)
-            self._resolve_loss(X, warm=True)  # the loss cannot change now
+            lik = likelihood(self.loss_)
             offset, scale = self.offset_, self.scale_
-            if self.loss_ == "bce":
+            if incremental and lik.loss == "bce":
                 _check_within_range(
                     X,
                     offset[0],
@@ -390,42 +465,143 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     "scale X into [0, 1] beforehand, with a first chunk that "
                     "reaches 0 and 1), or use loss='mse'.",
                 )
+        else:
+            device = resolve_device(self.device)
+            lik = self._requested_likelihood() or likelihood(_auto_loss(X))
+            offset, scale = _normalisation(X, lik.loss)
+        validating = self.early_stopping and not incremental
+        if validating and X.shape[0] < 3:
+            raise ValueError(
+                f"early_stopping=True needs at least 3 samples (training and "
+                f"validation rows); got n_samples={X.shape[0]}."
+            )
         X_train = self._training_rows(X, offset, scale, device, memmap)
-        # a fresh seed per epoch: chunks of equal size are not all shuffled
-        # the same way, and the same int random_state repeats the whole run
-        epochs = 0 if first else len(self.net_.history)
-        seed = (self._seed() + epochs) % np.iinfo(np.int32).max
-        # the divergence guard and the interrupt check, no stopping rule
-        monitor = TrainingMonitor(patience=np.inf)
-        run_params = self._run_params(1, monitor, None)
-        # later calls keep the first chunk's net parameters (noise statistics)
-        net_params = self._net_params(X_train, offset, scale) if first else {}
-        net = self._train(
-            X_train, X.shape[1], device, seed, run_params, net_params, resume=not first
+        epochs_before = len(self.net_.history) if resume else 0
+        seed = self._seed()
+        if incremental:
+            # a fresh seed per epoch: chunks of equal size are not all
+            # shuffled the same way, and the same int random_state repeats
+            # the whole run
+            seed = (seed + epochs_before) % np.iinfo(np.int32).max
+        epochs = 1 if incremental else self.max_iter
+        monitor = TrainingMonitor(
+            monitor="valid_loss" if validating else "train_loss",
+            # partial_fit: the divergence guard and the interrupt check only
+            patience=np.inf if incremental else self.n_iter_no_change,
+            tol=self.tol,
+            restore_best=validating,
+            start=self._warmup_epochs(),
         )
-        monitor.check_finished(1)
-        self._keep(net, offset, scale, validated=False)
-        # models fitted before n_samples_seen_ existed count from zero
-        seen = 0 if first else getattr(self, "n_samples_seen_", 0)
+        split = ShuffledSplit(self.validation_fraction, seed) if validating else None
+        run = self._run_params(epochs, monitor, split, seed)
+        objective = self._objective(X_train, offset, scale, resume)
+        if not resume:
+            # the parameters the network is built from: warm starts, loading
+            # and saving read these, not parameters set after the fit
+            self._fitted_params = self.get_params(deep=False)
+        net = self._train(X_train, X.shape[1], device, lik, run, objective, resume)
+        monitor.check_finished(epochs)
+        if not incremental:
+            # a fitted model keeps no optimizer state and no per-batch log:
+            # its pickle is about the size of its weights
+            net.initialize_optimizer()
+        seen = getattr(self, "n_samples_seen_", 0) if (incremental and fitted) else 0
+        self._keep(net, lik, offset, scale, validated=validating)
         self.n_samples_seen_ = seen + X.shape[0]
+        self._after_training(X)
+        if not incremental and not monitor.converged_:
+            self._warn_not_converged()
         return self
 
-    def _train(self, X_train, n_features, device, seed, run_params, net_params, resume):
-        """Train a net on ``X_train`` under ``seed`` and return it.
+    def _warn_not_converged(self):
+        warnings.warn(
+            f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
+            "and the optimization hasn't converged yet.",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
+
+    def _check_architecture_unchanged(self):
+        """Refuse to continue a fitted network with parameters that would
+        build another one."""
+        requested = self._requested_likelihood()
+        if requested not in (None, likelihood(self.loss_)):
+            raise ValueError(
+                f"warm_start=True and partial_fit continue a model fitted with "
+                f"{self._likelihood_label(likelihood(self.loss_))}; it cannot "
+                f"switch to {self._likelihood_label(requested)}. Set warm_start="
+                "False (and call fit) to fit a new model."
+            )
+        fitted = self._fitted_params
+        changed = [
+            name
+            for name in ARCHITECTURE
+            if not _same_param(getattr(self, name), fitted.get(name))
+        ]
+        if changed:
+            listed = ", ".join(
+                f"{n} (fitted {fitted.get(n)!r}, now {getattr(self, n)!r})"
+                for n in changed
+            )
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted network, "
+                f"which these parameters would change: {listed}. Set them back, "
+                "or set warm_start=False (and call fit) to fit a new model."
+            )
+
+    def _train(self, X_train, n_features, device, lik, run, objective, resume):
+        """Train a net on ``X_train`` and return it.
 
         With ``resume``, a copy of ``net_`` continues (Adam's state and the
         history carry over; the copy means a failed call leaves the model as
-        it was); otherwise a new net is built for ``n_features`` inputs.
+        it was); otherwise a new net is built for ``n_features`` inputs, its
+        weights drawn under ``seed``.
         """
-        with seeded(seed, device):
-            if resume:
-                net = copy.deepcopy(self.net_)
-                net.set_params(**net_params, **run_params)
-                net.initialize_callbacks()
-            else:
-                net = self._new_net(n_features, device, **net_params, **run_params)
+        if resume:
+            net = copy.deepcopy(self.net_)
+            settings = dict(
+                lr=self.learning_rate_init,
+                optimizer__weight_decay=self.weight_decay,
+                **objective,
+                **run,
+            )
+            # which default callbacks run is a constructor argument to skorch
+            # (set_params refuses to name one that is switched off)
+            for key in [k for k in settings if k.startswith("callbacks__")]:
+                setattr(net, key, settings.pop(key))
+            net.set_params(**settings)
+            net.initialize_callbacks()
+        else:
+            net = self._new_net(n_features, device, lik, **objective, **run)
+        # skae's own draws come from the net's generator; dropout draws from
+        # torch's global one, which is then seeded (and held) for the run
+        global_rng = _draws_from_global_rng(net.module_)
+        with seeded(run["seed"], device) if global_rng else nullcontext():
             net.partial_fit(TensorDataset(X_train))
         return net
+
+    def _objective(self, X_train, offset, scale, resume):
+        """The net's objective pieces for this run, from the parameters."""
+        noise = dict(noise=self.noise, noise_level=self.noise_level)
+        if resume and noise == dict(
+            noise=self.net_.noise, noise_level=self.net_.noise_level
+        ):
+            corruption = self.net_.corruption  # statistics of the first data
+        else:
+            corruption = make_corruption(
+                self.noise,
+                self.noise_level,
+                lambda: feature_moments(X_train),
+                offset,
+                scale,
+            )
+        return dict(
+            penalty=make_penalty(self.penalty, self),
+            alpha=float(self.alpha),
+            corruption=corruption,
+            **noise,
+            **self._net_params(),
+        )
 
     def _training_rows(self, X, offset, scale, device, memmap):
         """The normalised float32 training rows on ``device``: one tensor, or
@@ -441,65 +617,87 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
-    def _run_params(self, epochs, monitor, train_split):
+    def _run_params(self, epochs, monitor, train_split, seed):
         """The net's parameters for one training run."""
         validating = train_split is not None
         return dict(
             max_epochs=epochs,
             batch_size=self.batch_size,
             train_split=train_split,
+            seed=seed,
             # skorch's per-epoch validation scoring and printing only when
-            # used (the net's defaults are the epoch timer and train loss)
+            # used (the epoch timer and train loss are always on)
+            callbacks__valid_loss=(
+                PassthroughScoring(name="valid_loss") if validating else None
+            ),
+            callbacks__print_log=PrintLog() if self.verbose else None,
             callbacks=[
-                *(
-                    [("valid_loss", PassthroughScoring("valid_loss"))]
-                    if validating
-                    else []
-                ),
-                *([("print_log", PrintLog())] if self.verbose else []),
+                *self._net_class().scoring_callbacks(validating),
                 ("monitor", monitor),
             ],
             verbose=int(self.verbose),
         )
 
-    def _keep(self, net, offset, scale, validated):
-        """Store a trained net and the fitted attributes read off it."""
+    def _keep(self, net, lik, offset, scale, validated):
+        """Publish a trained net and the fitted attributes read off it."""
         history = net.history
         for epoch in history:
             epoch["batches"] = []  # no per-batch log in a fitted model
-        self.net_ = net
-        self.offset_ = offset
-        self.scale_ = scale
-        self.n_components_ = self.n_components
-        self.n_iter_ = len(history)
-        self.loss_curve_ = [float(v) for v in history[:, "train_loss"]]
-        self.validation_scores_ = (
+        validation_scores = (
             [-float(v) for v in history[:, "valid_loss"]] if validated else None
         )
-        self.best_validation_score_ = (
-            max(self.validation_scores_) if validated else None
+        fitted = dict(
+            net_=net,
+            loss_=lik.loss,
+            offset_=offset,
+            scale_=scale,
+            n_components_=self._fitted_params["n_components"],
+            n_iter_=len(history),
+            loss_curve_=[float(v) for v in history[:, "train_loss"]],
+            validation_scores_=validation_scores,
+            best_validation_score_=max(validation_scores) if validated else None,
+            **self._record_history(history),
         )
-        self._record_history(history)
+        self.__dict__.update(fitted)
 
-    def _new_net(self, n_features, device, **net_params):
+    def _build_module(self, n_features, lik):
+        """The torch module, built from the fitted parameters (the encoder
+        and decoder: copies of the given modules, or skae's MLP blocks)."""
+        p = self._fitted_params
+        hidden = _sizes(p["hidden_layer_sizes"])
+        decoder_sizes = p["decoder_layer_sizes"]
+        decoder_sizes = hidden[::-1] if decoder_sizes is None else _sizes(decoder_sizes)
+        encoder = (
+            MLPEncoder(hidden, p["activation"], p["dropout"])
+            if p["encoder"] is None
+            else copy.deepcopy(p["encoder"])
+        )
+        decoder = (
+            MLPDecoder(decoder_sizes, p["activation"], p["dropout"], n_features)
+            if p["decoder"] is None
+            else copy.deepcopy(p["decoder"])
+        )
+        return self._make_module(encoder, decoder, n_features, p, lik)
+
+    def _new_net(self, n_features, device, lik, **net_params):
         """An initialised, untrained skorch net for ``n_features`` inputs."""
-        module_params = self._module_params(np.empty((0, n_features)))
+        with seeded(net_params.get("seed", 0), device):
+            module = self._build_module(n_features, lik)
         net = self._net_class()(
-            module=self._module_class(),
-            **{f"module__{k}": v for k, v in module_params.items()},
-            criterion=(
-                torch.nn.BCEWithLogitsLoss if self.loss_ == "bce" else torch.nn.MSELoss
-            ),
+            module=module,
+            criterion=lik.criterion,
+            likelihood=lik,
             optimizer=torch.optim.Adam,
             lr=self.learning_rate_init,
             optimizer__weight_decay=self.weight_decay,
-            iterator_train=TensorBatches,
-            iterator_train__shuffle=True,
-            iterator_valid=TensorBatches,
             device=device,
             **net_params,
         )
-        return net.initialize()
+        net.initialize()
+        # the net keeps the module it trained as ``module_``; its ``module``
+        # argument (the same object) would be pickled a second time
+        net.module = type(module)
+        return net
 
     # ------------------------------------------------------------ inference
 
@@ -707,63 +905,119 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # --------------------------------------------------------------- hooks
 
-    def _check_params(self, X):
+    def _check_params(self, X, incremental):
         """Checks that ``_parameter_constraints`` cannot express."""
-        sizes = self.hidden_layer_sizes
-        if not all(isinstance(s, Integral) and s >= 1 for s in np.ravel(sizes)) or (
-            np.ndim(sizes) != 1
+        for name in ("hidden_layer_sizes", "decoder_layer_sizes"):
+            sizes = getattr(self, name)
+            if sizes is None and name == "decoder_layer_sizes":
+                continue
+            if np.ndim(sizes) != 1 or not all(
+                isinstance(s, Integral) and not isinstance(s, bool) and s >= 1
+                for s in np.ravel(sizes)
+            ):
+                raise ValueError(
+                    f"{name} must be a sequence of positive integers, e.g. "
+                    f"(128, 64), or () for none; got {sizes!r}."
+                )
+        for name in ("activation", "code_activation"):
+            value = getattr(self, name)
+            if value is not None and value not in ACTIVATIONS:
+                raise ValueError(
+                    f"The '{name}' parameter of {type(self).__name__} must be one "
+                    f"of {sorted(ACTIVATIONS)}"
+                    + (" or None" if name == "code_activation" else "")
+                    + f". Got {value!r} instead."
+                )
+        if self.penalty is not None and self.penalty not in PENALTIES:
+            raise ValueError(
+                f"The 'penalty' parameter of {type(self).__name__} must be one of "
+                f"{sorted(PENALTIES)} or None. Got {self.penalty!r} instead."
+            )
+        if self.penalty is not None:
+            PENALTIES[self.penalty]().code_activation(self.code_activation)
+        if self.noise == "masking" and self.noise_level >= 1:
+            raise ValueError(
+                "noise_level is the fraction of entries masked when noise='masking' "
+                f"and must be below 1; got {self.noise_level!r}."
+            )
+        self._check_unused_mlp_params()
+
+    def _check_unused_mlp_params(self):
+        """The MLP parameters that build no layer must keep their defaults:
+        a value that would be silently ignored is an error."""
+        hidden = _sizes(self.hidden_layer_sizes)
+        decoder_sizes = (
+            hidden[::-1]
+            if self.decoder_layer_sizes is None
+            else _sizes(self.decoder_layer_sizes)
+        )
+        mlp_layers = (len(hidden) if self.encoder is None else 0) + (
+            len(decoder_sizes) if self.decoder is None else 0
+        )
+        unused = {}
+        if mlp_layers == 0:
+            why = (
+                "encoder and decoder are your own modules"
+                if self.encoder is not None and self.decoder is not None
+                else "no MLP hidden layer is built (hidden_layer_sizes=() and "
+                "decoder_layer_sizes)"
+            )
+            unused.update(activation=why, dropout=why)
+        if self.encoder is not None and (
+            self.decoder is not None or self.decoder_layer_sizes is not None
         ):
-            raise ValueError(
-                "hidden_layer_sizes must be a sequence of positive integers, e.g. "
-                f"(128, 64), or () for none; got {sizes!r}."
-            )
+            unused["hidden_layer_sizes"] = "encoder is your own module"
+        if self.decoder is not None:
+            unused["decoder_layer_sizes"] = "decoder is your own module"
+        defaults = {
+            name: p.default
+            for name, p in _signature_params(type(self)).items()
+            if name in unused
+        }
+        for name, why in unused.items():
+            value = getattr(self, name)
+            if name == "activation" and value == "identity":
+                continue  # linear either way
+            if not _same_param(value, defaults[name]):
+                raise ValueError(
+                    f"{name}={value!r} has no effect here: {why}. Leave {name} at "
+                    f"its default ({defaults[name]!r}); "
+                    + (
+                        "code_activation makes the code itself nonlinear."
+                        if name == "activation"
+                        else "configure your module directly."
+                    )
+                )
 
-    def _requested_loss(self):
-        """``"mse"`` or ``"bce"`` as the parameters ask, None for ``"auto"``."""
-        return None if self.loss == "auto" else self.loss
+    def _requested_likelihood(self):
+        """The likelihood piece the parameters ask for, None for "auto"."""
+        return None if self.loss == "auto" else likelihood(self.loss)
 
-    def _loss_label(self, loss):
-        """How error messages name a resolved loss."""
-        return f"loss={loss!r}"
+    def _likelihood_label(self, lik):
+        """How error messages name a likelihood."""
+        return f"loss={lik.loss!r}"
 
-    def _resolve_loss(self, X, warm):
-        """The loss this fit trains with (a warm start keeps the fitted one)."""
-        requested = self._requested_loss()
-        if not warm:
-            return requested or _auto_loss(X)
-        if requested not in (None, self.loss_):
-            raise ValueError(
-                f"warm_start=True continues a model fitted with "
-                f"{self._loss_label(self.loss_)}; it cannot switch to "
-                f"{self._loss_label(requested)}. Set warm_start=False to fit a "
-                "new model."
-            )
-        return self.loss_
-
-    def _module_class(self):
-        """The torch module the net trains."""
-        return AutoencoderModule
-
-    def _module_params(self, X):
-        """Keyword arguments of the module (:meth:`_module_class`); only
-        ``X.shape[1]`` is read."""
-        return dict(
-            n_features=X.shape[1],
-            n_components=self.n_components,
-            hidden_layer_sizes=tuple(int(s) for s in self.hidden_layer_sizes),
-            activation=self.activation,
-            dropout=self.dropout,
+    def _make_module(self, encoder, decoder, n_features, params, lik):
+        """The torch module around the encoder and decoder bodies."""
+        penalty = PENALTIES[params["penalty"]] if params["penalty"] else None
+        return Autoencoder(
+            encoder,
+            decoder,
+            n_features,
+            params["n_components"],
+            code_activation=(
+                penalty().code_activation(params["code_activation"])
+                if penalty
+                else params["code_activation"]
+            ),
+            code_rms_norm=bool(penalty and penalty.code_rms_norm),
         )
 
     def _net_class(self):
         return AutoencoderNet
 
-    def _net_params(self, X_train, offset, scale):
-        """Extra keyword arguments of the net (penalties, noise, ...).
-
-        ``X_train`` is the normalised float32 training tensor, on the device;
-        ``offset`` and ``scale`` the map that normalised it.
-        """
+    def _net_params(self):
+        """Extra keyword arguments of the net (the VAE's beta, ...)."""
         return {}
 
     def _warmup_epochs(self):
@@ -776,8 +1030,33 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return module.encode(x)
 
     def _decode_mean(self, module, z):
-        out = module.decode(z)
-        return torch.sigmoid(out) if self.loss_ == "bce" else out
+        return likelihood(self.loss_).mean(module.decode(z))
+
+    def _after_training(self, X):
+        """Fitted diagnostics computed on the data just trained on; called
+        after ``fit`` and after every ``partial_fit``."""
 
     def _record_history(self, history):
-        """Copy per-epoch terms beyond the training loss into fitted attributes."""
+        """Fitted attributes (a dict) read off the history beyond the
+        training loss."""
+        return {}
+
+
+def _signature_params(cls):
+    import inspect
+
+    return inspect.signature(cls.__init__).parameters
+
+
+def _same_param(a, b):
+    """Whether two parameter values are the same setting."""
+    if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
+        return a is b
+    if isinstance(a, list | tuple | np.ndarray) or isinstance(
+        b, list | tuple | np.ndarray
+    ):
+        try:
+            return _sizes(a) == _sizes(b)
+        except (TypeError, ValueError):
+            return False
+    return a == b or (a is None and b is None)

@@ -1,9 +1,11 @@
-"""The one import site of private scikit-learn API.
+"""The one import site of private scikit-learn API, and the one override of a
+private skorch method.
 
-scikit-learn does not promise these names; keeping them here means a rename
+Neither library promises these names; keeping them here means a rename
 upstream is fixed in one place.
 """
 
+import torch
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -14,7 +16,28 @@ try:  # scikit-learn >= 1.8 moved it out of sklearn.utils
 except ImportError:  # pragma: no cover
     from sklearn.utils import check_matplotlib_support
 
+
+class FastTrainingMode:
+    """Mixin for a skorch ``NeuralNet``: skip ``Module.train()`` when the
+    modules are already in the requested mode.
+
+    skorch calls the private ``NeuralNet._set_training`` before every batch,
+    and ``Module.train`` walks the whole module tree each time: on the small
+    nets skae trains by default that walk costs a measurable share of the
+    step. Checked on skorch 1.0.0 and 1.4.0, where ``_set_training(training)``
+    calls ``.train(training)`` on every module and criterion.
+    """
+
+    def _set_training(self, training=True):
+        for name in self._modules + self._criteria:
+            module = getattr(self, name + "_")
+            if isinstance(module, torch.nn.Module) and module.training != training:
+                return super()._set_training(training)
+        return None
+
+
 __all__ = [
+    "FastTrainingMode",
     "Interval",
     "StrOptions",
     "_fit_context",

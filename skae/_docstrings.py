@@ -1,85 +1,172 @@
 """Parameter and attribute text shared by every estimator's docstring.
 
 Written once here (imbalanced-learn's way) and spliced into each class
-docstring with :func:`fill_doc`.
+docstring by :func:`fill_doc`, which lists the parameters in the order of the
+class's signature and writes each ``default=`` from it, so the text cannot
+drift from the code. A class overrides a parameter's text with a
+``_param_docs`` dict.
 """
 
-_SHARED = {
-    "base_params": """\
-hidden_layer_sizes : array-like of int, default=(256,)
-        Widths of the encoder's hidden layers, from the input towards the code;
-        the decoder mirrors them. ``()`` gives a single linear layer each way.
+import inspect
 
-    activation : {"relu", "leaky_relu", "prelu", "elu", "selu", "gelu", "silu", \
-"tanh", "sigmoid", "logistic", "identity"}, default="relu"
-        Activation after every hidden layer. ``"logistic"`` is an alias of
-        ``"sigmoid"``; ``"identity"`` makes the whole network linear.
+#: name -> (type, description); descriptions are indented by 4 spaces.
+PARAM_DOCS = {
+    "n_components": (
+        "int",
+        """Width of the code (the number of output features of ``transform``).""",
+    ),
+    "encoder": (
+        "torch.nn.Module or None",
+        """Your own encoder body (see :mod:`skae.nn` for the contract): it
+    receives ``(batch, n_features)`` rows in the network's units and
+    returns ``(batch, ...)``; skae adds the code head. None builds
+    :class:`skae.nn.MLPEncoder` from ``hidden_layer_sizes``, ``activation``
+    and ``dropout``. The module is copied for each fit, never changed.""",
+    ),
+    "decoder": (
+        "torch.nn.Module or None",
+        """Your own decoder body: it receives codes ``(batch, n_components)``
+    and returns ``(batch, ...)``; skae adds a linear output layer when that
+    is not ``n_features`` wide, then the loss's output map. None builds
+    :class:`skae.nn.MLPDecoder` from ``decoder_layer_sizes``.""",
+    ),
+    "hidden_layer_sizes": (
+        "array-like of int",
+        """Widths of the default encoder's hidden layers, from the input towards
+    the code. ``()`` gives a single linear layer each way (then
+    ``activation`` has no layer to act on and must keep its default).""",
+    ),
+    "decoder_layer_sizes": (
+        "array-like of int or None",
+        """Widths of the default decoder's hidden layers, from the code towards
+    the output; None mirrors ``hidden_layer_sizes`` (an asymmetric decoder,
+    e.g. ``hidden_layer_sizes=(128, 64), decoder_layer_sizes=(256,)``).""",
+    ),
+    "activation": (
+        '{"elu", "gelu", "identity", "leaky_relu", "logistic", "prelu", "relu", '
+        '"selu", "sigmoid", "silu", "tanh"}',
+        """Activation after every hidden layer of the default encoder and decoder.
+    ``"logistic"`` is an alias of ``"sigmoid"``; ``"identity"`` makes those
+    layers linear.""",
+    ),
+    "code_activation": (
+        "str or None",
+        """Activation applied to the code itself (any name of ``activation``);
+    None keeps a linear code, like PCA's. ``"relu"`` with ``penalty="l1"``
+    is the textbook sparse code, with exact zeros.""",
+    ),
+    "loss": (
+        '{"auto", "mse", "bce"}',
+        """Reconstruction loss. ``"mse"``: squared error on the data centred per
+    feature and divided by one global scale, with a linear output.
+    ``"bce"``: binary cross-entropy between a sigmoid output and the data
+    mapped (by its global minimum and maximum) onto [0, 1]; suits pixel
+    intensities, binary features and other data with a floor and a ceiling.
+    ``"auto"`` picks ``"bce"`` when at least 10% of X's entries sit at X's
+    global minimum or maximum and each of the two holds at least 0.1% of
+    them (raw MNIST pixels: 81% at 0, 0.6% at 255), else ``"mse"``
+    (standardised or heavy-tailed data, where ``"bce"`` loses to PCA). The
+    choice is stored in ``loss_``.""",
+    ),
+    "penalty": (
+        "str or None",
+        """Penalty R(z) on the code, added to the loss with weight ``alpha``:
+    ``"l1"`` (mean ``|z|`` on the code divided by each unit's running RMS:
+    sparsity that shrinking cannot fake), ``"l2"`` (mean z² on the raw
+    code: small, smooth codes), ``"kl"`` (a sigmoid code and the mean over
+    units of KL(ρ ‖ ρ̂ⱼ), ρ = ``sparsity_target``: the classic sparse
+    autoencoder), ``"contractive"`` (the mean squared Frobenius norm of the
+    encoder's Jacobian, see :class:`ContractiveAutoencoder`), or None. For
+    the VAE it applies to the posterior mean.""",
+    ),
+    "alpha": (
+        "float",
+        """The strength λ of ``penalty``; unused when ``penalty`` is None.""",
+    ),
+    "sparsity_target": (
+        "float",
+        """The target mean activation ρ of each code unit for ``penalty="kl"``;
+    unused otherwise.""",
+    ),
+    "noise": (
+        '{"gaussian", "masking"} or None',
+        """Corruption of the training inputs (the target stays clean):
+    ``"gaussian"`` adds independent normal noise to every entry,
+    ``"masking"`` replaces a random subset of entries by their feature's
+    mean over the training data; None trains on the inputs as given.
+    ``transform`` never corrupts.""",
+    ),
+    "noise_level": (
+        "float",
+        """For ``noise="gaussian"``, the noise's standard deviation as a
+    fraction of the training data's global standard deviation (over all
+    entries); for ``"masking"``, the fraction of entries replaced (below
+    1). Unused when ``noise`` is None.""",
+    ),
+    "dropout": (
+        "float",
+        """Dropout probability after every hidden activation of the default
+    encoder and decoder (training only).""",
+    ),
+    "weight_decay": (
+        "float",
+        """L2 penalty on the weights (Adam's ``weight_decay``).""",
+    ),
+    "batch_size": (
+        "int",
+        """Mini-batch size; more than ``n_samples`` simply means one batch.""",
+    ),
+    "learning_rate_init": ("float", """Adam's learning rate."""),
+    "max_iter": ("int", """Maximum number of epochs."""),
+    "early_stopping": (
+        "bool",
+        """Hold out ``validation_fraction`` of the training rows (shuffled, seeded
+    by ``random_state``), stop when the validation loss has not improved by
+    ``tol`` for ``n_iter_no_change`` epochs, and restore the weights of the
+    best epoch. When False, training stops on the same rule applied to the
+    training loss, and keeps the last weights.""",
+    ),
+    "validation_fraction": (
+        "float",
+        """Fraction of rows held out when ``early_stopping=True``.""",
+    ),
+    "n_iter_no_change": (
+        "int",
+        """Epochs without an improvement of at least ``tol`` before stopping.""",
+    ),
+    "tol": (
+        "float",
+        """Minimum improvement of the monitored loss (in normalised units).""",
+    ),
+    "device": (
+        "str or torch.device",
+        """``"auto"`` (a CUDA GPU when torch sees one, else the CPU), ``"cpu"``,
+    ``"cuda"`` or ``"cuda:N"``. Asking for CUDA on a machine without it
+    raises a ValueError at ``fit``.""",
+    ),
+    "random_state": (
+        "int, RandomState instance or None",
+        """Seeds weight initialisation, shuffling, corruption, the VAE's draws
+    and the validation split. An int gives bit-identical results on the
+    CPU, also for fits running in parallel threads. The caller's global
+    torch and numpy random states are left untouched.""",
+    ),
+    "verbose": (
+        "int",
+        """0 is silent; 1 prints skorch's per-epoch progress table.""",
+    ),
+    "warm_start": (
+        "bool",
+        """When True and already fitted, ``fit`` continues training the fitted
+    network (same architecture and normalisation) for up to ``max_iter``
+    more epochs; a parameter that would change the network (its layers,
+    activations, code width, penalty kind, loss, device) is a ValueError,
+    the others take effect. Adam's moment estimates start afresh: a
+    fitted model keeps no optimizer state.""",
+    ),
+}
 
-    loss : {"auto", "mse", "bce"}, default="auto" ("mse" for SparseAutoencoder)
-        Reconstruction loss. ``"mse"``: squared error on the data centred per
-        feature and divided by one global scale, with a linear output.
-        ``"bce"``: binary cross-entropy between a sigmoid output and the data
-        mapped (by its global minimum and maximum) onto [0, 1]; suits pixel
-        intensities, binary features and other data with a floor and a
-        ceiling. ``"auto"`` picks ``"bce"`` when at least 10% of X's entries
-        sit at X's global minimum or maximum and each of the two holds at
-        least 0.1% of them (raw MNIST pixels: 81% at 0, 0.6% at 255), else
-        ``"mse"`` (standardised or heavy-tailed data, where ``"bce"`` loses
-        to PCA). The choice is stored in ``loss_``. ``SparseAutoencoder``
-        defaults to ``"mse"``: the scale of its ``alpha`` and its measured
-        sparsity curve are for squared error (with ``"bce"`` on the digits,
-        L1 sparsity fell again as ``alpha`` rose past 1).
-
-    dropout : float, default=0.0
-        Dropout probability after every hidden activation (training only).
-
-    weight_decay : float, default=0.0
-        L2 penalty on the weights (Adam's ``weight_decay``).
-
-    batch_size : int, default=128
-        Mini-batch size; more than ``n_samples`` simply means one batch.
-
-    learning_rate_init : float, default=1e-3
-        Adam's learning rate.
-
-    max_iter : int, default=200
-        Maximum number of epochs.
-
-    early_stopping : bool, default=False
-        Hold out ``validation_fraction`` of the training rows (shuffled, seeded
-        by ``random_state``), stop when the validation loss has not improved by
-        ``tol`` for ``n_iter_no_change`` epochs, and restore the weights of the
-        best epoch. When False, training stops on the same rule applied to the
-        training loss, and keeps the last weights.
-
-    validation_fraction : float, default=0.1
-        Fraction of rows held out when ``early_stopping=True``.
-
-    n_iter_no_change : int, default=10
-        Epochs without an improvement of at least ``tol`` before stopping.
-
-    tol : float, default=1e-4
-        Minimum improvement of the monitored loss (in normalised units).
-
-    device : str, default="auto"
-        ``"auto"`` (a CUDA GPU when torch sees one, else the CPU), ``"cpu"``,
-        ``"cuda"`` or ``"cuda:N"``. Asking for CUDA on a machine without it
-        raises a ValueError at ``fit``.
-
-    random_state : int, RandomState instance or None, default=None
-        Seeds weight initialisation, shuffling and the validation split. An
-        int gives bit-identical results on the CPU. The caller's global torch
-        and numpy random states are left untouched.
-
-    verbose : int, default=0
-        0 is silent; 1 prints skorch's per-epoch progress table.
-
-    warm_start : bool, default=False
-        When True and already fitted, ``fit`` continues training the fitted
-        network (same architecture and normalisation) for up to ``max_iter``
-        more epochs. Adam's moment estimates start afresh: a fitted model
-        keeps no optimizer state.""",
-    "base_attributes": """\
+_ATTRIBUTES = """\
 n_components_ : int
         Width of the code.
 
@@ -119,11 +206,25 @@ n_components_ : int
         Minus the validation loss per epoch when ``early_stopping=True``.
 
     best_validation_score_ : float or None
-        The best of ``validation_scores_``.""",
-}
+        The best of ``validation_scores_``."""
+
+
+def _render_params(cls):
+    docs = {**PARAM_DOCS, **getattr(cls, "_param_docs", {})}
+    entries = []
+    for name, param in inspect.signature(cls.__init__).parameters.items():
+        if name == "self":
+            continue
+        kind, text = docs[name]
+        entries.append(f"{name} : {kind}, default={param.default!r}\n    {text}")
+    # the class docstring indents this block by 4 spaces after its first line
+    return "\n\n".join(entries).replace("\n", "\n    ")
 
 
 def fill_doc(cls):
-    """Substitute the shared ``{base_params}``-style fields in a docstring."""
-    cls.__doc__ = cls.__doc__.format(**_SHARED)
+    """Substitute ``{params}`` (every parameter, in signature order) and
+    ``{base_attributes}`` in a class docstring."""
+    cls.__doc__ = cls.__doc__.format(
+        params=_render_params(cls), base_attributes=_ATTRIBUTES
+    )
     return cls

@@ -78,14 +78,3 @@ def bernoulli_log_likelihood(x, logits):
     return -torch.sum(
         F.binary_cross_entropy_with_logits(logits, x, reduction="none"), dim=-1
     )
-
-
-def reconstruction_log_likelihood(likelihood, x, output, log_var=None):
-    """log p(x | z) per row, for the decoder's raw ``output``.
-
-    ``likelihood`` is ``"gaussian"`` (``output`` is the mean, ``log_var`` the
-    decoder's log-variance) or ``"bernoulli"`` (``output`` are logits).
-    """
-    if likelihood == "bernoulli":
-        return bernoulli_log_likelihood(x, output)
-    return gaussian_log_density(x, output, log_var)

@@ -1,42 +1,13 @@
-"""Pure PyTorch modules: MLP encoders and decoders, plain and variational.
+"""The networks skae trains: an encoder and a decoder (any modules keeping the
+contract of :mod:`skae.nn`) joined by skae's code head and output head.
 
-Nothing here imports scikit-learn or skorch, so the modules can be used, tested
-and exported on their own.
+Pure PyTorch: nothing here imports scikit-learn or skorch.
 """
 
 import torch
 from torch import nn
 
-#: Activation names accepted by the estimators, mapped to torch modules.
-#: ``"logistic"`` is scikit-learn's name for the sigmoid.
-ACTIVATIONS = {
-    "relu": nn.ReLU,
-    "leaky_relu": nn.LeakyReLU,
-    "prelu": nn.PReLU,
-    "elu": nn.ELU,
-    "selu": nn.SELU,
-    "gelu": nn.GELU,
-    "silu": nn.SiLU,
-    "tanh": nn.Tanh,
-    "sigmoid": nn.Sigmoid,
-    "logistic": nn.Sigmoid,
-    "identity": nn.Identity,
-}
-
-
-def make_mlp(sizes, activation, dropout=0.0):
-    """Linear layers through ``sizes``; activation (+ dropout) between them.
-
-    No activation follows the last layer: callers add what the output needs.
-    """
-    layers = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
-        layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            layers.append(ACTIVATIONS[activation]())
-            if dropout > 0:
-                layers.append(nn.Dropout(dropout))
-    return nn.Sequential(*layers)
+from .nn import activation_layer
 
 
 class RunningRMSNorm(nn.Module):
@@ -65,125 +36,144 @@ class RunningRMSNorm(nn.Module):
         return z / torch.sqrt(ms + self.eps)
 
 
-class AutoencoderModule(nn.Module):
-    """An MLP autoencoder whose decoder mirrors the encoder.
+#: Every log-variance (the encoder's and the Gaussian decoder's) is clamped to
+#: this range, so ``exp`` can neither overflow nor vanish during training.
+LOG_VAR_RANGE = (-10.0, 10.0)
 
-    ``forward`` returns ``(reconstruction, code)``; the reconstruction is the
-    decoder's raw output (logits when the loss is binary cross-entropy).
+
+def _flat(t):
+    return t.reshape(t.shape[0], -1)
+
+
+class _EncoderDecoder(nn.Module):
+    """An encoder, a code head of ``head_width`` outputs, and a decoder with
+    an output head when its output is not ``n_features`` wide.
+
+    The lazy layers (skae's heads and any in the blocks) are materialised by
+    one forward pass of two zero rows at construction, in eval mode and
+    without gradients, so the module is complete (and its parameters can be
+    handed to an optimizer) as soon as it exists.
+    """
+
+    def __init__(self, encoder, decoder, n_features, n_components, head_width):
+        super().__init__()
+        self.encoder = encoder
+        self.code_head = nn.LazyLinear(head_width)
+        self.decoder = decoder
+        self.output_head = None
+        self.n_features = n_features
+        self.n_components = n_components
+
+    def _materialise(self):
+        x = torch.zeros(2, self.n_features)
+        was_training = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                try:
+                    hidden = _flat(self.encoder(x))
+                except Exception as exc:
+                    raise ValueError(
+                        f"The encoder failed on a batch of shape {tuple(x.shape)} "
+                        f"(rows of n_features={self.n_features}): {exc}. An encoder "
+                        "receives (batch, n_features) and returns (batch, ...)."
+                    ) from exc
+                self.code_head(hidden)
+                z = torch.zeros(2, self.n_components)
+                try:
+                    out = _flat(self.decoder(z))
+                except Exception as exc:
+                    raise ValueError(
+                        f"The decoder failed on codes of shape {tuple(z.shape)}: "
+                        f"{exc}. A decoder receives (batch, n_components) and "
+                        "returns (batch, ...)."
+                    ) from exc
+                if out.shape[1] != self.n_features:
+                    self.output_head = nn.LazyLinear(self.n_features)
+                    self.output_head(out)
+        finally:
+            self.train(was_training)
+
+    def decode(self, z):
+        """The decoder's raw output ``(batch, n_features)`` (before the
+        loss's output map: logits for binary cross-entropy)."""
+        out = _flat(self.decoder(z))
+        return out if self.output_head is None else self.output_head(out)
+
+
+class Autoencoder(_EncoderDecoder):
+    """encoder -> code head -> [code activation] -> [RMS pinning] = code;
+    code -> decoder -> [output head] = raw reconstruction.
+
+    ``forward`` returns ``(reconstruction, code)``.
 
     Parameters
     ----------
+    encoder, decoder : torch.nn.Module
+        Bodies keeping the contract of :mod:`skae.nn`.
     n_features : int
         Width of the input and of the reconstruction.
     n_components : int
         Width of the code.
-    hidden_layer_sizes : sequence of int
-        Encoder widths between input and code; the decoder uses them reversed.
-    activation : str
-        A key of :data:`ACTIVATIONS`, used after every hidden layer.
-    dropout : float
-        Dropout probability after every hidden activation.
     code_activation : str or None
-        Activation applied to the code itself (None: a linear code, like PCA).
+        Activation applied to the code (None: a linear code, like PCA).
     code_rms_norm : bool
-        Follow the code with :class:`RunningRMSNorm` (after ``code_activation``).
+        Follow the code with :class:`RunningRMSNorm`.
     """
 
     def __init__(
         self,
+        encoder,
+        decoder,
         n_features,
         n_components,
-        hidden_layer_sizes=(),
-        activation="relu",
-        dropout=0.0,
         code_activation=None,
         code_rms_norm=False,
     ):
-        super().__init__()
-        hidden = list(hidden_layer_sizes)
-        self.encoder = make_mlp(
-            [n_features, *hidden, n_components], activation, dropout
-        )
+        super().__init__(encoder, decoder, n_features, n_components, n_components)
         self.code_activation = (
-            ACTIVATIONS[code_activation]() if code_activation else nn.Identity()
+            activation_layer(code_activation) if code_activation else nn.Identity()
         )
         self.code_norm = (
             RunningRMSNorm(n_components) if code_rms_norm else nn.Identity()
         )
-        self.decoder = make_mlp(
-            [n_components, *reversed(hidden), n_features], activation, dropout
-        )
+        self._materialise()
 
     def encode(self, x):
-        return self.code_norm(self.code_activation(self.encoder(x)))
-
-    def decode(self, z):
-        return self.decoder(z)
+        """The code ``(batch, n_components)`` of normalised rows ``x``."""
+        return self.code_norm(
+            self.code_activation(self.code_head(_flat(self.encoder(x))))
+        )
 
     def forward(self, x):
         z = self.encode(x)
         return self.decode(z), z
 
 
-#: Every log-variance (the encoder's and the Gaussian decoder's) is clamped to
-#: this range, so ``exp`` can neither overflow nor vanish during training.
-LOG_VAR_RANGE = (-10.0, 10.0)
+class VariationalAutoencoder(_EncoderDecoder):
+    """A variational autoencoder with a diagonal Gaussian posterior.
 
+    The code head outputs the mean and log-variance of q(z|x) side by side
+    (``2 * n_components`` outputs, the means first). The decoder's output is
+    the mean of a Gaussian p(x|z) (``likelihood="gaussian"``, with one learned
+    global log-variance :attr:`log_var` shared by all features) or the logits
+    of independent Bernoullis (``likelihood="bernoulli"``).
 
-class VAEModule(nn.Module):
-    """An MLP variational autoencoder with a diagonal Gaussian posterior.
-
-    The encoder maps x to the mean and log-variance of q(z|x): its last linear
-    layer holds both heads side by side (``2 * n_components`` outputs, the
-    means first). The decoder mirrors the encoder and outputs the mean of a
-    Gaussian p(x|z) (``likelihood="gaussian"``, with one learned global
-    log-variance :attr:`log_var` shared by all features) or the logits of
-    independent Bernoullis (``likelihood="bernoulli"``).
-
-    ``forward`` draws z = mu + sigma * eps (the reparameterisation, eps from
-    torch's global generator) and returns ``(decoder_output, mu, log_var)``;
-    ``encode`` returns the posterior mean mu.
-
-    Parameters
-    ----------
-    n_features : int
-        Width of the input and of the decoder's output.
-    n_components : int
-        Dimension of the latent space.
-    hidden_layer_sizes : sequence of int
-        Encoder widths between input and heads; the decoder uses them reversed.
-    activation : str
-        A key of :data:`ACTIVATIONS`, used after every hidden layer.
-    dropout : float
-        Dropout probability after every hidden activation.
-    likelihood : {"gaussian", "bernoulli"}
-        The decoder's distribution.
+    ``forward(x, eps=None)`` returns ``(decoder_output, mu, log_var)`` for
+    z = mu + sigma * eps (the reparameterisation; eps from torch's global
+    generator when not given); ``encode`` returns the posterior mean mu.
     """
 
-    def __init__(
-        self,
-        n_features,
-        n_components,
-        hidden_layer_sizes=(),
-        activation="relu",
-        dropout=0.0,
-        likelihood="gaussian",
-    ):
-        super().__init__()
-        hidden = list(hidden_layer_sizes)
+    def __init__(self, encoder, decoder, n_features, n_components, likelihood):
+        super().__init__(encoder, decoder, n_features, n_components, 2 * n_components)
         self.likelihood = likelihood
-        self.encoder = make_mlp(
-            [n_features, *hidden, 2 * n_components], activation, dropout
-        )
-        self.decoder = make_mlp(
-            [n_components, *reversed(hidden), n_features], activation, dropout
-        )
         if likelihood == "gaussian":
             self.log_var = nn.Parameter(torch.zeros(()))
+        self._materialise()
 
     def posterior(self, x):
         """Mean and (clamped) log-variance of q(z|x)."""
-        mu, log_var = self.encoder(x).chunk(2, dim=-1)
+        mu, log_var = self.code_head(_flat(self.encoder(x))).chunk(2, dim=-1)
         return mu, log_var.clamp(*LOG_VAR_RANGE)
 
     def output_log_var(self):
@@ -193,12 +183,12 @@ class VAEModule(nn.Module):
         return self.log_var.clamp(*LOG_VAR_RANGE)
 
     def encode(self, x):
+        """The posterior mean mu ``(batch, n_components)``."""
         return self.posterior(x)[0]
 
-    def decode(self, z):
-        return self.decoder(z)
-
-    def forward(self, x):
+    def forward(self, x, eps=None):
         mu, log_var = self.posterior(x)
-        z = mu + torch.exp(0.5 * log_var) * torch.randn_like(mu)
+        if eps is None:
+            eps = torch.randn_like(mu)
+        z = mu + torch.exp(0.5 * log_var) * eps
         return self.decode(z), mu, log_var

@@ -1,8 +1,10 @@
-"""skorch plumbing: the nets whose ``get_loss`` holds each objective, plus the
-tensor dataset, batch iterator, validation split and training monitor they use.
+"""skorch plumbing: the net whose ``get_loss`` holds the objective, plus the
+tensor dataset, batch iterator, validation split and training monitor it uses.
 
-skorch runs the loop; everything here bends it through skorch's own hooks
-(``get_loss``, ``train_split``, ``iterator_train``, callbacks).
+skorch runs the loop; everything here bends it through skorch's public hooks
+(``get_loss``, ``train_step_single``, ``infer``, ``get_iterator``,
+``train_split``, callbacks). The one override of a private skorch method sits
+in ``_compat.py``.
 """
 
 import math
@@ -11,15 +13,10 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, EpochTimer, PassthroughScoring
+from skorch.callbacks import Callback, PassthroughScoring
 
-from ._losses import (
-    gaussian_kl,
-    kl_sparsity_penalty,
-    l1_penalty,
-    l2_penalty,
-    reconstruction_log_likelihood,
-)
+from ._compat import FastTrainingMode
+from ._losses import gaussian_kl
 
 
 class TensorDataset(torch.utils.data.Dataset):
@@ -129,16 +126,16 @@ def feature_moments(X_train):
 class TensorBatches:
     """Whole-tensor mini-batches: one slice or gather per batch.
 
-    Replaces torch's ``DataLoader`` for ``iterator_train``/``iterator_valid``;
-    the default per-sample indexing and collation costs more than the step on a
-    small net. Shuffling draws from torch's global generator, which the
-    estimator seeds (inside ``fork_rng``) for the whole fit.
+    Replaces torch's ``DataLoader``: the default per-sample indexing and
+    collation costs more than the step on a small net. Shuffling draws from
+    ``generator`` (the fit's own), never from torch's global generator.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
         self.X = dataset.X
         self.batch_size = batch_size
         self.shuffle = shuffle
+        self.generator = generator
 
     def __len__(self):
         return math.ceil(len(self.X) / self.batch_size)
@@ -146,7 +143,8 @@ class TensorBatches:
     def __iter__(self):
         n, bs = len(self.X), self.batch_size
         if self.shuffle:
-            order = torch.randperm(n).to(self.X.device)
+            device = self.generator.device if self.generator is not None else "cpu"
+            order = torch.randperm(n, generator=self.generator, device=device)
             for start in range(0, n, bs):
                 batch = self.X[order[start : start + bs]]
                 yield batch, batch
@@ -283,96 +281,93 @@ class TrainingMonitor(Callback):
             raise KeyboardInterrupt("training was interrupted")
 
 
-class AutoencoderNet(NeuralNet):
-    """Reconstruction loss: the criterion between the reconstruction and the
-    (clean) target, averaged over every entry of the batch."""
+class AutoencoderNet(FastTrainingMode, NeuralNet):
+    """The autoencoders' objective, made of the pieces of ``_objectives``:
 
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        reconstruction, _ = y_pred
-        return self.criterion_(reconstruction, y_true)
+        criterion(reconstruction, clean target) + alpha * penalty(code)
 
-    @property
-    def _default_callbacks(self):
-        # the estimator adds validation scoring and printing when they are used
-        return [
-            ("epoch_timer", EpochTimer()),
-            ("train_loss", PassthroughScoring(name="train_loss", on_train=True)),
-        ]
-
-    def _set_training(self, training=True):
-        # skorch calls this before every batch, and ``Module.train`` walks the
-        # whole module tree each time; skip it when nothing would change
-        for name in self._modules + self._criteria:
-            module = getattr(self, name + "_")
-            if isinstance(module, torch.nn.Module) and module.training != training:
-                return super()._set_training(training)
-        return None
-
-
-class SparseAutoencoderNet(AutoencoderNet):
-    """Reconstruction loss plus ``alpha`` times a penalty on the code."""
-
-    def __init__(self, *args, penalty="l1", alpha=0.0, sparsity_target=0.05, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.penalty = penalty
-        self.alpha = alpha
-        self.sparsity_target = sparsity_target
-
-    def get_loss(self, y_pred, y_true, X=None, training=False):
-        reconstruction, code = y_pred
-        loss = self.criterion_(reconstruction, y_true)
-        if self.alpha == 0:
-            return loss
-        if self.penalty == "l1":
-            penalty = l1_penalty(code)
-        elif self.penalty == "l2":
-            penalty = l2_penalty(code)
-        else:
-            penalty = kl_sparsity_penalty(code, self.sparsity_target)
-        return loss + self.alpha * penalty
-
-
-class DenoisingAutoencoderNet(AutoencoderNet):
-    """Trains on corrupted inputs against clean targets.
-
-    Corruption happens in ``train_step_single`` only: validation and inference
-    see the inputs as given. For ``noise="gaussian"``, ``amount`` is the noise's
-    standard deviation; for ``"masking"``, the fraction of entries replaced by
-    ``fill`` (each feature's mean). Both are in the normalised units the net
-    trains in.
+    the criterion being the likelihood's (squared error or binary
+    cross-entropy, averaged over every entry), and the input corrupted by
+    ``corruption`` in training steps only. Randomness in training (shuffling,
+    corruption, the VAE's draws) comes from ``generator_``, a
+    ``torch.Generator`` seeded with ``seed`` when training begins.
     """
 
-    def __init__(self, *args, noise="gaussian", amount=0.1, fill=None, **kwargs):
+    def __init__(
+        self,
+        *args,
+        likelihood=None,
+        penalty=None,
+        alpha=0.0,
+        corruption=None,
+        noise=None,
+        noise_level=0.0,
+        seed=0,
+        **kwargs,
+    ):
         super().__init__(*args, **kwargs)
-        self.noise = noise
-        self.amount = amount
-        self.fill = fill
+        self.likelihood = likelihood
+        self.penalty = penalty
+        self.alpha = alpha
+        self.corruption = corruption
+        self.noise = noise  # what ``corruption`` was built from
+        self.noise_level = noise_level
+        self.seed = seed
 
-    def corrupt(self, X):
-        if self.noise == "gaussian":
-            return X + self.amount * torch.randn_like(X)
-        masked = torch.rand_like(X) < self.amount
-        return torch.where(masked, self.fill.expand_as(X), X)
+    @classmethod
+    def scoring_callbacks(cls, validating):
+        """Extra per-epoch scores this objective records (name, callback)."""
+        return []
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        super().on_train_begin(net, X=X, y=y, **kwargs)
+        self.generator_ = torch.Generator(device=self.device).manual_seed(self.seed)
+
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        self.generator_ = None  # a fitted model holds no random state
+
+    def get_iterator(self, dataset, training=False):
+        return TensorBatches(
+            dataset,
+            self.batch_size,
+            shuffle=training,
+            generator=getattr(self, "generator_", None) if training else None,
+        )
 
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
-        return super().train_step_single((self.corrupt(Xi), yi), **fit_params)
+        if self.corruption is not None:
+            Xi = self.corruption(Xi, self.generator_)
+        return super().train_step_single((Xi, yi), **fit_params)
+
+    def code_penalty(self, code, X):
+        """alpha * R(code), or 0 without a penalty."""
+        if self.penalty is None or self.alpha == 0:
+            return 0.0
+        return self.alpha * self.penalty(code, X, self.module_)
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        reconstruction, code = y_pred
+        return self.criterion_(reconstruction, y_true) + self.code_penalty(code, X)
 
 
 class VAENet(AutoencoderNet):
-    """Negative ELBO of a :class:`~skae._modules.VAEModule`, per sample.
+    """Negative ELBO of a :class:`~skae._modules.VariationalAutoencoder`, per
+    sample, plus ``alpha`` times the code penalty on the posterior mean.
 
     For a batch of n rows, the loss is
 
         (1/n) sum_i [ -log p(x_i | z_i) + w * KL(q(z|x_i) || N(0, I)) ]
 
     with log p(x|z) summed over the features (one reparameterised draw z_i per
-    row) and the KL summed over the latent dimensions, in closed form: the
-    scaling of the VAE and beta-VAE papers. The KL weight w is ``beta`` once the
-    warm-up is over; during epoch e < ``kl_warmup`` (counted in the net's
-    history, so a warm start continues the ramp) it is ``beta * e / kl_warmup``.
-    Validation batches always use ``beta``, so the validation loss is the
-    final objective from the first epoch on.
+    row, eps from the fit's generator) and the KL summed over the latent
+    dimensions, in closed form: the scaling of the VAE and beta-VAE papers.
+    The KL weight w is ``beta`` once the warm-up is over; during epoch
+    e < ``kl_warmup`` (counted in the net's history, so a warm start continues
+    the ramp) it is ``beta * e / kl_warmup``. Validation batches always use
+    ``beta``, so the validation loss is the final objective from the first
+    epoch on.
 
     The criterion is not used. Besides ``train_loss`` and ``valid_loss`` the
     history holds, per epoch, ``kl_weight`` and the batch-size weighted means
@@ -385,18 +380,15 @@ class VAENet(AutoencoderNet):
         self.beta = beta
         self.kl_warmup = kl_warmup
 
-    @property
-    def _default_callbacks(self):
-        terms = [
+    @classmethod
+    def scoring_callbacks(cls, validating):
+        names = ["train_reconstruction", "train_kl"]
+        if validating:
+            names += ["valid_reconstruction", "valid_kl"]
+        return [
             (name, PassthroughScoring(name=name, on_train=name.startswith("train")))
-            for name in (
-                "train_reconstruction",
-                "train_kl",
-                "valid_reconstruction",
-                "valid_kl",
-            )
+            for name in names
         ]
-        return super()._default_callbacks + terms
 
     def kl_weight(self, epoch):
         """The KL weight of (0-based) ``epoch``: the warm-up ramp, then beta."""
@@ -408,11 +400,22 @@ class VAENet(AutoencoderNet):
         super().on_epoch_begin(net, **kwargs)
         self.history.record("kl_weight", self.kl_weight(len(self.history) - 1))
 
+    def infer(self, x, **fit_params):
+        eps = None
+        if getattr(self, "generator_", None) is not None:
+            eps = torch.randn(
+                (x.shape[0], self.module_.n_components),
+                generator=self.generator_,
+                device=x.device,
+                dtype=x.dtype,
+            )
+        return self.module_(x, eps=eps)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, mu, log_var = y_pred
         module = self.module_
-        reconstruction = -reconstruction_log_likelihood(
-            module.likelihood, y_true, output, module.output_log_var()
+        reconstruction = -self.likelihood.log_likelihood(
+            y_true, output, module.output_log_var()
         ).mean()
         kl = gaussian_kl(mu, log_var).mean()
         weight = self.history[-1, "kl_weight"] if training else self.beta
@@ -420,4 +423,4 @@ class VAENet(AutoencoderNet):
         values = torch.stack([reconstruction, kl]).detach().tolist()  # one sync
         self.history.record_batch(f"{prefix}_reconstruction", values[0])
         self.history.record_batch(f"{prefix}_kl", values[1])
-        return reconstruction + weight * kl
+        return reconstruction + weight * kl + self.code_penalty(mu, X)

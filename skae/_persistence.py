@@ -10,17 +10,28 @@ it is for files you trust. A skae model file holds only data:
   curves), the per-epoch training log, and the SHA-256 of the weights;
 - ``weights.pt``: the torch module's ``state_dict``, read back with
   ``torch.load(weights_only=True)``, which accepts tensors and plain
-  containers only and refuses anything that would import or call code.
+  containers only and refuses anything that would import or call code;
+- ``manifest.sha256``: the SHA-256 of the manifest, so that a damaged or
+  edited manifest is refused rather than silently loaded.
 
-Both sit in one zip file.
+All sit in one zip file, written to a temporary file beside the target and
+moved over it only when complete: a failed save leaves any older file intact.
+
+A model with its own encoder or decoder module is saved as weights plus the
+module's import path; :func:`load` takes the module (or its class) back from
+the caller, as torch's ``load_state_dict`` takes a module to fill, so the file
+still runs no code.
 """
 
 import hashlib
 import io
 import json
+import os
 import pickle
+import tempfile
 import warnings
 import zipfile
+import zlib
 
 import numpy as np
 import sklearn
@@ -28,27 +39,36 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._autoencoder import AutoencoderTransformer
-from ._base import resolve_device
-from ._denoising import DenoisingAutoencoder
-from ._sparse import SparseAutoencoder
-from ._vae import VAETransformer
+from ._base import BaseAutoencoder
+from ._device import resolve_device
+from ._objectives import likelihood
 
 FORMAT = "skae-model"
 #: Bumped whenever a file written by this version could be misread by an
 #: older reader, or a file of an older version by this reader.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
-#: The classes a model file may name: nothing else is ever instantiated.
-CLASSES = {
-    cls.__name__: cls
-    for cls in (
-        AutoencoderTransformer,
-        SparseAutoencoder,
-        DenoisingAutoencoder,
-        VAETransformer,
-    )
-}
+#: Parameters that may hold a torch module of the caller's.
+MODULE_PARAMS = ("encoder", "decoder")
+
+#: No member of a model file is decompressed beyond this many bytes, nor
+#: beyond this ratio to its compressed size (weights barely compress; a
+#: crafted file declaring gigabytes is refused before anything is read).
+MAX_MEMBER_BYTES = 64 * 2**20
+MAX_RATIO = 200
+
+
+def _classes():
+    """The estimator classes a model file may name: skae's public estimators,
+    discovered from ``skae.__all__``. Nothing else is ever instantiated."""
+    import skae
+
+    found = {}
+    for name in skae.__all__:
+        obj = getattr(skae, name)
+        if isinstance(obj, type) and issubclass(obj, BaseAutoencoder):
+            found[name] = obj
+    return found
 
 
 def save(estimator, path):
@@ -66,7 +86,7 @@ DenoisingAutoencoder or VAETransformer
     --------
     load : Read such a file back.
     """
-    if type(estimator) not in CLASSES.values():
+    if type(estimator) not in _classes().values():
         raise TypeError(
             "skae.save saves fitted skae estimators; got "
             f"{type(estimator).__name__}. For a Pipeline, save its skae steps "
@@ -74,7 +94,9 @@ DenoisingAutoencoder or VAETransformer
             "guide's section on persistence)."
         )
     check_is_fitted(estimator)
-    params = estimator.get_params(deep=False)
+    # the parameters the network was built and trained with, not any set
+    # after the fit
+    params = dict(estimator._fitted_params)
     random_state = params["random_state"]
     if random_state is not None and not isinstance(random_state, int | np.integer):
         raise ValueError(
@@ -82,8 +104,7 @@ DenoisingAutoencoder or VAETransformer
             f"{type(random_state).__name__} as random_state. Set random_state "
             "to an int (or None) before fitting, or use pickle for trusted use."
         )
-    params["random_state"] = None if random_state is None else int(random_state)
-    params["hidden_layer_sizes"] = [int(h) for h in params["hidden_layer_sizes"]]
+    params = {name: _param_to_json(name, value) for name, value in params.items()}
 
     buffer = io.BytesIO()
     state = {
@@ -104,51 +125,98 @@ DenoisingAutoencoder or VAETransformer
         "fitted": {
             name: _to_json(value) for name, value in _fitted_attributes(estimator)
         },
-        "history": [dict(epoch) for epoch in estimator.net_.history],
+        "history": [_to_json(dict(epoch)) for epoch in estimator.net_.history],
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
-    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("manifest.json", json.dumps(manifest, indent=1))
-        archive.writestr("weights.pt", weights)
+    # everything is serialised before the file is touched
+    manifest_bytes = json.dumps(manifest, indent=1, allow_nan=True).encode()
+    _write_atomically(
+        path,
+        {
+            "manifest.json": manifest_bytes,
+            "manifest.sha256": hashlib.sha256(manifest_bytes).hexdigest().encode(),
+            "weights.pt": weights,
+        },
+    )
 
 
-def load(path, device=None):
+def _write_atomically(path, members):
+    """Write a zip of ``members`` to a temporary file beside ``path``, flush
+    it to disk, then move it over ``path`` in one step (``os.replace``)."""
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".skae-", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as z:
+                for name, data in members.items():
+                    z.writestr(name, data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def load(path, device=None, *, encoder=None, decoder=None):
     """Load an estimator saved by :func:`save`, running no code from the file.
 
     Parameters
     ----------
     path : str or path-like
         A file written by :func:`save`.
-    device : str, default=None
+    device : str or torch.device, default=None
         Where to put the network: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
         ``"auto"``. None keeps the saved ``device`` parameter when it can run
         here, and otherwise (a model trained on a GPU, loaded on a machine
         without one) uses the CPU with a warning. The returned estimator's
         ``device`` parameter names the device actually used.
+    encoder, decoder : torch.nn.Module or class, default=None
+        For a model fitted with your own encoder or decoder: the module it
+        was fitted with (an instance, or its class when that builds it with
+        no arguments). The file records only the module's import path, which
+        must match; its weights come from the file. Not needed otherwise.
 
     Returns
     -------
-    estimator : AutoencoderTransformer, SparseAutoencoder, \
-DenoisingAutoencoder or VAETransformer
-        The fitted estimator; its transforms equal the saved model's.
+    estimator : BaseAutoencoder
+        The fitted estimator, of the class that was saved; its transforms
+        equal the saved model's.
 
     Raises
     ------
     ValueError
-        If the file is not a skae model file, names a class that is not a
-        skae estimator, was written by an incompatible format version, or
-        its weights were altered or hold anything but tensors.
+        If the file is not a skae model file, is damaged or was edited, names
+        a class that is not a skae estimator, was written by an incompatible
+        format version, its weights hold anything but tensors, or it needs an
+        encoder or decoder module that was not handed back (or that does not
+        fit its weights).
 
     See Also
     --------
     save : Write such a file.
     """
     manifest, weights = _read(path)
-    cls = CLASSES.get(manifest.get("class"))
+    try:
+        return _build(path, manifest, weights, device, encoder, decoder)
+    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+        raise ValueError(
+            f"{path} is not a valid skae model file (its manifest is "
+            f"inconsistent: {type(exc).__name__}: {exc})."
+        ) from exc
+
+
+def _build(path, manifest, weights, device, encoder, decoder):
+    classes = _classes()
+    cls = classes.get(manifest.get("class"))
     if cls is None:
         raise ValueError(
             f"{path} names the class {manifest.get('class')!r}, which is not a "
-            f"skae estimator (expected one of {sorted(CLASSES)}); refusing to load it."
+            f"skae estimator (expected one of {sorted(classes)}); refusing to load it."
         )
     if hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
         raise ValueError(
@@ -156,7 +224,12 @@ DenoisingAutoencoder or VAETransformer
             "file was altered or corrupted. Refusing to load it."
         )
     params = dict(manifest["params"])
+    given = {"encoder": encoder, "decoder": decoder}
+    for name in MODULE_PARAMS:
+        params[name] = _module_back(path, name, params.get(name), given[name])
     params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
+    if params.get("decoder_layer_sizes") is not None:
+        params["decoder_layer_sizes"] = tuple(params["decoder_layer_sizes"])
     estimator = cls(**params)
     estimator._validate_params()  # a hand-edited manifest gets sklearn's errors
     if device is None:
@@ -175,16 +248,24 @@ DenoisingAutoencoder or VAETransformer
         ) from exc
     for name, value in manifest["fitted"].items():
         setattr(estimator, name, _from_json(value))
+    estimator._fitted_params = estimator.get_params(deep=False)
     net = estimator._new_net(
         estimator.n_features_in_,
         target,
+        likelihood(estimator.loss_),
         max_epochs=estimator.max_iter,
         batch_size=estimator.batch_size,
         train_split=None,
         callbacks=[],
         verbose=0,
     )
-    net.module_.load_state_dict(state)
+    try:
+        net.module_.load_state_dict(state)
+    except RuntimeError as exc:
+        raise ValueError(
+            f"{path}: the saved weights do not fit the network built from the "
+            f"file's parameters and the modules handed back: {exc}"
+        ) from exc
     net.history = History(manifest["history"])
     estimator.net_ = net
     return estimator
@@ -199,15 +280,98 @@ def _skae_version():
     return __version__
 
 
+def _import_path(module):
+    return f"{type(module).__module__}.{type(module).__qualname__}"
+
+
+def _param_to_json(name, value):
+    """A parameter as JSON: plain values; a module as its import path."""
+    if name in MODULE_PARAMS and value is not None:
+        return {"module": _import_path(value)}
+    if isinstance(value, torch.device):
+        return str(value)
+    return _to_json(value)
+
+
+def _module_back(path, name, recorded, given):
+    """The module the caller handed back for the ``name`` parameter, checked
+    against the import path the file records."""
+    if recorded is None:
+        if given is not None:
+            raise ValueError(
+                f"{path} was fitted with skae's own {name}; do not pass {name}=."
+            )
+        return None
+    wanted = recorded["module"] if isinstance(recorded, dict) else recorded
+    if given is None:
+        raise ValueError(
+            f"{path} was fitted with your own {name}, a {wanted}. A model file "
+            f"runs no code, so it holds only that module's weights: pass the "
+            f"module (or its class) back, skae.load(path, {name}=...)."
+        )
+    if isinstance(given, type):
+        try:
+            given = given()
+        except TypeError as exc:
+            raise ValueError(
+                f"{name}={given.__name__} cannot be built without arguments "
+                f"({exc}); pass an instance instead."
+            ) from exc
+    if not isinstance(given, torch.nn.Module) or _import_path(given) != wanted:
+        raise ValueError(
+            f"{path} was fitted with a {name} of class {wanted}; got "
+            f"{_import_path(given) if isinstance(given, torch.nn.Module) else given!r}."
+        )
+    return given
+
+
 def _read(path):
+    """The manifest (checked against its checksum) and the weights' bytes;
+    anything wrong with the file is a ValueError."""
     try:
         with zipfile.ZipFile(path) as archive:
-            manifest = json.loads(archive.read("manifest.json"))
-            weights = archive.read("weights.pt")
-    except (zipfile.BadZipFile, KeyError, json.JSONDecodeError) as exc:
+            members = {}
+            for name in ("manifest.json", "manifest.sha256", "weights.pt"):
+                info = archive.getinfo(name)
+                if info.file_size > max(
+                    MAX_MEMBER_BYTES, MAX_RATIO * info.compress_size
+                ):
+                    raise ValueError(
+                        f"its member {name} declares {info.file_size} bytes from "
+                        f"{info.compress_size} compressed, more than a model file holds"
+                    )
+                members[name] = archive.read(name)
+    except ValueError as exc:
         raise ValueError(
             f"{path} is not a skae model file (written by skae.save): {exc}"
         ) from exc
+    except (
+        zipfile.BadZipFile,
+        KeyError,
+        OSError,
+        EOFError,
+        NotImplementedError,
+        zlib.error,
+        RuntimeError,
+        UnicodeError,
+    ) as exc:
+        raise ValueError(
+            f"{path} is not a skae model file (written by skae.save), or it is "
+            f"damaged: {type(exc).__name__}: {exc}"
+        ) from exc
+    manifest_bytes = members["manifest.json"]
+    if (
+        hashlib.sha256(manifest_bytes).hexdigest().encode()
+        != members["manifest.sha256"]
+    ):
+        raise ValueError(
+            f"{path}: the manifest does not match its checksum; the file was "
+            "altered or corrupted. Refusing to load it."
+        )
+    try:
+        manifest = json.loads(manifest_bytes)
+    except (json.JSONDecodeError, UnicodeError) as exc:
+        raise ValueError(f"{path} is not a skae model file: {exc}") from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"{path} is not a skae model file (written by skae.save).")
     version = manifest.get("format_version")
@@ -218,7 +382,7 @@ def _read(path):
             f"({_skae_version()}) reads format {FORMAT_VERSION} only. Load it with "
             "the skae version that wrote it."
         )
-    return manifest, weights
+    return manifest, members["weights.pt"]
 
 
 def _saved_device(saved):
@@ -227,13 +391,13 @@ def _saved_device(saved):
     try:
         return resolve_device(saved)
     except ValueError:
-        if not saved.startswith("cuda"):
+        if not str(saved).startswith("cuda"):
             raise
         warnings.warn(
             f"This model was saved with device={saved!r}, which is not available "
             "here; it is loaded on the CPU (its device parameter is now 'cpu').",
             UserWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
         return torch.device("cpu")
 
@@ -250,6 +414,10 @@ def _to_json(value):
         return {"ndarray": value.tolist(), "dtype": value.dtype.str}
     if isinstance(value, np.generic):
         return value.item()
+    if isinstance(value, tuple | list):
+        return [_to_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _to_json(v) for k, v in value.items()}
     return value
 
 

@@ -8,12 +8,13 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, _check_within_range, _validate_X
+from ._base import BaseAutoencoder, _check_within_range, _validate_X, make_init
 from ._compat import Interval, StrOptions
 from ._docstrings import fill_doc
-from ._losses import gaussian_kl, gaussian_log_density, reconstruction_log_likelihood
-from ._modules import VAEModule
+from ._losses import gaussian_kl, gaussian_log_density
+from ._modules import VariationalAutoencoder
 from ._net import VAENet
+from ._objectives import likelihood
 
 #: Draws of eps behind the reconstruction term of :meth:`score_samples`. They
 #: are fixed (seeded by :data:`SCORE_SEED`) and shared by every row, so a row's
@@ -39,7 +40,7 @@ def _rng(random_state):
 
 @fill_doc
 class VAETransformer(BaseAutoencoder):
-    """Variational autoencoder (beta-VAE) with an MLP encoder and decoder.
+    """Variational autoencoder (beta-VAE): an MLP or your own encoder and decoder.
 
     The encoder gives a diagonal Gaussian posterior
     q(z|x) = N(mu(x), diag sigma^2(x)) over ``n_components`` latent
@@ -65,44 +66,7 @@ class VAETransformer(BaseAutoencoder):
 
     Parameters
     ----------
-    n_components : int, default=2
-        Dimension of the latent space (the number of output features of
-        ``transform``).
-
-    {base_params}
-
-    beta : float, default=1.0
-        Weight of the KL term (beta of the beta-VAE). Larger values pull the
-        posterior towards the prior N(0, I) (smoother, more disentangled
-        codes, blurrier reconstructions); ``beta=0`` is an explicit opt-out of
-        the KL term.
-
-    kl_warmup : int, default=0
-        Epochs over which the KL weight ramps linearly from 0 up to ``beta``
-        (epoch e < kl_warmup uses ``beta * e / kl_warmup``; epochs are counted
-        over the whole training history, so warm starts continue the ramp).
-        0 disables the ramp. It must end within training: ``kl_warmup >=
-        max_iter`` raises a ValueError at ``fit``. The stopping rule does not
-        judge the warm-up epochs, so training never stops before the full
-        beta is reached.
-
-    likelihood : {{"auto", "gaussian", "bernoulli"}}, default="auto"
-        The decoder's distribution p(x|z), which also decides the
-        normalisation (and so overrides ``loss``).
-
-        - ``"gaussian"``: N(x_n | decoder mean, s^2 I) on the normalised data
-          x_n, with one learned global variance s^2 shared by all features
-          (the attribute ``log_var`` of the module, clamped like the
-          encoder's log-variances to [-10, 10]). This is a proper density.
-        - ``"bernoulli"``: independent Bernoullis whose means are the
-          decoder's sigmoid outputs, on the data mapped onto [0, 1]. For
-          binary data that is a log-probability; for values inside (0, 1)
-          (e.g. grey levels) it is minus the binary cross-entropy, a
-          log-likelihood of this model but not a normalised density.
-        - ``"auto"``: ``"bernoulli"`` when ``loss`` is (or, for
-          ``loss="auto"``, resolves to) ``"bce"``, else ``"gaussian"``.
-          ``loss`` matters only through this rule; the fitted ``loss_``
-          records the outcome.
+    {params}
 
     Attributes
     ----------
@@ -161,50 +125,51 @@ class VAETransformer(BaseAutoencoder):
         "likelihood": [StrOptions({"auto", "gaussian", "bernoulli"})],
     }
 
-    def __init__(
-        self,
-        n_components=2,
-        *,
-        hidden_layer_sizes=(256,),
-        activation="relu",
-        loss="auto",
-        dropout=0.0,
-        weight_decay=0.0,
-        batch_size=128,
-        learning_rate_init=1e-3,
-        max_iter=200,
-        early_stopping=False,
-        validation_fraction=0.1,
-        n_iter_no_change=10,
-        tol=1e-4,
-        device="auto",
-        random_state=None,
-        verbose=0,
-        warm_start=False,
-        beta=1.0,
-        kl_warmup=0,
-        likelihood="auto",
-    ):
-        self.n_components = n_components
-        self.hidden_layer_sizes = hidden_layer_sizes
-        self.activation = activation
-        self.loss = loss
-        self.dropout = dropout
-        self.weight_decay = weight_decay
-        self.batch_size = batch_size
-        self.learning_rate_init = learning_rate_init
-        self.max_iter = max_iter
-        self.early_stopping = early_stopping
-        self.validation_fraction = validation_fraction
-        self.n_iter_no_change = n_iter_no_change
-        self.tol = tol
-        self.device = device
-        self.random_state = random_state
-        self.verbose = verbose
-        self.warm_start = warm_start
-        self.beta = beta
-        self.kl_warmup = kl_warmup
-        self.likelihood = likelihood
+    __init__ = make_init(beta=1.0, kl_warmup=0, likelihood="auto")
+
+    _param_docs = {
+        "beta": (
+            "float",
+            """Weight of the KL term (beta of the beta-VAE). Larger values pull
+    the posterior towards the prior N(0, I) (smoother, more disentangled
+    codes, blurrier reconstructions); ``beta=0`` is an explicit opt-out of
+    the KL term.""",
+        ),
+        "kl_warmup": (
+            "int",
+            """Epochs over which the KL weight ramps linearly from 0 up to
+    ``beta`` (epoch e < kl_warmup uses ``beta * e / kl_warmup``; epochs
+    are counted over the whole training history, so warm starts continue
+    the ramp). 0 disables the ramp. It must end within training:
+    ``kl_warmup >= max_iter`` raises a ValueError at ``fit`` (not at
+    ``partial_fit``, where ``max_iter`` does not apply). The stopping rule
+    does not judge the warm-up epochs, so training never stops before the
+    full beta is reached.""",
+        ),
+        "likelihood": (
+            '{"auto", "gaussian", "bernoulli"}',
+            """The decoder's distribution p(x|z), which also decides the
+    normalisation (and so overrides ``loss``).
+
+    - ``"gaussian"``: N(x_n | decoder mean, s^2 I) on the normalised data
+      x_n, with one learned global variance s^2 shared by all features
+      (the attribute ``log_var`` of the module, clamped like the encoder's
+      log-variances to [-10, 10]). This is a proper density.
+    - ``"bernoulli"``: independent Bernoullis whose means are the
+      decoder's sigmoid outputs, on the data mapped onto [0, 1]. For binary
+      data that is a log-probability; for values inside (0, 1) (e.g. grey
+      levels) it is minus the binary cross-entropy, a log-likelihood of
+      this model but not a normalised density.
+    - ``"auto"``: ``"bernoulli"`` when ``loss`` is (or, for
+      ``loss="auto"``, resolves to) ``"bce"``, else ``"gaussian"``.
+      ``loss`` matters only through this rule; the fitted ``loss_``
+      records the outcome (``"bce"`` for Bernoulli).""",
+        ),
+        "code_activation": (
+            "None",
+            """Must stay None: the code is the Gaussian posterior's mean.""",
+        ),
+    }
 
     # ------------------------------------------------------------ inference
 
@@ -343,16 +308,16 @@ class VAETransformer(BaseAutoencoder):
         return tags
 
     def _resolved_likelihood(self):
-        """The fitted likelihood (set with ``loss_`` at the start of fit)."""
-        return "bernoulli" if self.loss_ == "bce" else "gaussian"
+        """The fitted likelihood's name."""
+        return likelihood(self.loss_).name
 
     def _draws(self, module, x, mu, log_var, eps):
         """For each row of ``eps``: z = mu + sigma * eps and log p(x|z) (float64)."""
         std = torch.exp(0.5 * log_var)
         for e in torch.as_tensor(eps, dtype=x.dtype, device=x.device):
             z = mu + std * e
-            recon = reconstruction_log_likelihood(
-                module.likelihood, x, module.decode(z), module.output_log_var()
+            recon = likelihood(self.loss_).log_likelihood(
+                x, module.decode(z), module.output_log_var()
             )
             yield z, recon.double()
 
@@ -378,33 +343,42 @@ class VAETransformer(BaseAutoencoder):
 
     # --------------------------------------------------------------- hooks
 
-    def _requested_loss(self):
+    def _requested_likelihood(self):
         if self.likelihood == "auto":
-            return super()._requested_loss()
-        return "bce" if self.likelihood == "bernoulli" else "mse"
+            return super()._requested_likelihood()
+        return likelihood(self.likelihood)
 
-    def _loss_label(self, loss):
-        likelihood = "bernoulli" if loss == "bce" else "gaussian"
-        return f"the {likelihood!r} likelihood"
+    def _likelihood_label(self, lik):
+        return f"the {lik.name!r} likelihood"
 
-    def _module_class(self):
-        return VAEModule
-
-    def _module_params(self, X):
-        return {**super()._module_params(X), "likelihood": self._resolved_likelihood()}
+    def _make_module(self, encoder, decoder, n_features, params, lik):
+        return VariationalAutoencoder(
+            encoder, decoder, n_features, params["n_components"], lik.name
+        )
 
     def _net_class(self):
         return VAENet
 
-    def _net_params(self, X_train, offset, scale):
+    def _net_params(self):
         return dict(beta=float(self.beta), kl_warmup=int(self.kl_warmup))
 
     def _warmup_epochs(self):
         return self.kl_warmup
 
-    def _check_params(self, X):
-        super()._check_params(X)
-        if self.kl_warmup >= self.max_iter:
+    def _check_params(self, X, incremental):
+        super()._check_params(X, incremental)
+        if self.code_activation is not None:
+            raise ValueError(
+                f"VAETransformer's code is the posterior mean of a Gaussian; "
+                f"code_activation={self.code_activation!r} cannot apply. Leave "
+                "code_activation=None."
+            )
+        if self.penalty == "kl":
+            raise ValueError(
+                "penalty='kl' needs a code in (0, 1); the VAE's code (the "
+                "posterior mean) is unbounded. Use penalty='l1' or 'l2'."
+            )
+        if not incremental and self.kl_warmup >= self.max_iter:
             raise ValueError(
                 f"kl_warmup={self.kl_warmup} epochs cannot finish within "
                 f"max_iter={self.max_iter}: the KL weight would never reach beta. "
@@ -412,8 +386,10 @@ class VAETransformer(BaseAutoencoder):
             )
 
     def _record_history(self, history):
-        self.reconstruction_curve_ = [
-            float(v) for v in history[:, "train_reconstruction"]
-        ]
-        self.kl_curve_ = [float(v) for v in history[:, "train_kl"]]
-        self.kl_weight_curve_ = [float(v) for v in history[:, "kl_weight"]]
+        return dict(
+            reconstruction_curve_=[
+                float(v) for v in history[:, "train_reconstruction"]
+            ],
+            kl_curve_=[float(v) for v in history[:, "train_kl"]],
+            kl_weight_curve_=[float(v) for v in history[:, "kl_weight"]],
+        )

@@ -31,6 +31,7 @@ def fast_estimators():
         skae.DenoisingAutoencoder(noise="masking", **FAST),
         skae.VAETransformer(**FAST),
         skae.VAETransformer(likelihood="bernoulli", **FAST),
+        skae.ContractiveAutoencoder(**FAST),
     ]
 
 

@@ -6,7 +6,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skae import DenoisingAutoencoder
-from skae._net import DenoisingAutoencoderNet
+from skae._objectives import GaussianNoise
 
 SMALL = dict(hidden_layer_sizes=(32,), max_iter=5, batch_size=32, random_state=0)
 
@@ -31,13 +31,13 @@ def test_denoises_digits():
 
 def test_corruption_only_in_training(X, monkeypatch):
     calls = []
-    real = DenoisingAutoencoderNet.corrupt
+    real = GaussianNoise.__call__
 
-    def counting(self, batch):
+    def counting(self, batch, generator):
         calls.append(len(batch))
-        return real(self, batch)
+        return real(self, batch, generator)
 
-    monkeypatch.setattr(DenoisingAutoencoderNet, "corrupt", counting)
+    monkeypatch.setattr(GaussianNoise, "__call__", counting)
     model = DenoisingAutoencoder(2, early_stopping=True, **SMALL).fit(X)
     n_train = len(X) - int(np.ceil(0.1 * len(X)))
     assert sum(calls) == 5 * n_train  # every training row, every epoch
@@ -52,7 +52,9 @@ def test_corruption_only_in_training(X, monkeypatch):
 def test_gaussian_noise_level_is_relative_to_global_std(X):
     model = DenoisingAutoencoder(2, noise_level=0.5, **SMALL).fit(X)
     # the net's noise std, mapped back to X's units
-    assert model.net_.amount * model.scale_ == pytest.approx(0.5 * X.std(), rel=1e-4)
+    assert model.net_.corruption.std * model.scale_ == pytest.approx(
+        0.5 * X.std(), rel=1e-4
+    )
 
 
 def test_masking_replaces_a_fraction_by_feature_means(X):
@@ -62,7 +64,7 @@ def test_masking_replaces_a_fraction_by_feature_means(X):
     import torch
 
     batch = torch.from_numpy(Xn)
-    corrupted = net.corrupt(batch)
+    corrupted = net.corruption(batch, torch.Generator().manual_seed(0))
     changed = (corrupted != batch).float().mean().item()
     assert 0.15 < changed <= 0.3 + 0.02  # entries already at the mean stay put
     fill = batch.mean(dim=0).expand_as(batch)

@@ -7,9 +7,10 @@ from skae._losses import (
     bernoulli_log_likelihood,
     gaussian_kl,
     gaussian_log_density,
-    reconstruction_log_likelihood,
 )
-from skae._modules import LOG_VAR_RANGE, VAEModule
+from skae._modules import LOG_VAR_RANGE, VariationalAutoencoder
+from skae._objectives import likelihood
+from skae.nn import MLPDecoder, MLPEncoder
 
 
 def _randn(*shape, seed=0):
@@ -40,14 +41,16 @@ def test_bernoulli_log_likelihood_matches_torch_on_binary_data():
     expected = Bernoulli(logits=logits).log_prob(x).sum(-1)
     torch.testing.assert_close(bernoulli_log_likelihood(x, logits), expected)
     torch.testing.assert_close(
-        reconstruction_log_likelihood("bernoulli", x, logits), expected
+        likelihood("bernoulli").log_likelihood(x, logits), expected
     )
 
 
 def test_vae_module_heads_clamp_and_shapes():
-    module = VAEModule(5, 2, hidden_layer_sizes=(4,), likelihood="gaussian")
+    module = VariationalAutoencoder(
+        MLPEncoder((4,)), MLPDecoder((4,)), 5, 2, likelihood="gaussian"
+    )
     with torch.no_grad():
-        module.encoder[-1].bias[2:] = 1e3  # absurd log-variances
+        module.code_head.bias[2:] = 1e3  # absurd log-variances
         module.log_var.fill_(-1e3)
     x = _randn(3, 5)
     mu, log_var = module.posterior(x)
@@ -58,4 +61,7 @@ def test_vae_module_heads_clamp_and_shapes():
     output, mu_f, log_var_f = module(x)
     assert output.shape == (3, 5)
     assert torch.all(torch.isfinite(output))
-    assert VAEModule(5, 2, likelihood="bernoulli").output_log_var() is None
+    bernoulli = VariationalAutoencoder(
+        MLPEncoder(()), MLPDecoder(()), 5, 2, "bernoulli"
+    )
+    assert bernoulli.output_log_var() is None

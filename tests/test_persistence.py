@@ -40,8 +40,12 @@ def _rewrite(path, manifest=None, weights=None):
         old_weights = archive.read("weights.pt")
     manifest = old_manifest if manifest is None else manifest(old_manifest)
     weights = old_weights if weights is None else weights
+    manifest = json.dumps(manifest).encode()
     with zipfile.ZipFile(path, "w") as archive:
-        archive.writestr("manifest.json", json.dumps(manifest))
+        archive.writestr("manifest.json", manifest)
+        # as an attacker would: the manifest's checksum fixed too, so that
+        # the checks behind it are reached
+        archive.writestr("manifest.sha256", hashlib.sha256(manifest).hexdigest())
         archive.writestr("weights.pt", weights)
 
 
@@ -144,7 +148,7 @@ def test_tampered_weights_are_refused(saved):
     [
         (lambda m: {**m, "class": "os.system"}, "not a skae estimator"),
         (lambda m: {**m, "class": "Pipeline"}, "not a skae estimator"),
-        (lambda m: {**m, "format_version": 99}, "reads format 1 only"),
+        (lambda m: {**m, "format_version": 99}, "reads format 2 only"),
         (lambda m: {**m, "format": "other"}, "not a skae model file"),
         (lambda m: {**m, "params": {**m["params"], "max_iter": -1}}, "max_iter"),
     ],

@@ -144,14 +144,14 @@ def _independent_elbo(vae, X):
     )
     with torch.no_grad():
         double = pickle.loads(pickle.dumps(module)).double().eval()
-        h = double.encoder(x).numpy()
+        h = double.code_head(double.encoder(x)).numpy()
         k = vae.n_components_
         mu, log_var = h[:, :k], np.clip(h[:, k:], -10, 10)
         s2 = math.exp(float(double.log_var))
         recon = np.zeros(len(X))
         for e in eps:
             z = mu + np.exp(0.5 * log_var) * e
-            mean = double.decoder(torch.as_tensor(z)).numpy()
+            mean = double.decode(torch.as_tensor(z)).numpy()
             recon += -0.5 * np.sum(
                 (x.numpy() - mean) ** 2 / s2 + math.log(s2) + math.log(2 * math.pi),
                 axis=1,

@@ -1,0 +1,209 @@
+"""The pieces an objective is made of: a likelihood, a penalty on the code and
+a corruption of the input.
+
+Each estimator is a named choice of pieces with its own defaults, and every
+estimator takes every piece (``loss``, ``penalty``/``alpha``, ``noise``), so
+a denoising autoencoder with a sparse code is just
+``DenoisingAutoencoder(penalty="l1")``. The training net
+(:class:`skae._net.AutoencoderNet`) calls the pieces in ``get_loss`` and
+``train_step_single``.
+
+A new penalty is a subclass of :class:`CodePenalty` decorated with
+:func:`register_penalty`; its name then becomes a valid ``penalty`` of every
+estimator.
+"""
+
+import torch
+
+from ._losses import (
+    bernoulli_log_likelihood,
+    gaussian_log_density,
+    kl_sparsity_penalty,
+    l1_penalty,
+    l2_penalty,
+)
+
+# ------------------------------------------------------------- likelihoods
+
+
+class Likelihood:
+    """How the decoder's raw output is read: the normalisation of the data,
+    the output map (raw output -> mean), the autoencoders' reconstruction
+    loss (a mean over entries) and the VAE's log-likelihood (per row)."""
+
+    def __init__(self, name, loss, criterion):
+        self.name = name  # the VAE's word
+        self.loss = loss  # the autoencoders' word, and the normalisation's
+        self.criterion = criterion
+
+    def mean(self, output):
+        """The decoder's mean from its raw output."""
+        return torch.sigmoid(output) if self.loss == "bce" else output
+
+    def log_likelihood(self, x, output, log_var=None):
+        """log p(x | z) per row for the raw ``output`` (and, Gaussian, the
+        decoder's log-variance)."""
+        if self.loss == "bce":
+            return bernoulli_log_likelihood(x, output)
+        return gaussian_log_density(x, output, log_var)
+
+    def __repr__(self):
+        return f"Likelihood({self.name!r})"
+
+    def __reduce__(self):  # pickles as a reference to the shared instance
+        return (likelihood, (self.name,))
+
+
+GAUSSIAN = Likelihood("gaussian", "mse", torch.nn.MSELoss)
+BERNOULLI = Likelihood("bernoulli", "bce", torch.nn.BCEWithLogitsLoss)
+
+_LIKELIHOODS = {
+    "gaussian": GAUSSIAN,
+    "mse": GAUSSIAN,
+    "bernoulli": BERNOULLI,
+    "bce": BERNOULLI,
+}
+
+
+def likelihood(name):
+    """The likelihood for a ``loss`` ("mse", "bce") or ``likelihood``
+    ("gaussian", "bernoulli") name."""
+    return _LIKELIHOODS[name]
+
+
+# ---------------------------------------------------------------- penalties
+
+#: ``penalty`` name -> :class:`CodePenalty` subclass.
+PENALTIES = {}
+
+
+def register_penalty(cls):
+    """Class decorator: make ``cls.name`` a valid ``penalty`` of every estimator."""
+    PENALTIES[cls.name] = cls
+    return cls
+
+
+class CodePenalty:
+    """A penalty R(z) on the code, a scalar averaged over samples and code
+    units so that its strength ``alpha`` means the same whatever the batch
+    size or code width.
+
+    Subclasses set ``name``, may set ``code_rms_norm`` (the code is divided by
+    each unit's running RMS first, so the penalty cannot be met by shrinking
+    the code while the decoder grows), may list in ``params`` the estimator
+    parameters their constructor takes, and may override
+    :meth:`code_activation`.
+    """
+
+    name = None
+    code_rms_norm = False
+    params = ()
+
+    def code_activation(self, requested):
+        """The code activation to use when the estimator asks for ``requested``."""
+        return requested
+
+    def __call__(self, code, x, module):
+        """R(z) for the batch's ``code``, its (possibly corrupted) input ``x``
+        and the module (for penalties that look inside it)."""
+        raise NotImplementedError
+
+
+@register_penalty
+class L1Penalty(CodePenalty):
+    """Mean |z| on the RMS-pinned code: sparsity."""
+
+    name = "l1"
+    code_rms_norm = True
+
+    def __call__(self, code, x, module):
+        return l1_penalty(code)
+
+
+@register_penalty
+class L2Penalty(CodePenalty):
+    """Mean z² on the raw code: small, smooth codes (not sparse ones)."""
+
+    name = "l2"
+
+    def __call__(self, code, x, module):
+        return l2_penalty(code)
+
+
+@register_penalty
+class KLSparsityPenalty(CodePenalty):
+    """Mean over units of KL(rho || mean activation) on a code in (0, 1)."""
+
+    name = "kl"
+    params = ("sparsity_target",)
+
+    def __init__(self, sparsity_target=0.05):
+        self.sparsity_target = sparsity_target
+
+    def code_activation(self, requested):
+        if requested not in (None, "sigmoid", "logistic"):
+            raise ValueError(
+                f"penalty='kl' needs a code in (0, 1) (a sigmoid code); "
+                f"code_activation={requested!r} cannot give one. Use "
+                "code_activation=None or 'sigmoid'."
+            )
+        return "sigmoid"
+
+    def __call__(self, code, x, module):
+        return kl_sparsity_penalty(code, self.sparsity_target)
+
+
+def make_penalty(name, estimator):
+    """The penalty piece ``name`` built from the estimator's parameters."""
+    if name is None:
+        return None
+    cls = PENALTIES[name]
+    return cls(**{p: getattr(estimator, p) for p in cls.params})
+
+
+# -------------------------------------------------------------- corruptions
+
+
+class GaussianNoise:
+    """x + std · ε, ε ~ N(0, I) drawn from the fit's generator."""
+
+    def __init__(self, std):
+        self.std = float(std)
+
+    def __call__(self, x, generator):
+        noise = torch.randn(
+            x.shape, generator=generator, device=x.device, dtype=x.dtype
+        )
+        return x + self.std * noise
+
+
+class Masking:
+    """Each entry replaced by ``fill`` (its feature's mean) with probability
+    ``fraction``."""
+
+    def __init__(self, fraction, fill):
+        self.fraction = float(fraction)
+        self.fill = fill
+
+    def __call__(self, x, generator):
+        draws = torch.rand(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return torch.where(draws < self.fraction, self.fill.to(x).expand_as(x), x)
+
+
+def make_corruption(noise, noise_level, moments, offset, scale):
+    """The corruption piece for ``noise`` at ``noise_level``.
+
+    ``moments()`` gives the per-feature (variance, mean) of the normalised
+    training rows; ``offset`` and ``scale`` the normalisation, so that the
+    Gaussian noise's standard deviation is ``noise_level`` times X's global
+    standard deviation over all entries.
+    """
+    if noise is None:
+        return None
+    variances, means = moments()
+    if noise == "masking":
+        return Masking(noise_level, means)
+    # the mean within-feature variance plus the spread of the feature means
+    shifted = means.double() + torch.as_tensor(offset / scale, device=means.device)
+    variance = variances.double().mean() + shifted.var(unbiased=False)
+    return GaussianNoise(noise_level * float(variance.sqrt()))

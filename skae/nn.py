@@ -1,0 +1,269 @@
+"""Encoders and decoders for skae's estimators: pure PyTorch, no sklearn.
+
+Every skae estimator takes ``encoder`` and ``decoder`` parameters. ``None``
+(the default) builds the blocks below from ``hidden_layer_sizes`` and
+``activation``; any ``torch.nn.Module`` that keeps this contract may take
+their place:
+
+- The **encoder** receives a float tensor of shape ``(batch, n_features)``:
+  rows of X in the units the network trains in (see the user guide's
+  "Normalisation"). It returns a tensor of shape ``(batch, ...)``; skae
+  flattens it to ``(batch, n_hidden)`` and adds the **code head** itself: a
+  linear layer to ``n_components`` (the code) for the deterministic
+  autoencoders, or to the mean and log-variance of q(z|x) for
+  :class:`~skae.VAETransformer`. So one encoder serves every estimator.
+- The **decoder** receives a code of shape ``(batch, n_components)`` and
+  returns a tensor of shape ``(batch, ...)``, flattened by skae. If that has
+  ``n_features`` values per row it is the reconstruction; otherwise skae adds
+  a linear **output head** to ``n_features``. skae then applies the loss's
+  **output map** (identity for ``loss="mse"``, a sigmoid for ``"bce"``).
+
+The blocks here use torch's lazy layers, so none needs ``n_features``: their
+weights are drawn when the network is built, from the estimator's
+``random_state``. A module you pass is trained as a copy (the estimator's
+parameter is never changed), starting from the weights it holds; lazy layers
+in it are initialised from ``random_state`` like skae's own.
+"""
+
+import math
+
+from torch import nn
+
+__all__ = ["ACTIVATIONS", "ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder"]
+
+#: Activation names accepted by the estimators and the blocks, mapped to torch
+#: modules. ``"logistic"`` is scikit-learn's name for the sigmoid.
+ACTIVATIONS = {
+    "relu": nn.ReLU,
+    "leaky_relu": nn.LeakyReLU,
+    "prelu": nn.PReLU,
+    "elu": nn.ELU,
+    "selu": nn.SELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "tanh": nn.Tanh,
+    "sigmoid": nn.Sigmoid,
+    "logistic": nn.Sigmoid,
+    "identity": nn.Identity,
+}
+
+
+def activation_layer(name):
+    """A new torch module for the activation ``name`` (a key of ACTIVATIONS)."""
+    if name not in ACTIVATIONS:
+        raise ValueError(
+            f"Unknown activation {name!r}; use one of {sorted(ACTIVATIONS)}."
+        )
+    return ACTIVATIONS[name]()
+
+
+def _dense_stack(widths, activation, dropout, last=None):
+    """Lazy linear layers of ``widths``, each followed by the activation (and
+    dropout); then, if ``last`` is given, a plain lazy linear layer to it."""
+    layers = []
+    for width in widths:
+        layers += [nn.LazyLinear(int(width)), activation_layer(activation)]
+        if dropout > 0:
+            layers.append(nn.Dropout(dropout))
+    if last is not None:
+        layers.append(nn.LazyLinear(int(last)))
+    return layers
+
+
+class MLPEncoder(nn.Sequential):
+    """Fully connected encoder body: linear layers, each followed by the
+    activation (and dropout).
+
+    Shapes: ``(batch, n_features)`` in, ``(batch, hidden_layer_sizes[-1])``
+    out (the input itself when ``hidden_layer_sizes`` is empty). skae adds
+    the code head.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(256,)
+        Widths of the layers, from the input towards the code.
+    activation : str, default="relu"
+        A key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after every activation.
+    """
+
+    def __init__(self, hidden_layer_sizes=(256,), activation="relu", dropout=0.0):
+        super().__init__(*_dense_stack(hidden_layer_sizes, activation, dropout))
+        self.hidden_layer_sizes = tuple(int(w) for w in hidden_layer_sizes)
+        self.activation = activation
+        self.dropout = dropout
+
+
+class MLPDecoder(nn.Sequential):
+    """Fully connected decoder body: linear layers, each followed by the
+    activation (and dropout), then optionally a linear output layer.
+
+    Shapes: ``(batch, n_components)`` in; ``(batch, n_features)`` out when
+    ``n_features`` is given, else ``(batch, hidden_layer_sizes[-1])`` and
+    skae adds the output head.
+
+    Parameters
+    ----------
+    hidden_layer_sizes : sequence of int, default=(256,)
+        Widths of the layers, from the code towards the output.
+    activation : str, default="relu"
+        A key of :data:`ACTIVATIONS`.
+    dropout : float, default=0.0
+        Dropout probability after every activation.
+    n_features : int or None, default=None
+        Width of a final linear layer (the reconstruction). None leaves it to
+        skae, which adds it when the output is not ``n_features`` wide.
+    """
+
+    def __init__(
+        self, hidden_layer_sizes=(256,), activation="relu", dropout=0.0, n_features=None
+    ):
+        super().__init__(
+            *_dense_stack(hidden_layer_sizes, activation, dropout, last=n_features)
+        )
+        self.hidden_layer_sizes = tuple(int(w) for w in hidden_layer_sizes)
+        self.activation = activation
+        self.dropout = dropout
+        self.n_features = n_features
+
+
+def _check_image_shape(image_shape):
+    shape = tuple(image_shape)
+    if len(shape) != 3 or not all(isinstance(s, int) and s >= 1 for s in shape):
+        raise ValueError(
+            f"image_shape must be (channels, height, width) of positive ints, e.g. "
+            f"(1, 28, 28); got {image_shape!r}."
+        )
+    return shape
+
+
+def _downsampled(size, n):
+    """Spatial sizes after each of n stride-2 convolutions (kernel 3, pad 1)."""
+    sizes = [size]
+    for _ in range(n):
+        sizes.append(math.ceil(sizes[-1] / 2))
+    return sizes
+
+
+class _Image(nn.Module):
+    """Reshape flat rows ``(batch, C*H*W)`` into images ``(batch, C, H, W)``."""
+
+    def __init__(self, shape):
+        super().__init__()
+        self.shape = tuple(shape)
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], *self.shape)
+
+
+class _ConvBody(nn.Module):
+    """Stores the shared parameters of the convolutional blocks; ``layers``
+    (a Sequential) is set by the subclass."""
+
+    def __init__(self, image_shape, channels, activation, batch_norm):
+        super().__init__()
+        self.image_shape = _check_image_shape(image_shape)
+        self.channels = tuple(int(c) for c in channels)
+        self.activation = activation
+        self.batch_norm = batch_norm
+
+    def forward(self, x):
+        """Run the block on ``x`` (shapes: see the class docstring)."""
+        return self.layers(x)
+
+
+class ConvEncoder(_ConvBody):
+    """Convolutional encoder body for images given as flat rows.
+
+    Each stage is a 3x3 convolution with stride 2 (halving height and width),
+    followed by batch normalisation and the activation; the last feature map
+    is flattened. skae adds the code head.
+
+    Shapes: ``(batch, C*H*W)`` in (rows of pixels, as every sklearn
+    transformer takes them, in C, H, W order), ``(batch, channels[-1] * h * w)``
+    out, with h and w the height and width after the strided stages.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of one image; the input has
+        ``channels * height * width`` features.
+    channels : sequence of int, default=(32, 64)
+        Output channels of the convolution stages, from the image inwards.
+    activation : str, default="relu"
+        A key of :data:`ACTIVATIONS`.
+    batch_norm : bool, default=True
+        Batch normalisation after every convolution.
+    """
+
+    def __init__(
+        self, image_shape, channels=(32, 64), activation="relu", batch_norm=True
+    ):
+        super().__init__(image_shape, channels, activation, batch_norm)
+        layers = [_Image(self.image_shape)]
+        for width in self.channels:
+            layers.append(nn.LazyConv2d(width, kernel_size=3, stride=2, padding=1))
+            if batch_norm:
+                layers.append(nn.LazyBatchNorm2d())
+            layers.append(activation_layer(activation))
+        layers.append(nn.Flatten())
+        self.layers = nn.Sequential(*layers)
+
+
+class ConvDecoder(_ConvBody):
+    """Convolutional decoder body that mirrors :class:`ConvEncoder`.
+
+    A linear layer maps the code onto the encoder's last feature map, then
+    each stage is a 3x3 transposed convolution with stride 2 (doubling height
+    and width back to the encoder's sizes), with batch normalisation and the
+    activation between stages; the last stage outputs the image's channels
+    and is flattened, so the output is the reconstruction (no output head).
+
+    Shapes: ``(batch, n_components)`` in, ``(batch, C*H*W)`` out.
+
+    Parameters
+    ----------
+    image_shape : tuple of int
+        ``(channels, height, width)`` of one image.
+    channels : sequence of int, default=(32, 64)
+        The encoder's stage channels, from the image inwards; the decoder
+        runs through them in reverse.
+    activation : str, default="relu"
+        A key of :data:`ACTIVATIONS`.
+    batch_norm : bool, default=True
+        Batch normalisation between the stages.
+    """
+
+    def __init__(
+        self, image_shape, channels=(32, 64), activation="relu", batch_norm=True
+    ):
+        super().__init__(image_shape, channels, activation, batch_norm)
+        n_channels, height, width = self.image_shape
+        heights = _downsampled(height, len(self.channels))
+        widths = _downsampled(width, len(self.channels))
+        inner = (self.channels[-1], heights[-1], widths[-1])
+        layers = [
+            nn.LazyLinear(inner[0] * inner[1] * inner[2]),
+            activation_layer(activation),
+            _Image(inner),
+        ]
+        outs = [*reversed(self.channels[:-1]), n_channels]
+        for stage, out in enumerate(outs):
+            # (in - 1) * 2 - 2 + 3 + pad = 2 in - 1 + pad hits the encoder's size
+            target_h, target_w = heights[-stage - 2], widths[-stage - 2]
+            pad = (
+                target_h - 2 * heights[-stage - 1] + 1,
+                target_w - 2 * widths[-stage - 1] + 1,
+            )
+            layers.append(
+                nn.LazyConvTranspose2d(
+                    out, kernel_size=3, stride=2, padding=1, output_padding=pad
+                )
+            )
+            if stage < len(outs) - 1:
+                if batch_norm:
+                    layers.append(nn.LazyBatchNorm2d())
+                layers.append(activation_layer(activation))
+        layers.append(nn.Flatten())
+        self.layers = nn.Sequential(*layers)
