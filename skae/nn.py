@@ -205,7 +205,7 @@ class ConvEncoder(_ConvBody):
         for width in self.channels:
             layers.append(nn.LazyConv2d(width, kernel_size=3, stride=2, padding=1))
             if batch_norm:
-                layers.append(nn.LazyBatchNorm2d())
+                layers.append(nn.BatchNorm2d(width))
             layers.append(activation_layer(activation))
         layers.append(nn.Flatten())
         self.layers = nn.Sequential(*layers)
@@ -263,7 +263,7 @@ class ConvDecoder(_ConvBody):
             )
             if stage < len(outs) - 1:
                 if batch_norm:
-                    layers.append(nn.LazyBatchNorm2d())
+                    layers.append(nn.BatchNorm2d(out))
                 layers.append(activation_layer(activation))
         layers.append(nn.Flatten())
         self.layers = nn.Sequential(*layers)
