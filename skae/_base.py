@@ -7,7 +7,6 @@ small hooks at the bottom of :class:`BaseAutoencoder`.
 """
 
 import copy
-import re
 import warnings
 from contextlib import contextmanager
 from numbers import Integral, Real
@@ -26,6 +25,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import PassthroughScoring, PrintLog
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._device import resolve_device
 from ._modules import ACTIVATIONS, AutoencoderModule
 from ._net import (
     AutoencoderNet,
@@ -56,32 +56,6 @@ _LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
 
 #: Rows per chunk when computing the normalisation statistics.
 _STATS_CHUNK = 8192
-
-
-def resolve_device(device):
-    """Map the ``device`` parameter to a ``torch.device``, or explain why not."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cpu":
-        return torch.device("cpu")
-    match = re.fullmatch(r"cuda(?::(\d+))?", device)
-    if match is None:
-        raise ValueError(
-            f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N'; got {device!r}."
-        )
-    if not torch.cuda.is_available():
-        raise ValueError(
-            f"device={device!r} was requested but no CUDA GPU is available to torch "
-            "on this machine. Use device='cpu', or device='auto' to take a GPU only "
-            "when one is present."
-        )
-    index = int(match.group(1) or 0)
-    if index >= torch.cuda.device_count():
-        raise ValueError(
-            f"device={device!r} was requested but only {torch.cuda.device_count()} "
-            "CUDA device(s) are visible."
-        )
-    return torch.device("cuda", index)
 
 
 @contextmanager
@@ -242,7 +216,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
-        "device": [str],
+        "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],

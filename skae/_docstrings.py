@@ -61,10 +61,12 @@ hidden_layer_sizes : array-like of int, default=(256,)
     tol : float, default=1e-4
         Minimum improvement of the monitored loss (in normalised units).
 
-    device : str, default="auto"
-        ``"auto"`` (a CUDA GPU when torch sees one, else the CPU), ``"cpu"``,
-        ``"cuda"`` or ``"cuda:N"``. Asking for CUDA on a machine without it
-        raises a ValueError at ``fit``.
+    device : str or torch.device, default="auto"
+        ``"auto"`` (a CUDA GPU when torch sees one, else an Apple MPS device,
+        else the CPU), or any device torch accepts, as a string or a
+        ``torch.device``: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``,
+        ``"xpu"``, ... Asking for a device this machine lacks, or one torch
+        does not know, raises a ValueError at ``fit``.
 
     random_state : int, RandomState instance or None, default=None
         Seeds weight initialisation, shuffling and the validation split. An

@@ -84,6 +84,7 @@ DenoisingAutoencoder or VAETransformer
         )
     params["random_state"] = None if random_state is None else int(random_state)
     params["hidden_layer_sizes"] = [int(h) for h in params["hidden_layer_sizes"]]
+    params["device"] = str(params["device"])  # a torch.device is stored as its name
 
     buffer = io.BytesIO()
     state = {
@@ -119,9 +120,10 @@ def load(path, device=None):
     ----------
     path : str or path-like
         A file written by :func:`save`.
-    device : str, default=None
-        Where to put the network: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"auto"``. None keeps the saved ``device`` parameter when it can run
+    device : str or torch.device, default=None
+        Where to put the network: ``"auto"`` or any device the estimators'
+        ``device`` parameter accepts (``"cpu"``, ``"cuda:N"``, ``"mps"``,
+        ...). None keeps the saved ``device`` parameter when it can run
         here, and otherwise (a model trained on a GPU, loaded on a machine
         without one) uses the CPU with a warning. The returned estimator's
         ``device`` parameter names the device actually used.
@@ -223,11 +225,11 @@ def _read(path):
 
 def _saved_device(saved):
     """The saved device when it exists here; the CPU, with a warning, when it
-    is a GPU this machine lacks."""
+    is an accelerator this machine lacks."""
     try:
         return resolve_device(saved)
     except ValueError:
-        if not saved.startswith("cuda"):
+        if not saved.startswith(("cuda", "mps", "xpu")):
             raise
         warnings.warn(
             f"This model was saved with device={saved!r}, which is not available "
