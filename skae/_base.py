@@ -77,12 +77,18 @@ _GLOBAL_RNG_LOCK = threading.RLock()
 def seeded(seed, device):
     """Seed torch's global generators for the block, holding the lock, and
     restore the caller's state afterwards."""
-    devices = [device.index or 0] if device.type == "cuda" else []
-    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=devices):
+    accelerator = device.type != "cpu"
+    fork = torch.random.fork_rng(
+        devices=[device.index or 0] if accelerator else [],
+        device_type=device.type if accelerator else "cuda",
+    )
+    with _GLOBAL_RNG_LOCK, fork:
         torch.default_generator.manual_seed(seed)
         if device.type == "cuda":
             with torch.cuda.device(device):
                 torch.cuda.manual_seed(seed)
+        elif accelerator:  # mps, xpu: one generator per backend module
+            getattr(torch, device.type).manual_seed(seed)
         yield
 
 
@@ -814,7 +820,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         net = state.get("net_")
         if (
             net is not None
-            and str(self.device).startswith("cuda")
+            and str(self.device).startswith(("cuda", "mps", "xpu"))
             and torch.device(net.device).type == "cpu"
         ):
             warnings.warn(

@@ -24,7 +24,7 @@ class FastTrainingMode:
     skorch calls the private ``NeuralNet._set_training`` before every batch,
     and ``Module.train`` walks the whole module tree each time: on the small
     nets skae trains by default that walk costs a measurable share of the
-    step. Checked on skorch 1.0.0 and 1.4.0, where ``_set_training(training)``
+    step. Checked on skorch 1.0.0, 1.2.0 and 1.4.0, where ``_set_training(training)``
     calls ``.train(training)`` on every module and criterion.
     """
 

@@ -140,9 +140,11 @@ PARAM_DOCS = {
     ),
     "device": (
         "str or torch.device",
-        """``"auto"`` (a CUDA GPU when torch sees one, else the CPU), ``"cpu"``,
-    ``"cuda"`` or ``"cuda:N"``. Asking for CUDA on a machine without it
-    raises a ValueError at ``fit``.""",
+        """``"auto"`` (a CUDA GPU when torch sees one, else an Apple MPS device,
+    else the CPU), or any device torch accepts, as a string or a
+    ``torch.device``: ``"cpu"``, ``"cuda"``, ``"cuda:N"``, ``"mps"``,
+    ``"xpu"``, ... Asking for a device this machine lacks, or one torch
+    does not know, raises a ValueError at ``fit``.""",
     ),
     "random_state": (
         "int, RandomState instance or None",

@@ -170,8 +170,9 @@ def load(path, device=None, *, encoder=None, decoder=None):
     path : str or path-like
         A file written by :func:`save`.
     device : str or torch.device, default=None
-        Where to put the network: ``"cpu"``, ``"cuda"``, ``"cuda:N"`` or
-        ``"auto"``. None keeps the saved ``device`` parameter when it can run
+        Where to put the network: ``"auto"`` or any device the estimators'
+        ``device`` parameter accepts (``"cpu"``, ``"cuda:N"``, ``"mps"``,
+        ...). None keeps the saved ``device`` parameter when it can run
         here, and otherwise (a model trained on a GPU, loaded on a machine
         without one) uses the CPU with a warning. The returned estimator's
         ``device`` parameter names the device actually used.
@@ -387,11 +388,11 @@ def _read(path):
 
 def _saved_device(saved):
     """The saved device when it exists here; the CPU, with a warning, when it
-    is a GPU this machine lacks."""
+    is an accelerator this machine lacks."""
     try:
         return resolve_device(saved)
     except ValueError:
-        if not str(saved).startswith("cuda"):
+        if not str(saved).startswith(("cuda", "mps", "xpu")):
             raise
         warnings.warn(
             f"This model was saved with device={saved!r}, which is not available "

@@ -20,7 +20,7 @@ from skae import (
     SparseAutoencoder,
     VAETransformer,
 )
-from skae.nn import ConvDecoder, ConvEncoder, MLPDecoder, MLPEncoder
+from skae.nn import ConvDecoder, ConvEncoder, MLPEncoder
 
 SMALL = dict(max_iter=5, batch_size=64, random_state=0)
 
