@@ -13,6 +13,7 @@ every estimator accepts.
 """
 
 import copy
+import functools
 import threading
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -333,6 +334,25 @@ def make_init(**defaults):
     return init
 
 
+def _view(estimator):
+    """A new instance of the estimator's class whose ``__dict__`` is a copy of
+    the estimator's (one C-level copy, atomic under the GIL)."""
+    view = object.__new__(type(estimator))
+    view.__dict__ = estimator.__dict__.copy()
+    return view
+
+
+def reads_fitted_state(method):
+    """Run an inference method on a snapshot of the fitted state, so that a
+    concurrent refit cannot mix an old network with new statistics."""
+
+    @functools.wraps(method)
+    def on_snapshot(self, *args, **kwargs):
+        return method(_view(self), *args, **kwargs)
+
+    return on_snapshot
+
+
 def _sizes(sizes):
     return tuple(int(s) for s in sizes)
 
@@ -431,15 +451,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return self._atomic(X, incremental=True)
 
     def _atomic(self, X, incremental):
-        """Train; if that fails or is interrupted, restore the estimator
-        exactly as it was before the call."""
-        snapshot = self.__dict__.copy()
-        try:
-            self._fit(X, incremental)
-        except BaseException:
-            self.__dict__.clear()
-            self.__dict__.update(snapshot)
-            raise
+        """Train a copy of the estimator's state, then publish it in one step.
+
+        The training runs on a view that shares nothing writable with
+        ``self``; only when it succeeds does ``self.__dict__`` become the
+        view's (one assignment). A failed or interrupted call leaves the
+        estimator exactly as it was, and a reader in another thread sees
+        either the old fitted state or the new one, never a mix.
+        """
+        work = _view(self)
+        work._fit(X, incremental)
+        self.__dict__ = work.__dict__
         return self
 
     def _fit(self, X, incremental):
@@ -707,6 +729,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     # ------------------------------------------------------------ inference
 
+    @reads_fitted_state
     def transform(self, X):
         """Encode X.
 
@@ -728,6 +751,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X = _validate_X(self, X, reset=False, ensure_all_finite=False)
         return self._run_batches(self._encode, X, normalise=True)
 
+    @reads_fitted_state
     def inverse_transform(self, X):
         """Decode codes back to the input space, in the units of the fitted data.
 
@@ -752,6 +776,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         out = self._run_batches(self._decode_mean, Z)
         return self._denormalise(out)
 
+    @reads_fitted_state
     def score_samples(self, X):
         """Compute minus the mean squared reconstruction error of each sample.
 

@@ -8,7 +8,13 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, _check_within_range, _validate_X, make_init
+from ._base import (
+    BaseAutoencoder,
+    _check_within_range,
+    _validate_X,
+    make_init,
+    reads_fitted_state,
+)
 from ._compat import Interval, StrOptions
 from ._docstrings import fill_doc
 from ._losses import gaussian_kl, gaussian_log_density
@@ -173,6 +179,7 @@ class VAETransformer(BaseAutoencoder):
 
     # ------------------------------------------------------------ inference
 
+    @reads_fitted_state
     def score_samples(self, X):
         """Compute the ELBO of each sample, in nats.
 
@@ -236,6 +243,7 @@ class VAETransformer(BaseAutoencoder):
         """
         return super().score(X, y)
 
+    @reads_fitted_state
     def log_likelihood(self, X, n_samples=100, random_state=None):
         """Importance-weighted estimate of log p(x) per sample (IWAE bound).
 
@@ -278,6 +286,7 @@ class VAETransformer(BaseAutoencoder):
 
         return self._score_rows(iwae, X)
 
+    @reads_fitted_state
     def sample(self, n_samples=1, random_state=None):
         """Generate samples: z ~ N(0, I), decoded to the decoder's mean.
 
