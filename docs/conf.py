@@ -73,7 +73,13 @@ sphinx_gallery_conf = {
 html_theme = "pydata_sphinx_theme"
 html_title = f"skae {release}"
 html_theme_options = {"navigation_with_keys": False}
-html_static_path = []
+# custom.css: wide code, long API titles and long "On this page" entries wrap
+# instead of being cut off at the right of their column
+html_static_path = ["_static"]
+html_css_files = ["custom.css"]
+# "On this page" of an API page lists fit(), transform(), ... rather than
+# AutoencoderTransformer.fit(), which ran out of the sidebar at 1280 px
+toc_object_entries_show_parents = "hide"
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 warnings.filterwarnings("ignore", category=UserWarning, message=".*non-GUI backend.*")

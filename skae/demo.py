@@ -3,8 +3,12 @@
 Run ``python -m skae.demo``. It fits both on three quarters of the bundled
 digits (1797 images of 8x8 pixels, values 0..16) and prints, on the held-out
 quarter, the mean squared reconstruction error per pixel and the accuracy of a
-LogisticRegression trained on the codes, for a few code widths. Under a minute
-on 2 CPU cores.
+LogisticRegression trained on the codes, for a few code widths. The header is
+printed first and each row as soon as it is computed.
+
+Its time depends on the cores, their other load and torch's threads: 29.0 s on
+the idle 2-core development machine (2026-11-22), 64 s for the rows on a 2-core
+machine busy with other jobs, with ``OMP_NUM_THREADS=1`` (2026-11-29).
 """
 
 import time
@@ -33,12 +37,19 @@ def _reducers(k):
     }
 
 
-def run(n_components=N_COMPONENTS, out=print):
-    """Fit and compare; return the rows of the table."""
+def _print_now(line):
+    """Print a line and flush, so each row shows as soon as it is computed."""
+    print(line, flush=True)
+
+
+def run(n_components=N_COMPONENTS, out=_print_now):
+    """Fit and compare; print the table a row at a time and return its rows."""
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.25, random_state=0, stratify=y
     )
+    out("Held-out quarter of sklearn's digits (1797 x 64, pixel values 0..16)")
+    out(f"{'n_components':>12}  {'model':<24}{'recon MSE':>10}{'LR acc':>8}{'time':>8}")
     rows = []
     for k in n_components:
         for name, reducer in _reducers(k).items():
@@ -52,10 +63,7 @@ def run(n_components=N_COMPONENTS, out=print):
             accuracy = pipe.fit(X_train, y_train).score(X_test, y_test)
             seconds = time.perf_counter() - start
             rows.append((k, name, error, accuracy, seconds))
-    out("Held-out quarter of sklearn's digits (1797 x 64, pixel values 0..16)")
-    out(f"{'n_components':>12}  {'model':<24}{'recon MSE':>10}{'LR acc':>8}{'time':>8}")
-    for k, name, error, accuracy, seconds in rows:
-        out(f"{k:>12}  {name:<24}{error:>10.3f}{accuracy:>8.3f}{seconds:>7.1f}s")
+            out(f"{k:>12}  {name:<24}{error:>10.3f}{accuracy:>8.3f}{seconds:>7.1f}s")
     return rows
 
 

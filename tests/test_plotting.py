@@ -125,6 +125,82 @@ def test_reconstruction_images(ae, data):
     assert display.figure_ is display.axes_[0, 0].figure
 
 
+def test_reconstruction_with_clean_targets(ae, data):
+    # a denoiser's view: clean targets, the noisy input given to the
+    # estimator, and its reconstruction, each labelled as such
+    X = data[0]
+    noisy = X + np.random.RandomState(0).normal(scale=2.0, size=X.shape)
+    display = ReconstructionDisplay.from_estimator(
+        ae, noisy, X_clean=X, image_shape=(8, 8), n_images=4
+    )
+    assert display.axes_.shape == (3, 4)
+    assert display.images_.shape == (3, 4)
+    recon = ae.inverse_transform(ae.transform(noisy[:4]))
+    for j in range(4):
+        np.testing.assert_allclose(
+            display.images_[0, j].get_array(), X[j].reshape(8, 8)
+        )
+        np.testing.assert_allclose(
+            display.images_[1, j].get_array(), noisy[j].reshape(8, 8)
+        )
+        np.testing.assert_allclose(
+            display.images_[2, j].get_array(), recon[j].reshape(8, 8), rtol=1e-6
+        )
+    labels = [ax.get_ylabel() for ax in display.axes_[:, 0]]
+    assert labels == ["clean", "noisy input", "reconstruction"]
+    # one colour scale over the three rows
+    clims = {im.get_clim() for im in display.images_.ravel()}
+    assert len(clims) == 1
+    vmin, vmax = clims.pop()
+    assert vmin == pytest.approx(min(X[:4].min(), noisy[:4].min(), recon.min()))
+    assert vmax == pytest.approx(max(X[:4].max(), noisy[:4].max(), recon.max()))
+    assert len(display.figure_.axes) == 12
+
+
+def test_reconstruction_im_kw(ae, data):
+    X = data[0]
+    display = ReconstructionDisplay.from_estimator(
+        ae, X, X_clean=X, image_shape=(8, 8), n_images=2, im_kw={"vmin": 0, "vmax": 1}
+    )
+    assert {im.get_clim() for im in display.images_.ravel()} == {(0, 1)}
+    # a norm brings its own limits
+    from matplotlib.colors import LogNorm
+
+    norm = LogNorm(1, 16)
+    display = ReconstructionDisplay.from_estimator(
+        ae, X, image_shape=(8, 8), n_images=2, im_kw={"norm": norm, "cmap": "viridis"}
+    )
+    assert display.images_[1, 1].norm is norm
+    assert display.images_[1, 1].get_cmap().name == "viridis"
+
+
+def test_reconstruction_with_clean_targets_given_ax(ae, data):
+    X = data[0]
+    fig, axes = plt.subplots(3, 2)
+    display = ReconstructionDisplay.from_estimator(
+        ae, X[::-1], X_clean=X, image_shape=(8, 8), n_images=2, ax=axes
+    )
+    assert display.figure_ is fig
+    assert display.axes_[2, 1] is axes[2, 1]
+    np.testing.assert_allclose(axes[0, 1].images[0].get_array(), X[1].reshape(8, 8))
+    with pytest.raises(ValueError, match=r"ax must .*\(3, 2\)"):
+        ReconstructionDisplay.from_estimator(
+            ae, X, X_clean=X, image_shape=(8, 8), n_images=2, ax=axes[:2]
+        )
+
+
+def test_reconstruction_clean_shape_mismatch(ae, data):
+    X = data[0]
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        ReconstructionDisplay.from_estimator(ae, X, X_clean=X[:-1], image_shape=(8, 8))
+    with pytest.raises(ValueError, match="X_clean must have X's shape"):
+        ReconstructionDisplay.from_estimator(
+            ae, X, X_clean=X[:, :-1], image_shape=(8, 8)
+        )
+    with pytest.raises(ValueError, match="clean and originals"):
+        ReconstructionDisplay(X[:3], X[:3], (8, 8), clean=X[:2]).plot()
+
+
 def test_reconstruction_fewer_rows_than_n_images(ae, data):
     display = ReconstructionDisplay.from_estimator(
         ae, data[0][:3].tolist(), image_shape=(8, 8)

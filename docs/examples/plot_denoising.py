@@ -6,7 +6,8 @@ Trains on three quarters of the digits scaled to [0, 1] with Gaussian noise
 (``noise_level=0.5``, relative to the data's global standard deviation), then
 adds noise of σ=0.3 to held-out digits and reconstructs them. Prints the mean
 squared error to the clean images of the noisy and of the denoised digits, and
-plots clean / noisy / denoised rows.
+plots clean / noisy input / reconstruction rows with
+:class:`~skae.plotting.ReconstructionDisplay`.
 """
 
 import warnings
@@ -17,6 +18,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skae import DenoisingAutoencoder
+from skae.plotting import ReconstructionDisplay
 
 warnings.simplefilter("ignore")
 X = load_digits().data / 16.0
@@ -33,20 +35,24 @@ print(
     f"({noisy_mse / denoised_mse:.1f}x closer)"
 )
 
-n = 10
-fig, axes = plt.subplots(3, n, figsize=(n, 3.3))
-for row, (name, images) in enumerate(
-    [("clean", X_test), ("noisy σ=0.3", noisy), ("denoised", denoised)]
-):
-    for col in range(n):
-        ax = axes[row, col]
-        ax.imshow(images[col].reshape(8, 8), cmap="gray_r", vmin=0, vmax=1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-    axes[row, 0].set_ylabel(name, fontsize=9)
-fig.suptitle(
-    f"held-out digits: denoised MSE {denoised_mse:.4f} vs noisy {noisy_mse:.4f}",
+# %%
+# :class:`~skae.plotting.ReconstructionDisplay` with ``X_clean`` draws three
+# rows: the clean digits, the noisy digits given to the model, and the model's
+# reconstructions of those. The colour scale is fixed to the clean data's
+# range [0, 1] (the noisy values beyond it show as pure white or black);
+# by default it would span the noisy values too and grey out the clean rows.
+display = ReconstructionDisplay.from_estimator(
+    model,
+    noisy,
+    X_clean=X_test,
+    image_shape=(8, 8),
+    n_images=10,
+    im_kw={"vmin": 0, "vmax": 1},
+)
+display.figure_.suptitle(
+    f"held-out digits, noise σ=0.3: denoised MSE {denoised_mse:.4f} "
+    f"vs noisy {noisy_mse:.4f}",
     fontsize=10,
 )
-fig.tight_layout()
+display.figure_.tight_layout()
 plt.show()

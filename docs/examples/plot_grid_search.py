@@ -18,10 +18,11 @@ the classifier's cross-validated accuracy on the digits.
 # The autoencoder compresses the 64 pixels into a 16-unit code, on which the
 # logistic regression is trained. Every candidate is refitted on each of
 # three folds, so the network is kept small (one hidden layer of 64 units)
-# and short (30 epochs) to keep the whole search well under a minute on two
-# CPU cores. The models stop at ``max_iter`` before they have converged,
-# which is fine for a comparison like this one, so we silence the
-# :class:`~sklearn.exceptions.ConvergenceWarning`.
+# and short (30 epochs) to keep the whole search within about a minute on
+# two CPU cores (the time printed below is that of the build of this page; it
+# grows when other jobs share the cores). The models stop at ``max_iter``
+# before they have converged, which is fine for a comparison like this one,
+# so we silence the :class:`~sklearn.exceptions.ConvergenceWarning`.
 
 import time
 import warnings
