@@ -14,6 +14,7 @@ every estimator accepts.
 
 import copy
 import functools
+import math
 import threading
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -63,6 +64,9 @@ def inference_batch_rows(n_features):
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 _LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
+
+#: The largest float32.
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
 
 #: Rows per chunk when computing the normalisation statistics.
 _STATS_CHUNK = 8192
@@ -159,8 +163,34 @@ def _statistics(X, loss):
         for start in range(0, n_samples, _STATS_CHUNK):
             chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
             squares += float(np.einsum("ij,ij->", chunk, chunk))
+        if not _SQUARES_SAFE[0] < squares < _SQUARES_SAFE[1]:
+            # the squares underflow (spread below ~1e-150) or overflow: redo
+            # the sum with each chunk divided by its largest entry
+            return offset, _rescaled_rms(X, offset)
         scale = np.sqrt(squares / X.size)
     return offset, scale
+
+
+#: A sum of squares within these bounds lost nothing to underflow or overflow.
+_SQUARES_SAFE = (1e-290, 1e290)
+
+
+def _rescaled_rms(X, offset):
+    """The root mean square of X - offset, each chunk scaled by its peak so
+    that no square underflows or overflows (as LAPACK's norms do)."""
+    peaks, sums = [], []
+    for start in range(0, X.shape[0], _STATS_CHUNK):
+        chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
+        peak = float(np.abs(chunk).max())
+        peaks.append(peak)
+        if peak:
+            chunk /= peak
+        sums.append(float(np.einsum("ij,ij->", chunk, chunk)))
+    top = max(peaks)
+    if top == 0 or not np.isfinite(top):
+        return top
+    total = sum((p / top) ** 2 * s for p, s in zip(peaks, sums))
+    return top * np.sqrt(total / X.size)
 
 
 def _normalisation(X, loss):
@@ -597,7 +627,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # (set_params refuses to name one that is switched off)
             for key in [k for k in settings if k.startswith("callbacks__")]:
                 setattr(net, key, settings.pop(key))
-            net.set_params(**settings)
+            net.set_params(**settings)  # updates the optimizer's param groups
+            # ... and, for the optimizer a fit re-creates at its end, the
+            # argument skorch builds it from (set_params leaves it as it was)
+            net.optimizer__weight_decay = self.weight_decay
             net.initialize_callbacks()
         else:
             net = self._new_net(n_features, device, lik, **objective, **run)
@@ -710,7 +743,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _new_net(self, n_features, device, lik, **net_params):
         """An initialised, untrained skorch net for ``n_features`` inputs."""
         with seeded(net_params.get("seed", 0), device):
-            module = self._build_module(n_features, lik)
+            # float32 whatever torch's default dtype (set_default_dtype)
+            module = self._build_module(n_features, lik).float()
         net = self._net_class()(
             module=module,
             criterion=lik.criterion,
@@ -888,7 +922,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             dtype = np.float64
         else:
             dtype = np.float32
-        offset = torch.as_tensor(self.offset_.astype(dtype), device=device)
+        # x / scale - offset / scale: no overflow where the result has none
+        shift = torch.as_tensor(
+            (self.offset_ / self.scale_).astype(dtype), device=device
+        )
         module.eval()
         parts = []
         with torch.inference_mode():
@@ -915,7 +952,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     batch = np.array(batch, dtype=dtype, order="C")
                 batch = torch.from_numpy(batch).to(device)
                 if normalise and not scaled:
-                    batch = (batch - offset).div_(self.scale_)  # one temporary, not two
+                    batch = batch.div(self.scale_).sub_(shift)  # one temporary
                 parts.append(fn(module, batch).cpu().numpy())
         if not parts:
             return np.empty((0, 0), dtype=out_dtype)
@@ -966,6 +1003,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             )
         if self.penalty is not None:
             PENALTIES[self.penalty]().code_activation(self.code_activation)
+        for name in ("learning_rate_init", "weight_decay"):
+            if getattr(self, name) > _FLOAT32_MAX:
+                raise ValueError(
+                    f"{name}={getattr(self, name)!r} is beyond float32's range "
+                    f"({_FLOAT32_MAX:.3g}), in which the network trains; use a "
+                    "smaller value."
+                )
+        if self.early_stopping and not incremental:
+            n_valid = math.ceil(self.validation_fraction * X.shape[0])
+            if n_valid >= X.shape[0]:
+                raise ValueError(
+                    f"early_stopping=True holds out ceil(validation_fraction * "
+                    f"n_samples) = {n_valid} of the {X.shape[0]} samples, which "
+                    "leaves none to train on. Lower validation_fraction, or "
+                    "give more samples."
+                )
         if self.noise == "masking" and self.noise_level >= 1:
             raise ValueError(
                 "noise_level is the fraction of entries masked when noise='masking' "

@@ -42,15 +42,16 @@ _NORMALISE_CHUNK = 8192
 def normalise(X, offset, scale, dtype):
     """``(X - offset) / scale`` as a new ``dtype`` array, X left untouched.
 
-    Same dtype: one copy, computed in it (``X - offset`` with float64
-    statistics would first make two float64 copies of a float32 X). A float64
+    Same dtype: one copy, computed in it as ``X / scale - offset / scale``
+    (``X - offset`` with float64 statistics would first make two float64
+    copies of a float32 X; dividing first cannot overflow where the result
+    does not, as ``X - offset`` can for float32 data near ±3e38). A float64
     X into float32: computed in float64 a chunk at a time, then narrowed, so
     values beyond float32's range (1e39, say) stay finite.
     """
     if X.dtype == dtype:
-        out = np.array(X, dtype=dtype, copy=True)
-        out -= offset.astype(dtype, copy=False)
-        out /= scale
+        out = np.divide(X, scale, dtype=dtype)
+        out -= (offset / scale).astype(dtype, copy=False)
         return out
     out = np.empty(X.shape, dtype=dtype)
     for start in range(0, X.shape[0], _NORMALISE_CHUNK):

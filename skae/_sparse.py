@@ -110,5 +110,11 @@ def hoyer_sparsity(Z):
         The mean over the rows of (√k − ‖z‖₁/‖z‖₂) / (√k − 1), k the number
         of columns; an all-zero row counts as 1.
     """
-    rows = _row_hoyer_sparsity(torch.as_tensor(np.asarray(Z, dtype=np.float64)))
+    Z = np.asarray(Z, dtype=np.float64)
+    if Z.ndim != 2 or Z.shape[1] < 2:
+        raise ValueError(
+            "hoyer_sparsity needs a 2-D code matrix with at least 2 columns (the "
+            f"measure compares a row's L1 and L2 norms); got shape {Z.shape}."
+        )
+    rows = _row_hoyer_sparsity(torch.as_tensor(Z))
     return float(rows.mean())
