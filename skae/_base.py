@@ -15,6 +15,7 @@ every estimator accepts.
 import copy
 import functools
 import math
+import signal
 import threading
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -31,7 +32,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, PassthroughScoring, PrintLog
 
 from ._compat import Interval, StrOptions, _fit_context, validate_data
 from ._device import resolve_device
@@ -315,6 +316,7 @@ BASE_PARAMS = {
     "validation_fraction": 0.1,
     "n_iter_no_change": 10,
     "tol": 1e-4,
+    "callbacks": None,
     "device": "auto",
     "random_state": None,
     "verbose": 0,
@@ -383,6 +385,50 @@ def reads_fitted_state(method):
     return on_snapshot
 
 
+#: Callback names skae's net uses itself.
+_OWN_CALLBACKS = {
+    "epoch_timer",
+    "train_loss",
+    "valid_loss",
+    "print_log",
+    "monitor",
+    "train_reconstruction",
+    "train_kl",
+    "valid_reconstruction",
+    "valid_kl",
+}
+
+
+@contextmanager
+def _ctrl_c_watch():
+    """Record whether Ctrl-C (SIGINT) arrives during the block.
+
+    skorch ends training when anything raises KeyboardInterrupt: skae's own
+    stopping rule, a callback such as skorch's ``EarlyStopping``, or the
+    user's Ctrl-C. Only the last must reach the caller. In the main thread a
+    SIGINT handler marks it (then behaves as the handler it replaces); in
+    other threads no signal arrives, so every interrupt is a callback's.
+    """
+    flag = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield flag
+        return
+    previous = signal.getsignal(signal.SIGINT)
+    if not callable(previous):  # SIG_IGN, SIG_DFL or None: leave it alone
+        yield flag
+        return
+
+    def handler(signum, frame):
+        flag.set()
+        previous(signum, frame)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield flag
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def _sizes(sizes):
     return tuple(int(s) for s in sizes)
 
@@ -421,6 +467,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
         "tol": [Interval(Real, 0, None, closed="left")],
+        "callbacks": [list, None],
         "device": [str, torch.device],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
@@ -557,8 +604,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # the parameters the network is built from: warm starts, loading
             # and saving read these, not parameters set after the fit
             self._fitted_params = self.get_params(deep=False)
-        net = self._train(X_train, X.shape[1], device, lik, run, objective, resume)
-        monitor.check_finished(epochs)
+        with _ctrl_c_watch() as ctrl_c:
+            net = self._train(X_train, X.shape[1], device, lik, run, objective, resume)
+        if ctrl_c.is_set():
+            # skorch ends training quietly on KeyboardInterrupt; a user's
+            # Ctrl-C must reach the caller (and undo the call)
+            raise KeyboardInterrupt("training was interrupted")
+        stopped_by_callback = monitor.epochs_ < epochs and not monitor.converged_
         if not incremental:
             # a fitted model keeps no optimizer state and no per-batch log:
             # its pickle is about the size of its weights
@@ -567,7 +619,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._keep(net, lik, offset, scale, validated=validating)
         self.n_samples_seen_ = seen + X.shape[0]
         self._after_training(X)
-        if not incremental and not monitor.converged_:
+        if not (incremental or monitor.converged_ or stopped_by_callback):
             self._warn_not_converged()
         return self
 
@@ -695,9 +747,30 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             callbacks=[
                 *self._net_class().scoring_callbacks(validating),
                 ("monitor", monitor),
+                *self._user_callbacks(),
             ],
             verbose=int(self.verbose),
         )
+
+    def _user_callbacks(self):
+        """Deep copies of the ``callbacks`` parameter, named: never shared
+        between fits (nor with clones), after skae's own callbacks."""
+        named = []
+        for i, item in enumerate(self.callbacks or []):
+            name, callback = item if isinstance(item, tuple) else (None, item)
+            if not isinstance(callback, Callback):
+                raise ValueError(
+                    f"callbacks[{i}] must be a skorch Callback or a (name, "
+                    f"Callback) pair; got {item!r}."
+                )
+            name = name or f"user_{i}_{type(callback).__name__}"
+            if name in _OWN_CALLBACKS:
+                raise ValueError(
+                    f"callbacks[{i}] is named {name!r}, a name skae uses for "
+                    "its own callbacks; choose another name."
+                )
+            named.append((name, copy.deepcopy(callback)))
+        return named
 
     def _keep(self, net, lik, offset, scale, validated):
         """Publish a trained net and the fitted attributes read off it."""

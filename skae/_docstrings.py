@@ -138,6 +138,17 @@ PARAM_DOCS = {
         "float",
         """Minimum improvement of the monitored loss (in normalised units).""",
     ),
+    "callbacks": (
+        "list of skorch callbacks or None",
+        """skorch callbacks added to skae's own for every fit: instances of
+    ``skorch.callbacks.Callback`` or ``(name, callback)`` pairs, e.g.
+    ``LRScheduler``, ``Checkpoint``, ``ProgressBar``, ``EarlyStopping`` or
+    your own. Each fit trains with deep copies (never shared between fits
+    or clones). A callback may stop training early (as ``EarlyStopping``
+    does, by raising ``KeyboardInterrupt``): the fit then ends normally,
+    without a ConvergenceWarning; a real Ctrl-C still reaches you. skae's
+    divergence guard keeps running.""",
+    ),
     "device": (
         "str or torch.device",
         """``"auto"`` (a CUDA GPU when torch sees one, else an Apple MPS device,

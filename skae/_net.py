@@ -200,9 +200,9 @@ class TrainingMonitor(Callback):
     (counted in the net's history, so across warm starts) are not judged: the
     loss of a warm-up is not comparable with the loss that follows it.
 
-    skorch stops training by catching ``KeyboardInterrupt``, so a user's Ctrl-C
-    looks like a stop too: the monitor records whether it stopped the run, and
-    :meth:`check_finished` re-raises an interrupt it did not cause.
+    It stops training the way skorch's callbacks do, by raising
+    ``KeyboardInterrupt``, and records that it did (``converged_``); the
+    estimator tells a user's Ctrl-C apart by the signal itself.
     """
 
     def __init__(
@@ -275,11 +275,6 @@ class TrainingMonitor(Callback):
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # a fitted model keeps no copies
         self.params_ = None
-
-    def check_finished(self, max_epochs):
-        """Re-raise a user's interrupt that skorch swallowed."""
-        if not self.converged_ and self.epochs_ < max_epochs:
-            raise KeyboardInterrupt("training was interrupted")
 
 
 class AutoencoderNet(FastTrainingMode, NeuralNet):

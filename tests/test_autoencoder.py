@@ -1,6 +1,8 @@
 """Behaviour of AutoencoderTransformer (and the shared base it stands on)."""
 
+import os
 import pickle
+import signal
 import warnings
 
 import joblib
@@ -450,7 +452,7 @@ def test_interrupt_propagates_and_keeps_model(fitted, digits, monkeypatch):
     def interrupted(self):
         for i, batch in enumerate(real_iter(self)):
             if i == 2:
-                raise KeyboardInterrupt
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
             yield batch
 
     monkeypatch.setattr(_net.TensorBatches, "__iter__", interrupted)

@@ -9,6 +9,7 @@ catalogue, tail batches, leaks and CUDA-free construction.
 import gc
 import os
 import pickle
+import signal
 import warnings
 
 import joblib
@@ -179,7 +180,7 @@ def _interrupt_at_batch(monkeypatch, k):
     def interrupted(self):
         for i, batch in enumerate(real_iter(self)):
             if i == k:
-                raise KeyboardInterrupt  # as Ctrl-C would, inside skorch's loop
+                os.kill(os.getpid(), signal.SIGINT)  # a real Ctrl-C
             yield batch
 
     monkeypatch.setattr(_net.TensorBatches, "__iter__", interrupted)
