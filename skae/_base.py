@@ -34,7 +34,13 @@ from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
 from skorch.callbacks import Callback, PassthroughScoring, PrintLog
 
-from ._compat import Interval, StrOptions, _fit_context, validate_data
+from ._compat import (
+    Interval,
+    StrOptions,
+    _fit_context,
+    _get_container_adapter,
+    validate_data,
+)
 from ._device import resolve_device
 from ._modules import Autoencoder
 from ._net import (
@@ -869,8 +875,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_original : ndarray of shape (n_samples, `n_features_in_`)
-            The decoder's mean reconstruction, in the input's float dtype.
+        X_original : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
+            The decoder's mean reconstruction, in the input's float dtype. A
+            DataFrame (pandas or polars) when ``set_output`` (or scikit-learn's
+            global ``transform_output``) asks for one, with the fitted
+            feature names as columns (``x0``, ``x1``, ... without them) and
+            the index of ``X`` when it has one.
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32])
@@ -880,8 +890,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"inverse_transform is expecting {self.n_components_} features "
                 "(the code width, n_components) as input."
             )
-        out = self._run_batches(self._decode_mean, Z)
-        return self._denormalise(out)
+        out = self._denormalise(self._run_batches(self._decode_mean, Z))
+        # like transform, follow set_output: columns are the input features
+        adapter = _get_container_adapter("transform", self)
+        if adapter is None:
+            return out
+        names = getattr(self, "feature_names_in_", None)
+        if names is None:
+            names = np.asarray(
+                [f"x{i}" for i in range(self.n_features_in_)], dtype=object
+            )
+        return adapter.create_container(out, X, columns=names)
 
     @reads_fitted_state
     def score_samples(self, X):

@@ -9,6 +9,7 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._set_output import _get_container_adapter
 from sklearn.utils.validation import validate_data
 
 try:  # scikit-learn >= 1.8 moved it out of sklearn.utils
@@ -41,6 +42,7 @@ __all__ = [
     "Interval",
     "StrOptions",
     "_fit_context",
+    "_get_container_adapter",
     "_safe_indexing",
     "check_matplotlib_support",
     "validate_data",

@@ -300,9 +300,10 @@ class VAETransformer(BaseAutoencoder):
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, `n_features_in_`)
+        X_new : ndarray or DataFrame of shape (n_samples, `n_features_in_`)
             Float64 decoder means, in the units of the fitted data:
-            ``inverse_transform`` of the drawn codes.
+            ``inverse_transform`` of the drawn codes (so a DataFrame when
+            ``set_output`` asks for one).
         """
         _check_n_samples(n_samples)
         check_is_fitted(self)
