@@ -16,6 +16,7 @@ import copy
 import functools
 import math
 import signal
+import sys
 import threading
 import warnings
 from contextlib import contextmanager, nullcontext
@@ -32,7 +33,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, PassthroughScoring, PrintLog
+from skorch.callbacks import Callback, PassthroughScoring
 
 from ._compat import (
     Interval,
@@ -53,6 +54,7 @@ from ._net import (
     normalise,
 )
 from ._objectives import PENALTIES, likelihood, make_corruption, make_penalty
+from ._progress import EpochLog
 from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder
 
 #: Rows per forward pass in transform / inverse_transform / score_samples ...
@@ -391,6 +393,26 @@ def reads_fitted_state(method):
     return on_snapshot
 
 
+#: ``max_iter`` "cut a fit short" when the monitored loss fell by more than
+#: this fraction over the last ``n_iter_no_change`` epochs.
+STILL_IMPROVING = 0.02
+
+#: Modules whose frames are skipped to find the user's line for a warning.
+_LIBRARY_FRAMES = ("skae", "sklearn", "joblib", "contextlib", "functools")
+
+
+def warn_at_caller(message, category):
+    """``warnings.warn`` pointing at the first frame outside skae,
+    scikit-learn and joblib: the user's line that called fit (or pickle.load,
+    or skae.load), not skae's internals."""
+    frame, level = sys._getframe(1), 2  # stacklevel 1 is this function
+    while frame is not None and (
+        frame.f_globals.get("__name__", "").split(".")[0] in _LIBRARY_FRAMES
+    ):
+        frame, level = frame.f_back, level + 1
+    warnings.warn(message, category, stacklevel=level)
+
+
 #: Callback names skae's net uses itself.
 _OWN_CALLBACKS = {
     "epoch_timer",
@@ -398,6 +420,7 @@ _OWN_CALLBACKS = {
     "valid_loss",
     "print_log",
     "monitor",
+    "progress",
     "train_reconstruction",
     "train_kl",
     "valid_reconstruction",
@@ -610,6 +633,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # the parameters the network is built from: warm starts, loading
             # and saving read these, not parameters set after the fit
             self._fitted_params = self.get_params(deep=False)
+            self._warn_if_overcomplete(X.shape[1])
         with _ctrl_c_watch() as ctrl_c:
             net = self._train(X_train, X.shape[1], device, lik, run, objective, resume)
         if ctrl_c.is_set():
@@ -626,16 +650,49 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self.n_samples_seen_ = seen + X.shape[0]
         self._after_training(X)
         if not (incremental or monitor.converged_ or stopped_by_callback):
-            self._warn_not_converged()
+            curve = self.loss_curve_
+            if validating:
+                curve = [-v for v in self.validation_scores_]
+            self._warn_if_cut_short(curve, "validation" if validating else "training")
         return self
 
-    def _warn_not_converged(self):
-        warnings.warn(
-            f"{type(self).__name__}: maximum iterations ({self.max_iter}) reached "
-            "and the optimization hasn't converged yet.",
-            ConvergenceWarning,
-            stacklevel=5,
-        )
+    def _warn_if_cut_short(self, curve, which):
+        """ConvergenceWarning when ``max_iter`` ended a fit whose monitored
+        loss was still falling materially: by more than 2% (relative) and by
+        more than ``tol`` per epoch over the last ``n_iter_no_change``
+        epochs. At skae's defaults the 200-epoch budget is chosen for quality
+        and the loss has flattened by then: no warning."""
+        window = min(self.n_iter_no_change, len(curve) - 1)
+        if window < 1:
+            return
+        drop = curve[-window - 1] - curve[-1]
+        relative = drop / abs(curve[-1]) if curve[-1] else math.inf
+        if relative > STILL_IMPROVING and drop / window > self.tol:
+            warn_at_caller(
+                f"{type(self).__name__} stopped at max_iter={self.max_iter} epochs "
+                f"while its {which} loss was still falling ({relative:.1%} over "
+                f"the last {window} epoch{'s' * (window > 1)}). Raise max_iter (or "
+                "learning_rate_init) to train it further; with "
+                "early_stopping=True it stops on held-out data instead.",
+                ConvergenceWarning,
+            )
+
+    def _warn_if_overcomplete(self, n_features):
+        """A code at least as wide as the input, with nothing to stop the
+        network from copying it, can learn the identity."""
+        if (
+            self.n_components >= n_features
+            and self.penalty is None
+            and self.noise is None
+            and not self._regularised_code
+        ):
+            warn_at_caller(
+                f"n_components={self.n_components} >= n_features={n_features}: "
+                f"an overcomplete {type(self).__name__} with no penalty and no "
+                "noise can learn to copy its input. Use fewer components, or a "
+                "penalty ('l1', 'contractive') or noise ('gaussian').",
+                UserWarning,
+            )
 
     def _check_architecture_unchanged(self):
         """Refuse to continue a fitted network with parameters that would
@@ -749,10 +806,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             callbacks__valid_loss=(
                 PassthroughScoring(name="valid_loss") if validating else None
             ),
-            callbacks__print_log=PrintLog() if self.verbose else None,
+            # skae's own progress lines instead of skorch's table
+            callbacks__print_log=None,
             callbacks=[
                 *self._net_class().scoring_callbacks(validating),
                 ("monitor", monitor),
+                *(
+                    [("progress", EpochLog(int(self.verbose), type(self).__name__))]
+                    if self.verbose
+                    else []
+                ),
                 *self._user_callbacks(),
             ],
             verbose=int(self.verbose),
@@ -974,12 +1037,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             and str(self.device).startswith(("cuda", "mps", "xpu"))
             and torch.device(net.device).type == "cpu"
         ):
-            warnings.warn(
+            warn_at_caller(
                 f"This model was pickled with device={self.device!r}, which is not "
                 "available here; it is loaded on the CPU (its device parameter is "
                 "now 'cpu').",
                 UserWarning,
-                stacklevel=2,
             )
             self.device = "cpu"
 
@@ -1164,6 +1226,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                         else "configure your module directly."
                     )
                 )
+
+    #: Whether the objective itself keeps the code from copying the input
+    #: (the VAE's KL term does): no overcomplete warning then.
+    _regularised_code = False
 
     def _requested_likelihood(self):
         """The likelihood piece the parameters ask for, None for "auto"."""

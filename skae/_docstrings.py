@@ -166,7 +166,11 @@ PARAM_DOCS = {
     ),
     "verbose": (
         "int",
-        """0 is silent; 1 prints skorch's per-epoch progress table.""",
+        """0 is silent. 1: a progress bar over the epochs on a terminal (tqdm),
+    else one plain line per epoch (``epoch k/N``, the losses, the time left
+    at most); 2: plain lines with every recorded term. Both print a header
+    and a closing line saying why training stopped (and which epoch's
+    weights early stopping restored). No colour codes.""",
     ),
     "warm_start": (
         "bool",

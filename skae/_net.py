@@ -221,6 +221,7 @@ class TrainingMonitor(Callback):
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
+        self.best_epoch_ = None
         self.misses_ = 0
         self.best_state_ = None
         self.epochs_ = 0
@@ -259,6 +260,7 @@ class TrainingMonitor(Callback):
         loss = net.history[-1, self.monitor]
         if loss < self.best_ - self.tol:
             self.best_ = loss
+            self.best_epoch_ = len(net.history)
             self.misses_ = 0
             if self.restore_best:
                 self.best_state_ = {
@@ -271,7 +273,8 @@ class TrainingMonitor(Callback):
             raise KeyboardInterrupt  # skorch's way to end the loop
 
     def on_train_end(self, net, **kwargs):
-        if self.best_state_ is not None:
+        self.restored_ = self.best_state_ is not None
+        if self.restored_:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # a fitted model keeps no copies
         self.params_ = None

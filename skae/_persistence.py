@@ -29,7 +29,6 @@ import json
 import os
 import pickle
 import tempfile
-import warnings
 import zipfile
 import zlib
 
@@ -39,7 +38,7 @@ import torch
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import BaseAutoencoder
+from ._base import BaseAutoencoder, warn_at_caller
 from ._device import resolve_device
 from ._objectives import likelihood
 
@@ -394,11 +393,10 @@ def _saved_device(saved):
     except ValueError:
         if not str(saved).startswith(("cuda", "mps", "xpu")):
             raise
-        warnings.warn(
+        warn_at_caller(
             f"This model was saved with device={saved!r}, which is not available "
             "here; it is loaded on the CPU (its device parameter is now 'cpu').",
             UserWarning,
-            stacklevel=4,
         )
         return torch.device("cpu")
 

@@ -353,6 +353,8 @@ class VAETransformer(BaseAutoencoder):
 
     # --------------------------------------------------------------- hooks
 
+    _regularised_code = True  # the KL term keeps the code from copying X
+
     def _requested_likelihood(self):
         if self.likelihood == "auto":
             return super()._requested_likelihood()
