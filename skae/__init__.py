@@ -4,6 +4,7 @@ from . import nn
 from ._autoencoder import AutoencoderTransformer
 from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
+from ._impute import AutoencoderImputer
 from ._persistence import load, save
 from ._sparse import SparseAutoencoder, hoyer_sparsity
 from ._vae import VAETransformer
@@ -11,6 +12,7 @@ from ._vae import VAETransformer
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AutoencoderImputer",
     "AutoencoderTransformer",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",

@@ -53,7 +53,13 @@ from ._net import (
     feature_moments,
     normalise,
 )
-from ._objectives import PENALTIES, likelihood, make_corruption, make_penalty
+from ._objectives import (
+    PENALTIES,
+    MissingEntries,
+    likelihood,
+    make_corruption,
+    make_penalty,
+)
 from ._progress import EpochLog
 from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder
 
@@ -127,7 +133,10 @@ def _auto_loss(X):
 
     Counted a chunk at a time, so no full-size temporary is made.
     """
-    low, high = X.min(), X.max()
+    if sp.issparse(X):
+        low, high = X.min(), X.max()
+    else:  # NaN are missing entries (the imputer's engine)
+        low, high = np.nanmin(X), np.nanmax(X)
     if low == high:
         return "mse"
     if sp.issparse(X):
@@ -153,9 +162,16 @@ def _auto_loss(X):
     return "mse"
 
 
-def _statistics(X, loss):
+def _statistics(X, loss, missing=False):
     """(offset, scale) of :func:`_normalisation`, possibly non-finite."""
     n_samples, n_features = X.shape
+    if missing:  # NaN entries are missing: statistics of the observed ones
+        if loss == "bce":
+            low, high = float(np.nanmin(X)), float(np.nanmax(X))
+            return np.full(n_features, low), high - low
+        offset = np.nan_to_num(np.nanmean(X, axis=0, dtype=np.float64))
+        centred = X.astype(np.float64) - offset
+        return offset, _rescaled_rms(centred, 0.0, observed=True)
     if loss == "bce":
         low, high = float(X.min()), float(X.max())
         offset = np.full(n_features, low)
@@ -184,13 +200,17 @@ def _statistics(X, loss):
 _SQUARES_SAFE = (1e-290, 1e290)
 
 
-def _rescaled_rms(X, offset):
+def _rescaled_rms(X, offset, observed=False):
     """The root mean square of X - offset, each chunk scaled by its peak so
-    that no square underflows or overflows (as LAPACK's norms do)."""
+    that no square underflows or overflows (as LAPACK's norms do). With
+    ``observed``, over the non-NaN entries only."""
     peaks, sums = [], []
+    count = int(np.count_nonzero(~np.isnan(X))) if observed else X.size
     for start in range(0, X.shape[0], _STATS_CHUNK):
         chunk = X[start : start + _STATS_CHUNK].astype(np.float64) - offset
-        peak = float(np.abs(chunk).max())
+        if observed:
+            chunk = np.nan_to_num(chunk)  # a missing entry adds nothing
+        peak = float(np.abs(chunk).max()) if chunk.size else 0.0
         peaks.append(peak)
         if peak:
             chunk /= peak
@@ -199,10 +219,10 @@ def _rescaled_rms(X, offset):
     if top == 0 or not np.isfinite(top):
         return top
     total = sum((p / top) ** 2 * s for p, s in zip(peaks, sums))
-    return top * np.sqrt(total / X.size)
+    return top * np.sqrt(total / max(count, 1))
 
 
-def _normalisation(X, loss):
+def _normalisation(X, loss, missing=False):
     """One global affine map that puts X in the units the net trains in.
 
     ``"mse"``: subtract each feature's mean, divide by one global scale (the
@@ -212,7 +232,7 @@ def _normalisation(X, loss):
     """
     with np.errstate(over="ignore", invalid="ignore"):
         # an overflow is caught below, with advice, not as numpy's warning
-        offset, scale = _statistics(X, loss)
+        offset, scale = _statistics(X, loss, missing)
     if not (np.all(np.isfinite(offset)) and np.isfinite(scale)):
         raise ValueError(
             "X has values too large to normalise: its mean or spread overflows "
@@ -251,12 +271,12 @@ def _validate_X(estimator, X, reset, **kwargs):
             "decoder=skae.nn.ConvDecoder(image_shape), which reshape them. "
             f"(Found array with dim {X.ndim}.)"
         )
+    kwargs.setdefault("accept_sparse", ("csr", "csc"))
     try:
         return validate_data(
             estimator,
             X,
             dtype=[np.float64, np.float32],
-            accept_sparse=("csr", "csc"),
             reset=reset,
             **kwargs,
         )
@@ -556,7 +576,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         return self._atomic(X, incremental=True)
 
-    def _atomic(self, X, incremental):
+    def _atomic(self, X, incremental, missing=False):
         """Train a copy of the estimator's state, then publish it in one step.
 
         The training runs on a view that shares nothing writable with
@@ -566,14 +586,16 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         either the old fitted state or the new one, never a mix.
         """
         work = _view(self)
-        work._fit(X, incremental)
+        work._fit(X, incremental, missing)
         self.__dict__ = work.__dict__
         return self
 
-    def _fit(self, X, incremental):
+    def _fit(self, X, incremental, missing=False):
         """The one training path: ``fit`` (max_iter epochs, the stopping
         rule) and ``partial_fit`` (one epoch) differ only in the run's
-        settings."""
+        settings. With ``missing`` (the imputer's engine), NaN entries of X
+        are missing values: left out of the statistics and of the loss, and
+        fed to the network as their feature's mean."""
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
         memmap = isinstance(X, np.memmap)
@@ -582,6 +604,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             X,
             reset=not resume,
             ensure_min_samples=1 if (incremental and fitted) else 2,
+            ensure_all_finite="allow-nan" if missing else True,
+            accept_sparse=False if missing else ("csr", "csc"),
         )
         self._check_params(X, incremental)
         if resume:
@@ -602,7 +626,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         else:
             device = resolve_device(self.device)
             lik = self._requested_likelihood() or likelihood(_auto_loss(X))
-            offset, scale = _normalisation(X, lik.loss)
+            offset, scale = _normalisation(X, lik.loss, missing)
         validating = self.early_stopping and not incremental
         if validating and X.shape[0] < 3:
             raise ValueError(
@@ -628,7 +652,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         )
         split = ShuffledSplit(self.validation_fraction, seed) if validating else None
         run = self._run_params(epochs, monitor, split, seed)
-        objective = self._objective(X_train, offset, scale, resume)
+        objective = self._objective(X_train, offset, scale, resume, missing)
         if not resume:
             # the parameters the network is built from: warm starts, loading
             # and saving read these, not parameters set after the fit
@@ -756,7 +780,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             net.partial_fit(TensorDataset(X_train))
         return net
 
-    def _objective(self, X_train, offset, scale, resume):
+    def _objective(self, X_train, offset, scale, resume, missing=False):
         """The net's objective pieces for this run, from the parameters."""
         noise = dict(noise=self.noise, noise_level=self.noise_level)
         if resume and noise == dict(
@@ -771,10 +795,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 offset,
                 scale,
             )
+        if resume:
+            entries = self.net_.missing
+        else:
+            entries = MissingEntries.from_rows(X_train) if missing else None
         return dict(
             penalty=make_penalty(self.penalty, self),
             alpha=float(self.alpha),
             corruption=corruption,
+            missing=entries,
             **noise,
             **self._net_params(),
         )
@@ -999,6 +1028,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return (x.double() - recon.double()).pow(2).mean(dim=1) * self.scale_**2
 
         return -self._run_batches(squared_error, X, normalise=True, dtype=np.float64)
+
+    @reads_fitted_state
+    def _reconstruct_missing(self, X):
+        """The reconstruction of X in X's units, NaN entries of X treated as
+        missing (fed as their feature's mean); the imputer's engine."""
+        check_is_fitted(self)
+        X = _validate_X(
+            self, X, reset=False, ensure_all_finite="allow-nan", accept_sparse=False
+        )
+        missing = self.net_.missing
+
+        def reconstruct(module, x):
+            if missing is not None:
+                x = missing.fill_in(x)
+            return self._decode_mean(module, self._encode(module, x))
+
+        out = self._run_batches(reconstruct, X, normalise=True)
+        return self._denormalise(out)
 
     def score(self, X, y=None):
         """Return minus the mean squared reconstruction error per entry of X.

@@ -8,9 +8,10 @@ upstream is fixed in one place.
 import torch
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
+from sklearn.utils._mask import _get_mask
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils._set_output import _get_container_adapter
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import _check_feature_names_in, validate_data
 
 try:  # scikit-learn >= 1.8 moved it out of sklearn.utils
     from sklearn.utils._optional_dependencies import check_matplotlib_support
@@ -41,8 +42,10 @@ __all__ = [
     "FastTrainingMode",
     "Interval",
     "StrOptions",
+    "_check_feature_names_in",
     "_fit_context",
     "_get_container_adapter",
+    "_get_mask",
     "_safe_indexing",
     "check_matplotlib_support",
     "validate_data",

@@ -118,10 +118,13 @@ class LazyRows:
 
 
 def feature_moments(X_train):
-    """Per-feature (variance, mean) of the normalised training rows."""
+    """Per-feature (variance, mean) of the normalised training rows, over
+    their observed (non-NaN) entries."""
     if isinstance(X_train, LazyRows):
         return X_train.moments()
-    return torch.var_mean(X_train, dim=0, unbiased=False)
+    mean = torch.nan_to_num(torch.nanmean(X_train, dim=0))
+    var = torch.nan_to_num(torch.nanmean((X_train - mean) ** 2, dim=0))
+    return var, mean
 
 
 class TensorBatches:
@@ -299,6 +302,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         penalty=None,
         alpha=0.0,
         corruption=None,
+        missing=None,
         noise=None,
         noise_level=0.0,
         seed=0,
@@ -309,6 +313,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         self.penalty = penalty
         self.alpha = alpha
         self.corruption = corruption
+        self.missing = missing
         self.noise = noise  # what ``corruption`` was built from
         self.noise_level = noise_level
         self.seed = seed
@@ -340,6 +345,11 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
             Xi = self.corruption(Xi, self.generator_)
         return super().train_step_single((Xi, yi), **fit_params)
 
+    def infer(self, x, **fit_params):
+        if self.missing is not None:
+            x = self.missing.fill_in(x)
+        return super().infer(x, **fit_params)
+
     def code_penalty(self, code, X):
         """alpha * R(code), or 0 without a penalty."""
         if self.penalty is None or self.alpha == 0:
@@ -348,7 +358,11 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, code = y_pred
-        return self.criterion_(reconstruction, y_true) + self.code_penalty(code, X)
+        if self.missing is not None:
+            fit = self.missing.loss(self.likelihood, reconstruction, y_true)
+        else:
+            fit = self.criterion_(reconstruction, y_true)
+        return fit + self.code_penalty(code, X)
 
 
 class VAENet(AutoencoderNet):
@@ -400,6 +414,8 @@ class VAENet(AutoencoderNet):
         self.history.record("kl_weight", self.kl_weight(len(self.history) - 1))
 
     def infer(self, x, **fit_params):
+        if self.missing is not None:
+            raise ValueError("VAETransformer does not train on missing values.")
         eps = None
         if getattr(self, "generator_", None) is not None:
             eps = torch.randn(

@@ -14,6 +14,7 @@ estimator.
 """
 
 import torch
+from torch.nn import functional as F
 
 from ._losses import (
     bernoulli_log_likelihood,
@@ -207,3 +208,37 @@ def make_corruption(noise, noise_level, moments, offset, scale):
     shifted = means.double() + torch.as_tensor(offset / scale, device=means.device)
     variance = variances.double().mean() + shifted.var(unbiased=False)
     return GaussianNoise(noise_level * float(variance.sqrt()))
+
+
+# ----------------------------------------------------------- missing values
+
+
+class MissingEntries:
+    """Missing entries (NaN in the normalised rows): fed to the network as
+    ``fill``, their feature's mean over the observed training entries, and
+    left out of the loss."""
+
+    def __init__(self, fill):
+        self.fill = fill
+
+    @classmethod
+    def from_rows(cls, X_train):
+        """The piece for normalised training rows holding NaN."""
+        return cls(torch.nan_to_num(torch.nanmean(X_train, dim=0)))
+
+    def fill_in(self, x):
+        """``x`` with each NaN replaced by its feature's fill value."""
+        return torch.where(torch.isnan(x), self.fill.to(x).expand_as(x), x)
+
+    def loss(self, likelihood, output, target):
+        """The likelihood's reconstruction loss over the observed entries of
+        ``target`` only (a mean over them)."""
+        observed = ~torch.isnan(target)
+        target = torch.where(observed, target, torch.zeros_like(target))
+        if likelihood.loss == "bce":
+            entries = F.binary_cross_entropy_with_logits(
+                output, target, reduction="none"
+            )
+        else:
+            entries = (output - target) ** 2
+        return (entries * observed).sum() / observed.sum().clamp(min=1)

@@ -35,6 +35,18 @@ def fast_estimators():
     ]
 
 
+def fast_imputers():
+    """The imputer around a tiny masking denoiser."""
+    return [
+        skae.AutoencoderImputer(
+            skae.DenoisingAutoencoder(noise="masking", noise_level=0.25, **FAST)
+        ),
+        skae.AutoencoderImputer(
+            skae.AutoencoderTransformer(**FAST), add_indicator=True, n_passes=1
+        ),
+    ]
+
+
 def pytest_collection_modifyitems(config, items):
     if torch.cuda.is_available():
         return

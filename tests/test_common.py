@@ -1,11 +1,15 @@
 """scikit-learn's estimator checks over every public estimator, no expected failures."""
 
-from conftest import fast_estimators
+import pytest
+from conftest import fast_estimators, fast_imputers
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skae
 
-ESTIMATORS = fast_estimators()
+ESTIMATORS = fast_estimators() + fast_imputers()
+
+# sklearn's checks fit 2-feature data with n_components=2
+pytestmark = pytest.mark.filterwarnings("ignore:n_components=.*can learn to copy")
 
 
 def test_every_public_estimator_is_checked():

@@ -1,0 +1,246 @@
+"""AutoencoderImputer: missing values filled in by an autoencoder."""
+
+import numbers
+import warnings
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.impute import MissingIndicator
+from sklearn.utils.validation import check_is_fitted
+
+from ._base import BaseAutoencoder, _validate_X
+from ._compat import _check_feature_names_in, _fit_context, _get_mask
+from ._denoising import DenoisingAutoencoder
+from ._vae import VAETransformer
+
+
+class AutoencoderImputer(TransformerMixin, BaseEstimator):
+    """Impute missing values with an autoencoder trained on the observed ones.
+
+    Like :class:`~sklearn.impute.KNNImputer` and
+    :class:`~sklearn.impute.IterativeImputer`: ``transform`` returns X with
+    only its missing entries replaced; every observed entry is returned
+    unchanged, bit for bit.
+
+    The autoencoder (``estimator``, cloned as ``estimator_``) is trained on X
+    with its missing entries left out of everything that learns from data:
+    the normalisation statistics use the observed entries, a missing entry
+    enters the network as its feature's mean over the observed training
+    entries, and the reconstruction loss is taken over the observed entries
+    only (a masked loss: the network is never taught to reproduce the
+    filler). The default estimator also hides a further 25% of the entries
+    in every training batch the same way (masking noise), so it learns to
+    fill in entries from the others: the denoising-autoencoder imputation of
+    Gondara and Wang (2018). ``transform`` feeds each row, missing entries
+    at their fill value, through the network, and takes the reconstruction
+    of the missing entries; with ``n_passes > 1`` it then feeds the row again
+    with those estimates in place, and so on.
+
+    Parameters
+    ----------
+    estimator : skae estimator or None, default=None
+        The autoencoder: any skae estimator but :class:`VAETransformer`.
+        None means ``DenoisingAutoencoder(n_components=32, noise="masking",
+        noise_level=0.25, random_state=0)``.
+    missing_values : int, float, str, np.nan or None, default=np.nan
+        The placeholder of the missing values; all its occurrences are
+        imputed.
+    n_passes : int, default=2
+        Passes through the network at ``transform``; each feeds the previous
+        pass's estimates of the missing entries back in.
+    add_indicator : bool, default=False
+        Append a :class:`~sklearn.impute.MissingIndicator`'s columns (for the
+        features with missing values at ``fit``) to the output.
+    keep_empty_features : bool, default=False
+        Keep the features that are missing in every row at ``fit``, imputed
+        as 0; by default they are dropped from the output, with a warning at
+        ``transform``, as scikit-learn's imputers do.
+
+    Attributes
+    ----------
+    estimator_ : BaseAutoencoder
+        The fitted autoencoder (on the features with observed values).
+    indicator_ : MissingIndicator or None
+        The fitted indicator when ``add_indicator=True``.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during fit, when X has string column names.
+
+    See Also
+    --------
+    sklearn.impute.KNNImputer : Imputation from the nearest neighbours.
+    sklearn.impute.IterativeImputer : Imputation by chained regressions.
+
+    References
+    ----------
+    Gondara and Wang (2018), "MIDA: Multiple Imputation Using Denoising
+    Autoencoders".
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderImputer
+    >>> X = load_digits().data
+    >>> X_missing = X.copy()
+    >>> X_missing[np.random.RandomState(0).rand(*X.shape) < 0.3] = np.nan
+    >>> imputer = AutoencoderImputer().fit(X_missing)
+    >>> np.isnan(imputer.transform(X_missing)).any()
+    np.False_
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [BaseAutoencoder, None],
+        "missing_values": [numbers.Real, numbers.Integral, str, None],
+        "n_passes": [numbers.Integral],
+        "add_indicator": ["boolean"],
+        "keep_empty_features": ["boolean"],
+    }
+
+    def __init__(
+        self,
+        estimator=None,
+        *,
+        missing_values=np.nan,
+        n_passes=2,
+        add_indicator=False,
+        keep_empty_features=False,
+    ):
+        self.estimator = estimator
+        self.missing_values = missing_values
+        self.n_passes = n_passes
+        self.add_indicator = add_indicator
+        self.keep_empty_features = keep_empty_features
+
+    def _validate(self, X, reset):
+        X = _validate_X(
+            self,
+            X,
+            reset=reset,
+            ensure_all_finite="allow-nan",
+            accept_sparse=False,
+            copy=True,
+        )
+        mask = _get_mask(X, self.missing_values)
+        X[mask] = np.nan
+        if np.isinf(X).any():
+            raise ValueError(
+                "Input X contains infinity; only missing values (given by "
+                f"missing_values={self.missing_values!r}) can be imputed."
+            )
+        return X, mask
+
+    @_fit_context(prefer_skip_nested_validation=False)
+    def fit(self, X, y=None):
+        """Fit the autoencoder on the observed entries of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values (``missing_values``).
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted imputer.
+        """
+        if self.n_passes < 1:
+            raise ValueError(f"n_passes must be at least 1; got {self.n_passes!r}.")
+        if isinstance(self.estimator, VAETransformer):
+            raise ValueError(
+                "AutoencoderImputer's estimator cannot be a VAETransformer (its "
+                "ELBO has no masked form here); use AutoencoderTransformer, "
+                "DenoisingAutoencoder, SparseAutoencoder or ContractiveAutoencoder."
+            )
+        X, mask = self._validate(X, reset=True)
+        empty = mask.all(axis=0)
+        self._empty = empty
+        estimator = self.estimator
+        if estimator is None:
+            estimator = DenoisingAutoencoder(
+                n_components=32, noise="masking", noise_level=0.25, random_state=0
+            )
+        self.estimator_ = clone(estimator)
+        self.estimator_._atomic(X[:, ~empty], incremental=False, missing=True)
+        self.indicator_ = None
+        if self.add_indicator:
+            self.indicator_ = MissingIndicator(
+                missing_values=np.nan, error_on_new=False
+            ).fit(X)
+        return self
+
+    def transform(self, X):
+        """Impute the missing entries of X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Data with missing values.
+
+        Returns
+        -------
+        X_imputed : ndarray of shape (n_samples, n_features_out)
+            X with its missing entries replaced (observed entries unchanged;
+            features missing everywhere at ``fit`` dropped unless
+            ``keep_empty_features``), then the indicator's columns when
+            ``add_indicator=True``.
+        """
+        check_is_fitted(self)
+        X, mask = self._validate(X, reset=False)
+        empty = self._empty
+        if empty.any() and not self.keep_empty_features:
+            # as scikit-learn's imputers say it, at transform
+            names = getattr(self, "feature_names_in_", None)
+            skipped = np.flatnonzero(empty) if names is None else names[empty]
+            warnings.warn(
+                f"Skipping features without any observed values: {skipped}. At "
+                "least one non-missing value is needed for imputation with "
+                "AutoencoderImputer.",
+                UserWarning,
+                stacklevel=2,
+            )
+        kept = X[:, ~empty]
+        missing = mask[:, ~empty]
+        filled = kept.copy()
+        for _ in range(self.n_passes):
+            recon = self.estimator_._reconstruct_missing(filled)
+            filled = np.where(missing, recon, kept)
+            if not missing.any():
+                break
+        if self.keep_empty_features:
+            out = np.zeros_like(X)
+            out[:, ~empty] = filled
+        else:
+            out = filled
+        if self.indicator_ is not None:
+            out = np.hstack([out, self.indicator_.transform(X).astype(out.dtype)])
+        return out
+
+    def get_feature_names_out(self, input_features=None):
+        """Get output feature names.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Input feature names; by default ``feature_names_in_`` or
+            ``x0, x1, ...``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            The kept input features, then the indicator's features.
+        """
+        check_is_fitted(self)
+        names = _check_feature_names_in(self, input_features)
+        out = names if self.keep_empty_features else names[~self._empty]
+        if self.indicator_ is not None:
+            out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
+        return np.asarray(out, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags

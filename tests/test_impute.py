@@ -1,0 +1,136 @@
+"""AutoencoderImputer: an sklearn imputer on skae's masked-loss engine."""
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
+
+from skae import (
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VAETransformer,
+)
+
+FAST = DenoisingAutoencoder(
+    8, hidden_layer_sizes=(32,), noise="masking", max_iter=20, random_state=0
+)
+
+
+@pytest.fixture(autouse=True)
+def _quiet():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        yield
+
+
+@pytest.fixture(scope="module")
+def digits_missing():
+    X = load_digits().data
+    missing = np.random.RandomState(0).rand(*X.shape) < 0.3
+    X_missing = X.copy()
+    X_missing[missing] = np.nan
+    return X, X_missing, missing
+
+
+def test_observed_entries_are_unchanged_bit_for_bit(digits_missing):
+    _, X_missing, missing = digits_missing
+    out = AutoencoderImputer(FAST).fit(X_missing[:500]).transform(X_missing[:500])
+    np.testing.assert_array_equal(out[~missing[:500]], X_missing[:500][~missing[:500]])
+    assert not np.isnan(out).any()
+
+
+def test_beats_the_mean_on_digits_with_30_percent_missing(digits_missing):
+    X, X_missing, missing = digits_missing
+    imputer = AutoencoderImputer(
+        DenoisingAutoencoder(
+            32, noise="masking", noise_level=0.25, max_iter=60, random_state=0
+        )
+    )
+    out = imputer.fit_transform(X_missing)
+    mean = SimpleImputer(strategy="mean").fit_transform(X_missing)
+    rmse = np.sqrt(np.mean((out[missing] - X[missing]) ** 2))
+    rmse_mean = np.sqrt(np.mean((mean[missing] - X[missing]) ** 2))
+    assert rmse < 0.75 * rmse_mean, (rmse, rmse_mean)
+
+
+def test_the_loss_ignores_the_filler(digits_missing):
+    # the same observed data, with other values written under the missing
+    # entries, trains the same network: missing entries never reach the loss
+    _, X_missing, missing = digits_missing
+    X_other = np.where(missing, 1e6, X_missing)[:300]
+    a = AutoencoderImputer(FAST, missing_values=1e6).fit(X_other)
+    b = AutoencoderImputer(FAST).fit(X_missing[:300])
+    np.testing.assert_array_equal(a.transform(X_other), b.transform(X_missing[:300]))
+
+
+def test_pipeline_with_pandas_output(digits_missing):
+    X, X_missing, _ = digits_missing
+    y = load_digits().target
+    columns = [f"pixel{i}" for i in range(64)]
+    df = pd.DataFrame(X_missing[:400], columns=columns)
+    pipe = make_pipeline(
+        AutoencoderImputer(FAST, add_indicator=True),
+        LogisticRegression(max_iter=300),
+    ).set_output(transform="pandas")
+    pipe.fit(df, y[:400])
+    imputed = pipe[0].transform(df)
+    assert isinstance(imputed, pd.DataFrame)
+    assert list(imputed.columns[:64]) == columns
+    assert imputed.columns[64].startswith("missingindicator_pixel")
+    assert pipe.score(df, y[:400]) > 0.8
+
+
+def test_add_indicator(digits_missing):
+    _, X_missing, missing = digits_missing
+    out = AutoencoderImputer(FAST, add_indicator=True).fit_transform(X_missing[:200])
+    with_missing = missing[:200].any(axis=0)
+    assert out.shape[1] == 64 + with_missing.sum()
+    np.testing.assert_array_equal(out[:, 64:], missing[:200][:, with_missing])
+
+
+def test_no_missing_values_at_all(digits_missing):
+    X = digits_missing[0][:200]
+    out = AutoencoderImputer(FAST).fit(X).transform(X)
+    np.testing.assert_array_equal(out, X)
+
+
+def test_a_feature_missing_everywhere_is_treated_as_sklearn_does():
+    X = np.random.RandomState(0).normal(size=(40, 4))
+    X[::3, 0] = np.nan
+    X[:, 2] = np.nan
+    skipping = r"Skipping features without any observed values: \[2\]"
+    with pytest.warns(UserWarning, match=skipping):
+        SimpleImputer().fit(X).transform(X)
+    imputer = AutoencoderImputer(FAST).fit(X)
+    with pytest.warns(UserWarning, match=skipping):
+        out = imputer.transform(X)
+    assert out.shape == (40, 3) and not np.isnan(out).any()
+    kept = AutoencoderImputer(FAST, keep_empty_features=True).fit(X).transform(X)
+    assert kept.shape == (40, 4)
+    np.testing.assert_array_equal(kept[:, 2], 0)
+    assert SimpleImputer(keep_empty_features=True).fit_transform(X)[0, 2] == 0
+
+
+def test_other_placeholders(digits_missing):
+    _, X_missing, missing = digits_missing
+    X = np.where(missing, -1, X_missing)[:200]
+    out = AutoencoderImputer(FAST, missing_values=-1).fit_transform(X)
+    assert (out[missing[:200]] != -1).all()
+
+
+def test_nan_is_accepted_by_the_imputer_only(digits_missing):
+    _, X_missing, _ = digits_missing
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        AutoencoderTransformer(2, max_iter=2).fit(X_missing)
+    fitted = AutoencoderTransformer(2, max_iter=2).fit(np.nan_to_num(X_missing))
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        fitted.transform(X_missing)
+    with pytest.raises(ValueError, match="cannot be a VAETransformer"):
+        AutoencoderImputer(VAETransformer()).fit(X_missing)
