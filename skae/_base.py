@@ -19,6 +19,7 @@ import signal
 import sys
 import threading
 import warnings
+import weakref
 from contextlib import contextmanager, nullcontext
 from numbers import Integral, Real
 
@@ -392,6 +393,27 @@ def make_init(**defaults):
     init = namespace["__init__"]
     init.__doc__ = "Store the parameters; see the class docstring."
     return init
+
+
+#: module -> (parameter versions, its float64 copy), for float64 inference on
+#: the CPU: made once per trained network, not once per call; dropped with
+#: the module (weak keys), never pickled.
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
+_FLOAT64_LOCK = threading.Lock()
+
+
+def _float64_copy(module):
+    """A float64 copy of ``module``, cached while its weights are unchanged
+    (torch's version counters tell an in-place update)."""
+    versions = tuple(t._version for t in module.state_dict().values())
+    with _FLOAT64_LOCK:
+        cached = _FLOAT64_COPIES.get(module)
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+    double = copy.deepcopy(module).double().eval()
+    with _FLOAT64_LOCK:
+        _FLOAT64_COPIES[module] = (versions, double)
+    return double
 
 
 def _view(estimator):
@@ -1119,7 +1141,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         device = torch.device(self.net_.device)
         out_dtype = X.dtype if dtype is None else dtype
         if X.dtype == np.float64 and device.type == "cpu":
-            module = copy.deepcopy(module).double()
+            module = _float64_copy(module)
             dtype = np.float64
         else:
             dtype = np.float32

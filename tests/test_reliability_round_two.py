@@ -405,3 +405,29 @@ def test_validation_split_that_leaves_nothing_to_train_on(X):
 def test_hoyer_sparsity_of_one_column_is_an_error():
     with pytest.raises(ValueError, match="at least 2 columns"):
         skae.hoyer_sparsity(np.ones((3, 1)))
+
+
+def test_float64_inference_copies_the_network_once(X, monkeypatch):
+    import copy
+
+    from skae import _base
+
+    model = AutoencoderTransformer(2, **SMALL).fit(X)
+    copies = []
+    real = copy.deepcopy
+
+    def counting(obj, *args, **kwargs):
+        if isinstance(obj, torch.nn.Module):
+            copies.append(obj)
+        return real(obj, *args, **kwargs)
+
+    monkeypatch.setattr(_base.copy, "deepcopy", counting)
+    first = model.transform(X)
+    for _ in range(5):
+        np.testing.assert_array_equal(model.transform(X), first)
+    assert len(copies) == 1
+    # an in-place change of the weights is seen (torch's version counters)
+    with torch.no_grad():
+        next(model.net_.module_.parameters()).mul_(2.0)
+    assert not np.array_equal(model.transform(X), first)
+    assert len(copies) == 2
