@@ -416,6 +416,20 @@ def _float64_copy(module):
     return double
 
 
+#: A dense training set whose float32 copy needs more than this fraction of
+#: the accelerator's free memory stays on the host and goes to the device one
+#: batch at a time (the network, its gradients and Adam's moments need room
+#: too).
+DEVICE_MEMORY_FRACTION = 0.5
+
+
+def _free_device_memory(device):
+    """Free bytes on a CUDA device; None (no limit applied) elsewhere."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.mem_get_info(device)[0]
+
+
 def _view(estimator):
     """A new instance of the estimator's class whose ``__dict__`` is a copy of
     the estimator's (one C-level copy, atomic under the GIL)."""
@@ -832,9 +846,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _training_rows(self, X, offset, scale, device, memmap):
         """The normalised float32 training rows on ``device``: one tensor, or
-        for sparse and memory-mapped X rows read one batch at a time."""
-        if sp.issparse(X) or memmap:
-            # densified / read one batch at a time, never whole
+        rows read one batch at a time for sparse and memory-mapped X and for
+        a dense X larger than :data:`DEVICE_MEMORY_FRACTION` of the device's
+        free memory."""
+        free = _free_device_memory(device)
+        too_big = free is not None and 4 * X.size > DEVICE_MEMORY_FRACTION * free
+        if sp.issparse(X) or memmap or too_big:
+            # densified / read / moved one batch at a time, never whole
             return LazyRows(X.tocsr() if sp.issparse(X) else X, offset, scale, device)
         return torch.from_numpy(normalise(X, offset, scale, np.float32)).to(device)
 

@@ -90,3 +90,24 @@ def test_memmap_is_read_batch_by_batch_and_trains_the_same_model(tmp_path):
     from_memory = _fit(est, X)
     np.testing.assert_array_equal(from_memmap.transform(X), from_memory.transform(X))
     assert from_memmap.loss_curve_ == from_memory.loss_curve_
+
+
+def test_a_dense_set_too_big_for_the_device_is_streamed(monkeypatch):
+    # stands in for a GPU whose free memory is smaller than the data: the
+    # check is patched, so it runs (and streams) on the CPU
+    from skae import _base
+
+    X = np.random.RandomState(0).normal(size=(300, 10))
+    expected = skae.AutoencoderTransformer(2, max_iter=3, random_state=0).fit(X)
+    seen = []
+    real = _base.LazyRows
+
+    def recording(*args, **kwargs):
+        seen.append(args[0].shape)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(_base, "_free_device_memory", lambda device: 4 * X.size)
+    monkeypatch.setattr(_base, "LazyRows", recording)
+    streamed = skae.AutoencoderTransformer(2, max_iter=3, random_state=0).fit(X)
+    assert seen == [X.shape]  # not moved whole
+    np.testing.assert_allclose(streamed.transform(X), expected.transform(X), rtol=1e-5)
