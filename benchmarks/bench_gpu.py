@@ -89,10 +89,9 @@ def main():
     scale = float(np.abs(codes_moved).max())
     diff = float(np.abs(codes_gpu - codes_moved).max()) / scale
 
-    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}, ")
-    print(
-        f"{args.rows} rows x 784, {args.epochs} epochs, CPU on {args.cpu_threads} threads"
-    )
+    print(f"torch {torch.__version__}, {torch.cuda.get_device_name()}")
+    print(f"{args.rows} rows x 784, {args.epochs} epochs")
+    print(f"CPU on {args.cpu_threads} threads")
     print(f"{'':12s}{'CPU':>10s}{'GPU':>10s}{'speed-up':>10s}")
     print(f"{'fit':12s}{fit_cpu:10.2f}{fit_gpu:10.2f}{fit_cpu / fit_gpu:10.1f}x")
     print(
