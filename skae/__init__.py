@@ -2,6 +2,7 @@
 
 from ._autoencoder import AutoencoderTransformer
 from ._denoising import DenoisingAutoencoder
+from ._outlier import AutoencoderOutlierDetector
 from ._persistence import load, save
 from ._sparse import SparseAutoencoder, hoyer_sparsity
 from ._vae import VAETransformer
@@ -9,6 +10,7 @@ from ._vae import VAETransformer
 __version__ = "0.1.0.dev0"
 
 __all__ = [
+    "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "DenoisingAutoencoder",
     "SparseAutoencoder",

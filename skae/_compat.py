@@ -6,7 +6,7 @@ upstream is fixed in one place.
 
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import validate_data
 
 try:  # scikit-learn >= 1.8 moved it out of sklearn.utils
@@ -15,6 +15,7 @@ except ImportError:  # pragma: no cover
     from sklearn.utils import check_matplotlib_support
 
 __all__ = [
+    "HasMethods",
     "Interval",
     "StrOptions",
     "_fit_context",
