@@ -215,9 +215,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         if not np.isfinite(scores).all():
             if not get_tags(self).input_tags.allow_nan:
                 # name a NaN or inf in X the way scikit-learn does
-                assert_all_finite(
-                    X, input_name="X", estimator_name=type(self).__name__
-                )
+                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
             raise ValueError(
                 f"{type(estimator).__name__}.score_samples returned non-finite "
                 "scores; check X for extreme values."
