@@ -82,6 +82,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     Notes
     -----
+    ``offset_`` comes from the training rows' scores. A model that fits its
+    training rows better than new ones (a wide code, little regularisation)
+    makes it too strict for new rows, though the ranking by
+    ``score_samples`` is unaffected; when the number of alarms matters, put
+    the threshold at a percentile of the scores of rows held out of ``fit``
+    (see the user guide).
+
     The model is trained on all of X, outliers included: a flexible model
     learns to reconstruct frequent outliers too, so train on data that is
     mostly clean. A :class:`VAETransformer` with the Bernoulli likelihood

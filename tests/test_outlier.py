@@ -9,7 +9,9 @@ from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import roc_auc_score
+from sklearn.mixture import GaussianMixture
 from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.neighbors import KernelDensity
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
 
@@ -133,6 +135,19 @@ def test_around_vae(one_class):
     scores = detector.score_samples(X_test)
     # the VAE scores by its ELBO
     np.testing.assert_array_equal(scores, clone(vae).fit(X_train).score_samples(X_test))
+    assert roc_auc_score(is_inlier, scores) > 0.85
+
+
+@pytest.mark.parametrize(
+    "model",
+    [GaussianMixture(2, random_state=0), KernelDensity(bandwidth=4.0)],
+    ids=["GaussianMixture", "KernelDensity"],
+)
+def test_around_other_density_models(one_class, model):
+    X_train, X_test, is_inlier = one_class
+    detector = AutoencoderOutlierDetector(model).fit(X_train)
+    scores = detector.score_samples(X_test)
+    np.testing.assert_allclose(scores, clone(model).fit(X_train).score_samples(X_test))
     assert roc_auc_score(is_inlier, scores) > 0.85
 
 
