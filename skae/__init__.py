@@ -5,6 +5,7 @@ from ._autoencoder import AutoencoderTransformer
 from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder
 from ._impute import AutoencoderImputer
+from ._outlier import AutoencoderOutlierDetector
 from ._persistence import load, save
 from ._sparse import SparseAutoencoder, hoyer_sparsity
 from ._vae import VAETransformer
@@ -13,6 +14,7 @@ __version__ = "0.1.0.dev0"
 
 __all__ = [
     "AutoencoderImputer",
+    "AutoencoderOutlierDetector",
     "AutoencoderTransformer",
     "ContractiveAutoencoder",
     "DenoisingAutoencoder",

@@ -9,7 +9,7 @@ import torch
 from sklearn.base import _fit_context
 from sklearn.utils import _safe_indexing
 from sklearn.utils._mask import _get_mask
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import _get_container_adapter
 from sklearn.utils.validation import _check_feature_names_in, validate_data
 
@@ -40,6 +40,7 @@ class FastTrainingMode:
 
 __all__ = [
     "FastTrainingMode",
+    "HasMethods",
     "Interval",
     "StrOptions",
     "_check_feature_names_in",

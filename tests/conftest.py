@@ -21,8 +21,8 @@ def digits():
     return X[:400], y[:400]
 
 
-def fast_estimators():
-    """One fast instance per public estimator and per distinct code path."""
+def fast_autoencoders():
+    """One fast instance per public autoencoder and per distinct code path."""
     return [
         skae.AutoencoderTransformer(**FAST),
         skae.SparseAutoencoder(**FAST),
@@ -43,6 +43,22 @@ def fast_imputers():
         ),
         skae.AutoencoderImputer(
             skae.AutoencoderTransformer(**FAST), add_indicator=True, n_passes=1
+        ),
+    ]
+
+
+def fast_estimators():
+    """One fast instance per public estimator and per distinct code path:
+    the autoencoders, then the outlier detector around two of them."""
+    return [
+        *fast_autoencoders(),
+        # the inner model's random_state is fixed: sklearn's checks set only
+        # the detector's own (it has none), and compare two fits
+        skae.AutoencoderOutlierDetector(
+            skae.AutoencoderTransformer(random_state=0, **FAST)
+        ),
+        skae.AutoencoderOutlierDetector(
+            skae.VAETransformer(random_state=0, **FAST), contamination=0.2
         ),
     ]
 

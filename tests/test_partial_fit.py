@@ -6,14 +6,14 @@ import warnings
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from conftest import fast_estimators
+from conftest import fast_autoencoders
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
 from skae._base import _normalisation
 
-ESTIMATORS = fast_estimators()
+ESTIMATORS = fast_autoencoders()
 IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
 
 

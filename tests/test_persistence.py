@@ -12,13 +12,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import FAST, fast_estimators
+from conftest import FAST, fast_autoencoders
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
 import skae
 
-ESTIMATORS = fast_estimators()
+ESTIMATORS = fast_autoencoders()
 IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
 
 

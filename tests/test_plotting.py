@@ -10,11 +10,16 @@ import matplotlib.pyplot as plt  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 from sklearn.exceptions import NotFittedError  # noqa: E402
 
-from skae import AutoencoderTransformer, VAETransformer  # noqa: E402
+from skae import (  # noqa: E402
+    AutoencoderOutlierDetector,
+    AutoencoderTransformer,
+    VAETransformer,
+)
 from skae.plotting import (  # noqa: E402
     CodeScatterDisplay,
     LossCurveDisplay,
     ReconstructionDisplay,
+    ScoreDistributionDisplay,
 )
 
 TINY = dict(hidden_layer_sizes=(8,), max_iter=5, random_state=0)
@@ -49,6 +54,7 @@ def test_module_all():
         "CodeScatterDisplay",
         "LossCurveDisplay",
         "ReconstructionDisplay",
+        "ScoreDistributionDisplay",
     ]
 
 
@@ -319,6 +325,109 @@ def test_code_scatter_labels_length_mismatch(ae, data):
         CodeScatterDisplay.from_estimator(ae, data[0], data[1][:10])
 
 
+# ------------------------------------------------------ score distribution
+
+
+@pytest.fixture(scope="module")
+def detector(data):
+    X, y = data
+    return AutoencoderOutlierDetector(AutoencoderTransformer(3, **TINY)).fit(X[y != 1])
+
+
+def test_score_distribution_by_label(detector, data):
+    X, y = data
+    is_one = y == 1
+    display = ScoreDistributionDisplay.from_estimator(
+        detector, X, is_one, bins=12, histtype="bar"
+    )
+    scores = detector.score_samples(X)
+    np.testing.assert_allclose(
+        display.bin_edges_, np.histogram_bin_edges(scores, bins=12)
+    )
+    assert len(display.patches_) == 2  # False, then True
+    for patches, group in zip(display.patches_, [~is_one, is_one]):
+        heights, _ = np.histogram(scores[group], display.bin_edges_, density=True)
+        np.testing.assert_allclose([p.get_height() for p in patches], heights)
+    assert display.line_threshold_.get_xdata()[0] == pytest.approx(detector.offset_)
+    texts = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert texts == [
+        f"False ({np.sum(~is_one)})",
+        f"True ({np.sum(is_one)})",
+        f"threshold ({detector.offset_:.3g})",
+    ]
+    assert display.ax_.get_ylabel() == "density"
+    assert display.ax_.get_title() == "AutoencoderOutlierDetector"
+    assert display.figure_ is display.ax_.figure
+
+
+def test_score_distribution_counts_without_labels(detector, data):
+    X = data[0]
+    display = ScoreDistributionDisplay.from_estimator(
+        detector, X, density=False, histtype="bar", name="mine"
+    )
+    assert len(display.patches_) == 1
+    heights = [p.get_height() for p in display.patches_[0]]
+    assert sum(heights) == len(X)
+    assert display.ax_.get_ylabel() == "count"
+    assert display.ax_.get_title() == "mine"
+    texts = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert texts == [f"threshold ({detector.offset_:.3g})"]
+
+
+def test_score_distribution_of_a_model_has_no_threshold(ae, data):
+    # an autoencoder's offset_ is its normalisation, not a threshold
+    display = ScoreDistributionDisplay.from_estimator(ae, data[0])
+    assert display.line_threshold_ is None
+    assert display.ax_.get_legend() is None
+    assert display.ax_.get_title() == "AutoencoderTransformer"
+
+
+def test_score_distribution_of_sklearn_detectors(data):
+    from sklearn.ensemble import IsolationForest
+    from sklearn.neighbors import LocalOutlierFactor
+
+    X = data[0]
+    for model in [
+        IsolationForest(n_estimators=10, contamination=0.1, random_state=0),
+        LocalOutlierFactor(novelty=True, contamination=0.1),
+    ]:
+        model.fit(X)
+        display = ScoreDistributionDisplay.from_estimator(model, X)
+        x = display.line_threshold_.get_xdata()[0]
+        assert x == pytest.approx(model.offset_)
+        # rows left of the line are the ones the detector calls outliers
+        np.testing.assert_array_equal(
+            model.score_samples(X) < x, model.predict(X) == -1
+        )
+
+
+def test_score_distribution_draws_on_given_ax(detector, data):
+    fig, (ax0, ax1) = plt.subplots(1, 2)
+    display = ScoreDistributionDisplay.from_estimator(detector, data[0], ax=ax1)
+    assert display.ax_ is ax1
+    assert display.figure_ is fig
+    assert display.line_threshold_ in ax1.lines
+    assert not ax0.patches and not ax0.lines
+
+
+def test_score_distribution_direct_construction():
+    scores = np.r_[np.zeros(5), np.ones(5)]
+    display = ScoreDistributionDisplay(
+        scores, labels=["a"] * 5 + ["b"] * 5, threshold=0.5
+    ).plot(bins=[-0.5, 0.5, 1.5], color="C3")
+    assert len(display.patches_) == 2
+    assert display.ax_.get_title() == ""
+    texts = [t.get_text() for t in display.ax_.get_legend().get_texts()]
+    assert texts == ["a (5)", "b (5)", "threshold (0.5)"]
+
+
+def test_score_distribution_bad_input(detector, data):
+    with pytest.raises(ValueError, match="labels has 10 entries"):
+        ScoreDistributionDisplay.from_estimator(detector, data[0], data[1][:10])
+    with pytest.raises(ValueError, match="1-dimensional"):
+        ScoreDistributionDisplay(np.zeros((3, 2))).plot()
+
+
 # ------------------------------------------------------------------ shared
 
 
@@ -328,8 +437,9 @@ def test_code_scatter_labels_length_mismatch(ae, data):
         lambda est, X: LossCurveDisplay.from_estimator(est),
         lambda est, X: ReconstructionDisplay.from_estimator(est, X, image_shape=(8, 8)),
         lambda est, X: CodeScatterDisplay.from_estimator(est, X),
+        lambda est, X: ScoreDistributionDisplay.from_estimator(est, X),
     ],
-    ids=["loss", "reconstruction", "scatter"],
+    ids=["loss", "reconstruction", "scatter", "scores"],
 )
 def test_not_fitted(make_display, data):
     with pytest.raises(NotFittedError):

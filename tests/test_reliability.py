@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 import torch
-from conftest import fast_estimators
+from conftest import fast_autoencoders
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -40,7 +40,7 @@ from skae import (
 )
 from skae._net import TrainingDiverged, TrainingMonitor, VAENet
 
-ESTIMATORS = fast_estimators()
+ESTIMATORS = fast_autoencoders()
 IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
 SMALL = dict(hidden_layer_sizes=(16,), max_iter=10, batch_size=32, random_state=0)
 

@@ -1,0 +1,262 @@
+"""AutoencoderOutlierDetector: an autoencoder's scores as an outlier detector."""
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, OutlierMixin, clone
+from sklearn.utils import assert_all_finite, get_tags
+from sklearn.utils.validation import check_is_fitted
+
+from ._autoencoder import AutoencoderTransformer
+from ._base import _validate_X
+from ._compat import HasMethods, Interval, _fit_context
+
+
+class _ScoringModel(HasMethods):
+    """``HasMethods(["fit", "score_samples"])`` whose message says what to do."""
+
+    def __init__(self):
+        super().__init__(["fit", "score_samples"])
+
+    def __str__(self):
+        return (
+            "an unsupervised model with 'fit' and 'score_samples' methods (higher "
+            "scores meaning more normal), such as an skae autoencoder, PCA, "
+            "GaussianMixture or KernelDensity; a model without score_samples "
+            "needs a subclass or wrapper that defines it"
+        )
+
+
+class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
+    """Outlier detection with an autoencoder's (or any model's) sample scores.
+
+    Fits an unsupervised model to X and flags the rows it scores lowest. Any
+    model with ``score_samples`` (higher = more normal) will do: an
+    :class:`AutoencoderTransformer` (minus the squared reconstruction error),
+    a :class:`VAETransformer` (the ELBO), or scikit-learn's
+    :class:`~sklearn.decomposition.PCA` (the probabilistic PCA
+    log-likelihood). The threshold ``offset_`` is the ``100 * contamination``
+    percentile of the training rows' scores, so about a fraction
+    ``contamination`` of the training rows are predicted to be outliers, as
+    with :class:`~sklearn.ensemble.IsolationForest`.
+
+    Parameters
+    ----------
+    estimator : estimator instance, default=None
+        The unsupervised model, with ``fit`` and ``score_samples``; it is
+        cloned and fitted as ``estimator_``. None means
+        ``AutoencoderTransformer()``. Its parameters are tuned as
+        ``estimator__<name>`` (e.g. in ``GridSearchCV``) once it is passed
+        explicitly.
+
+    contamination : float, default=0.1
+        The expected proportion of outliers in the training data, in
+        (0, 0.5]. It sets the threshold ``offset_``; the scores do not depend
+        on it.
+
+    Attributes
+    ----------
+    estimator_ : estimator instance
+        The fitted clone of ``estimator``.
+
+    offset_ : float
+        The threshold on the scores: the ``100 * contamination`` percentile
+        of ``score_samples`` over the training rows. ``decision_function`` is
+        ``score_samples - offset_``; rows below it are outliers. (Not the
+        ``offset_`` of an skae autoencoder, the normalisation offset, which
+        is ``estimator_.offset_``.)
+
+    n_features_in_ : int
+        Number of features seen during :term:`fit`.
+
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :term:`fit`. Defined only when `X`
+        has feature names that are all strings.
+
+    See Also
+    --------
+    sklearn.ensemble.IsolationForest : Outlier detection with random trees.
+    sklearn.neighbors.LocalOutlierFactor : Outlier detection by local density.
+    AutoencoderTransformer : The default model.
+    VAETransformer : Scores rows by their ELBO.
+
+    Notes
+    -----
+    ``offset_`` comes from the training rows' scores. A model that fits its
+    training rows better than new ones (a wide code, little regularisation)
+    makes it too strict for new rows, though the ranking by
+    ``score_samples`` is unaffected; when the number of alarms matters, put
+    the threshold at a percentile of the scores of rows held out of ``fit``
+    (see the user guide).
+
+    The model is trained on all of X, outliers included: a flexible model
+    learns to reconstruct frequent outliers too, so train on data that is
+    mostly clean. A :class:`VAETransformer` with the Bernoulli likelihood
+    (chosen by ``likelihood="auto"`` for pixel data) scores only rows within
+    the training data's [min, max] and raises a ValueError on others.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sklearn.datasets import load_digits
+    >>> from skae import AutoencoderOutlierDetector, AutoencoderTransformer
+    >>> X, y = load_digits(return_X_y=True)
+    >>> detector = AutoencoderOutlierDetector(
+    ...     AutoencoderTransformer(8, max_iter=5, random_state=0),
+    ...     contamination=0.05,
+    ... ).fit(X[y == 0])
+    >>> labels = detector.predict(X[y == 0])
+    >>> round(float(np.mean(labels == -1)), 2)
+    0.05
+    """
+
+    _parameter_constraints: dict = {
+        "estimator": [None, _ScoringModel()],
+        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+    }
+
+    def __init__(self, estimator=None, contamination=0.1):
+        self.estimator = estimator
+        self.contamination = contamination
+
+    def _model(self):
+        """The unfitted model: ``estimator``, or the default for None."""
+        return AutoencoderTransformer() if self.estimator is None else self.estimator
+
+    @_fit_context(
+        # the inner model validates its own parameters
+        prefer_skip_nested_validation=False
+    )
+    def fit(self, X, y=None):
+        """Fit the model to X and set the threshold ``offset_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data, mostly normal rows.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        self : object
+            The fitted detector.
+        """
+        X_given = X
+        allow_nan = get_tags(self).input_tags.allow_nan
+        X = _validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
+        if isinstance(X_given, np.memmap) and X.dtype == X_given.dtype:
+            # skae's estimators train on a memmap one batch at a time
+            X = X_given
+        estimator = clone(self._model())
+        estimator.fit(X)
+        scores = self._scores(estimator, X)
+        self.estimator_ = estimator
+        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        return self
+
+    def score_samples(self, X):
+        """Score each sample with the model: higher is more normal.
+
+        These are ``estimator_.score_samples(X)``, e.g. minus the mean
+        squared reconstruction error for an :class:`AutoencoderTransformer`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            Float64 scores; the lower, the more abnormal.
+        """
+        check_is_fitted(self)
+        # the model's own score_samples checks X for NaN and inf
+        X = _validate_X(self, X, reset=False, ensure_all_finite=False)
+        return self._scores(self.estimator_, X)
+
+    def decision_function(self, X):
+        """Score each sample relative to the threshold.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples to score.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,)
+            ``score_samples(X) - offset_``: negative for outliers, zero or
+            positive for inliers.
+        """
+        return self.score_samples(X) - self.offset_
+
+    def predict(self, X):
+        """Predict whether each sample is an inlier (+1) or an outlier (-1).
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples to label.
+
+        Returns
+        -------
+        is_inlier : ndarray of shape (n_samples,)
+            -1 for rows scored below ``offset_``, +1 for the others.
+        """
+        decision = self.decision_function(X)
+        is_inlier = np.ones_like(decision, dtype=int)
+        is_inlier[decision < 0] = -1
+        return is_inlier
+
+    def _scores(self, estimator, X):
+        """``estimator.score_samples(X)`` as a float64 vector, checked."""
+        scores = np.asarray(estimator.score_samples(X), dtype=np.float64)
+        if scores.shape != (X.shape[0],):
+            raise ValueError(
+                f"{type(estimator).__name__}.score_samples returned an array of "
+                f"shape {scores.shape} for {X.shape[0]} samples; an outlier "
+                "detector needs one score per sample."
+            )
+        if not np.isfinite(scores).all():
+            if not get_tags(self).input_tags.allow_nan:
+                # name a NaN or inf in X the way scikit-learn does
+                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+            raise ValueError(
+                f"{type(estimator).__name__}.score_samples returned non-finite "
+                "scores; check X for extreme values."
+            )
+        return scores
+
+    def set_params(self, **params):
+        """Set the parameters of this detector and of its model.
+
+        Parameters
+        ----------
+        **params : dict
+            Parameters by name; ``estimator__<name>`` sets those of the
+            model, which must then be given (not None).
+
+        Returns
+        -------
+        self : object
+            The detector.
+        """
+        nested = sorted(k for k in params if k.startswith("estimator__"))
+        if nested and self.estimator is None and params.get("estimator") is None:
+            raise ValueError(
+                f"Cannot set {', '.join(nested)}: estimator is None (the default "
+                "AutoencoderTransformer(), which is created in fit). Pass the "
+                "model explicitly, e.g. "
+                "AutoencoderOutlierDetector(AutoencoderTransformer()), to set "
+                "or search its parameters."
+            )
+        return super().set_params(**params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        model_tags = get_tags(self._model())
+        tags.input_tags.sparse = model_tags.input_tags.sparse
+        tags.input_tags.allow_nan = model_tags.input_tags.allow_nan
+        return tags
