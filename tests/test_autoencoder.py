@@ -280,7 +280,7 @@ def test_verbose_prints_progress(digits, capsys):
         2, hidden_layer_sizes=(8,), max_iter=2, verbose=1, random_state=0
     ).fit(digits[0])
     out = capsys.readouterr().out
-    assert "train_loss" in out and out.count("\n") >= 3
+    assert "train loss" in out and "epoch 2/2" in out and out.count("\n") >= 4
 
 
 def test_silent_by_default(digits, capsys):
