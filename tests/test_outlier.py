@@ -269,3 +269,23 @@ def test_nan_in_X_is_named(fitted):
     X[1, 2] = np.nan
     with pytest.raises(ValueError, match="Input X contains NaN"):
         fitted.score_samples(X)
+
+
+def test_validation_fraction_sets_the_threshold_for_new_rows():
+    from sklearn.datasets import load_digits
+
+    X, y = load_digits(return_X_y=True)
+    normal = X[y == 3]
+    train, new = normal[:120], normal[120:]
+    model = AutoencoderTransformer(16, loss="mse", max_iter=60, random_state=0)
+    on_train = AutoencoderOutlierDetector(model, contamination=0.1).fit(train)
+    held_out = AutoencoderOutlierDetector(
+        model, contamination=0.1, validation_fraction=0.3, random_state=0
+    ).fit(train)
+    flagged_train_threshold = np.mean(on_train.predict(new) == -1)
+    flagged_held_out = np.mean(held_out.predict(new) == -1)
+    # the training rows' threshold is far too strict for new rows; the
+    # held-out one is much closer to contamination (36 rows set it: noisy)
+    assert flagged_train_threshold > 0.5
+    assert flagged_held_out < min(0.45, flagged_train_threshold - 0.2)
+    assert held_out.estimator_.n_samples_seen_ == 120 - 36
