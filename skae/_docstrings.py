@@ -140,7 +140,7 @@ PARAM_DOCS = {
     ),
     "callbacks": (
         "list of skorch callbacks or None",
-        """skorch callbacks added to skae's own for every fit: instances of
+        """Skorch callbacks added to skae's own for every fit: instances of
     ``skorch.callbacks.Callback`` or ``(name, callback)`` pairs, e.g.
     ``LRScheduler``, ``Checkpoint``, ``ProgressBar``, ``EarlyStopping`` or
     your own. Each fit trains with deep copies (never shared between fits

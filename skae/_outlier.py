@@ -67,7 +67,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     random_state : int, RandomState instance or None, default=None
         Shuffles the rows held out by ``validation_fraction``; unused
-        otherwise. (The model's own seed is its ``random_state``.)
+        otherwise. The model's own seed is its ``random_state``.
 
     Attributes
     ----------

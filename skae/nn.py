@@ -71,10 +71,9 @@ def _dense_stack(widths, activation, dropout, last=None):
 
 
 class MLPEncoder(nn.Sequential):
-    """Fully connected encoder body: linear layers, each followed by the
-    activation (and dropout).
+    """Fully connected encoder body: linear layers and activations.
 
-    Shapes: ``(batch, n_features)`` in, ``(batch, hidden_layer_sizes[-1])``
+    Each linear layer is followed by the activation (and dropout). Shapes: ``(batch, n_features)`` in, ``(batch, hidden_layer_sizes[-1])``
     out (the input itself when ``hidden_layer_sizes`` is empty). skae adds
     the code head.
 
@@ -96,10 +95,10 @@ class MLPEncoder(nn.Sequential):
 
 
 class MLPDecoder(nn.Sequential):
-    """Fully connected decoder body: linear layers, each followed by the
-    activation (and dropout), then optionally a linear output layer.
+    """Fully connected decoder body: linear layers and activations.
 
-    Shapes: ``(batch, n_components)`` in; ``(batch, n_features)`` out when
+    Each linear layer is followed by the activation (and dropout), then
+    optionally comes a linear output layer. Shapes: ``(batch, n_components)`` in; ``(batch, n_features)`` out when
     ``n_features`` is given, else ``(batch, hidden_layer_sizes[-1])`` and
     skae adds the output head.
 
