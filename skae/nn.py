@@ -73,7 +73,8 @@ def _dense_stack(widths, activation, dropout, last=None):
 class MLPEncoder(nn.Sequential):
     """Fully connected encoder body: linear layers and activations.
 
-    Each linear layer is followed by the activation (and dropout). Shapes: ``(batch, n_features)`` in, ``(batch, hidden_layer_sizes[-1])``
+    Each linear layer is followed by the activation (and dropout).
+    Shapes: ``(batch, n_features)`` in, ``(batch, hidden_layer_sizes[-1])``
     out (the input itself when ``hidden_layer_sizes`` is empty). skae adds
     the code head.
 
@@ -98,9 +99,10 @@ class MLPDecoder(nn.Sequential):
     """Fully connected decoder body: linear layers and activations.
 
     Each linear layer is followed by the activation (and dropout), then
-    optionally comes a linear output layer. Shapes: ``(batch, n_components)`` in; ``(batch, n_features)`` out when
-    ``n_features`` is given, else ``(batch, hidden_layer_sizes[-1])`` and
-    skae adds the output head.
+    optionally comes a linear output layer. Shapes: ``(batch,
+    n_components)`` in; ``(batch, n_features)`` out when ``n_features`` is
+    given, else ``(batch, hidden_layer_sizes[-1])`` and skae adds the
+    output head.
 
     Parameters
     ----------
