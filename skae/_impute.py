@@ -164,6 +164,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
                 n_components=32, noise="masking", noise_level=0.25, random_state=0
             )
         self.estimator_ = clone(estimator)
+        self.estimator_._validate_params()  # as its own fit would
         self.estimator_._atomic(X[:, ~empty], incremental=False, missing=True)
         self.indicator_ = None
         if self.add_indicator:

@@ -134,3 +134,10 @@ def test_nan_is_accepted_by_the_imputer_only(digits_missing):
         fitted.transform(X_missing)
     with pytest.raises(ValueError, match="cannot be a VAETransformer"):
         AutoencoderImputer(VAETransformer()).fit(X_missing)
+
+
+def test_the_inner_estimators_parameters_are_validated(digits_missing):
+    _, X_missing, _ = digits_missing
+    bad = DenoisingAutoencoder(n_components=0)
+    with pytest.raises(ValueError, match="n_components"):
+        AutoencoderImputer(bad).fit(X_missing)
