@@ -124,11 +124,22 @@ def test_grid_search_picks_between_mlp_and_conv_encoders(digits):
         )
 
 
-def test_conv_blocks_reshape_flat_images():
-    encoder, decoder = ConvEncoder((3, 9, 7)), ConvDecoder((3, 9, 7))
-    x = torch.randn(5, 3 * 9 * 7)
-    assert decoder(torch.randn(5, 4)).shape == (5, 3 * 9 * 7)
-    assert encoder(x).shape[0] == 5
+@pytest.mark.parametrize(
+    "shape, channels, inner",
+    [
+        ((3, 9, 7), (32, 64), (64, 3, 2)),
+        ((1, 28, 28), (32, 64), (64, 7, 7)),
+        ((2, 5, 3), (4, 8, 8), (8, 1, 1)),
+        ((1, 1, 1), (4, 8), (8, 1, 1)),
+    ],
+)
+def test_conv_blocks_reshape_flat_images(shape, channels, inner):
+    # each stride-2 stage maps a side of n pixels to ceil(n / 2), odd or even,
+    # and the decoder gives the image's size back
+    encoder, decoder = ConvEncoder(shape, channels), ConvDecoder(shape, channels)
+    n_features = int(np.prod(shape))
+    assert decoder(torch.randn(5, 4)).shape == (5, n_features)
+    assert encoder(torch.randn(5, n_features)).shape == (5, int(np.prod(inner)))
     with pytest.raises(ValueError, match="image_shape must be"):
         ConvEncoder((28, 28))
 
