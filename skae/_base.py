@@ -62,6 +62,7 @@ from ._objectives import (
     make_penalty,
 )
 from ._progress import EpochLog
+from ._threads import ThreadPolicy, training_threads
 from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder
 
 #: Rows per forward pass in transform / inverse_transform / score_samples ...
@@ -476,6 +477,7 @@ _OWN_CALLBACKS = {
     "valid_loss",
     "print_log",
     "monitor",
+    "threads",
     "progress",
     "train_reconstruction",
     "train_kl",
@@ -812,7 +814,10 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         # skae's own draws come from the net's generator; dropout draws from
         # torch's global one, which is then seeded (and held) for the run
         global_rng = _draws_from_global_rng(net.module_)
-        with seeded(run["seed"], device) if global_rng else nullcontext():
+        with (
+            seeded(run["seed"], device) if global_rng else nullcontext(),
+            training_threads(),
+        ):
             net.partial_fit(TensorDataset(X_train))
         return net
 
@@ -878,6 +883,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # skae's own progress lines instead of skorch's table
             callbacks__print_log=None,
             callbacks=[
+                ("threads", ThreadPolicy()),
                 *self._net_class().scoring_callbacks(validating),
                 ("monitor", monitor),
                 *(

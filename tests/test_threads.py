@@ -1,0 +1,200 @@
+"""The training thread policy (skae/_threads.py): which intra-op thread count
+a CPU fit trains on, and that the caller's count is left as it was."""
+
+import threading
+
+import numpy as np
+import pytest
+import torch
+from skorch.callbacks import Callback
+
+import skae
+from skae import _threads
+
+FAST = dict(hidden_layer_sizes=(8,), max_iter=3, device="cpu", random_state=0)
+
+
+class SeenThreads(Callback):
+    """Records torch's thread count at each training batch (it runs after
+    skae's own callbacks, so it sees the count the batch trains on)."""
+
+    def __init__(self, barrier=None):
+        self.barrier = barrier
+
+    def __deepcopy__(self, memo):
+        # skae deep-copies user callbacks; the barrier is shared on purpose
+        return type(self)(self.barrier)
+
+    def initialize(self):
+        self.seen_ = []
+        return self
+
+    def on_train_begin(self, net, **kwargs):
+        if self.barrier is not None:
+            self.barrier.wait(timeout=30)
+
+    def on_batch_begin(self, net, training=False, **kwargs):
+        if training:
+            self.seen_.append(torch.get_num_threads())
+
+
+def seen(model):
+    return dict(model.net_.callbacks_)["user_0_SeenThreads"].seen_
+
+
+@pytest.fixture
+def two_default_threads(monkeypatch):
+    """The process at torch's default of two threads, no environment
+    variable set: the state in which skae chooses."""
+    for name in _threads.THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    monkeypatch.setattr(_threads, "_DEFAULT_THREADS", 2)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture
+def data():
+    return np.random.RandomState(0).rand(300, 20)
+
+
+def test_small_net_trains_on_one_thread_and_restores(two_default_threads, data):
+    model = skae.AutoencoderTransformer(callbacks=[SeenThreads()], **FAST).fit(data)
+    assert seen(model) and set(seen(model)) == {1}
+    assert torch.get_num_threads() == 2
+
+
+def test_large_work_is_timed_at_both_counts(two_default_threads, data, monkeypatch):
+    # every batch counts as large, and one thread is made to look slow
+    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
+    clock = iter(range(10**6))
+    monkeypatch.setattr(
+        _threads.time,
+        "perf_counter",
+        lambda: next(clock) * (10 if torch.get_num_threads() == 1 else 1),
+    )
+    model = skae.AutoencoderTransformer(
+        callbacks=[SeenThreads()], batch_size=16, **FAST
+    ).fit(data)
+    policy = dict(model.net_.callbacks_)["threads"]
+    assert policy.candidates_ == (1, 2)
+    counts = seen(model)
+    probe = counts[_threads.WARMUP_BATCHES : _threads.WARMUP_BATCHES + 8]
+    assert probe == [1] * _threads.PROBE_BATCHES + [2] * _threads.PROBE_BATCHES
+    # after the probe, the faster count
+    assert policy.chosen_ == 2
+    assert set(counts[_threads.WARMUP_BATCHES + 8 :]) == {2}
+    assert torch.get_num_threads() == 2
+
+
+def test_explicit_torch_setting_is_respected(two_default_threads, data, monkeypatch):
+    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
+    torch.set_num_threads(3)  # the caller's choice: not the default 2
+    model = skae.AutoencoderTransformer(callbacks=[SeenThreads()], **FAST).fit(data)
+    assert set(seen(model)) == {3}
+    assert torch.get_num_threads() == 3
+
+
+def test_environment_variable_is_respected(two_default_threads, data, monkeypatch):
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    model = skae.AutoencoderTransformer(callbacks=[SeenThreads()], **FAST).fit(data)
+    assert set(seen(model)) == {2}  # a small net, yet left at 2
+
+
+def test_threadpoolctl_limit_is_respected(two_default_threads, data):
+    threadpoolctl = pytest.importorskip("threadpoolctl")
+    with threadpoolctl.threadpool_limits(limits=1):
+        assert torch.get_num_threads() == 1
+        assert _threads.user_chose_threads()
+    # and with a limit of 3, a small net still trains on 3
+    torch.set_num_threads(3)
+    assert _threads.user_chose_threads()
+
+
+class Fails(Callback):
+    def on_batch_begin(self, net, training=False, **kwargs):
+        raise RuntimeError("boom")
+
+
+def test_count_restored_when_the_fit_fails(two_default_threads, data):
+    with pytest.raises(RuntimeError, match="boom"):
+        skae.AutoencoderTransformer(callbacks=[Fails()], **FAST).fit(data)
+    assert torch.get_num_threads() == 2
+    assert _threads._training == 0
+
+
+def test_concurrent_fits_train_on_one_thread(two_default_threads, data, monkeypatch):
+    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
+    monkeypatch.setattr(_threads, "WARMUP_BATCHES", 10**6)  # never probe
+    barrier = threading.Barrier(2)
+    models = [
+        skae.AutoencoderTransformer(callbacks=[SeenThreads(barrier)], **FAST)
+        for _ in range(2)
+    ]
+    errors = []
+
+    def fit(model):
+        try:
+            torch.set_num_threads(2)  # a worker thread at the default
+            model.fit(data)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    workers = [threading.Thread(target=fit, args=(m,)) for m in models]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    assert not errors
+    for model in models:
+        # both passed the barrier inside their fits: all batches until the
+        # other finished ran on one thread; the first batch surely did
+        assert seen(model)[0] == 1
+    assert _threads._training == 0
+
+
+def test_same_weights_at_any_thread_count(data):
+    before = torch.get_num_threads()
+    codes = []
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            model = skae.AutoencoderTransformer(n_components=3, **FAST).fit(data)
+            codes.append(model.transform(data))
+    finally:
+        torch.set_num_threads(before)
+    np.testing.assert_array_equal(codes[0], codes[1])
+
+
+def test_forward_flops_counts_the_network():
+    module = skae.AutoencoderTransformer(
+        n_components=4, hidden_layer_sizes=(16,), device="cpu", max_iter=1
+    ).fit(np.random.RandomState(0).rand(20, 10))
+    flops = _threads.forward_flops(module.net_.module_, 10, batch_size=8)
+    # 10-16-4 encoder, 4-16-10 decoder: 2 flops per multiply-add
+    assert flops == 2 * 8 * (10 * 16 + 16 * 4 + 4 * 16 + 16 * 10)
+
+
+def test_slow_probe_on_more_threads_is_abandoned(
+    two_default_threads, data, monkeypatch
+):
+    # a busy machine: a batch on two threads takes ten times one thread's
+    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
+    clock = iter(range(10**6))
+    monkeypatch.setattr(
+        _threads.time,
+        "perf_counter",
+        lambda: next(clock) * (10 if torch.get_num_threads() == 2 else 1),
+    )
+    model = skae.AutoencoderTransformer(
+        callbacks=[SeenThreads()], batch_size=16, **FAST
+    ).fit(data)
+    counts = seen(model)
+    first_many = _threads.WARMUP_BATCHES + _threads.PROBE_BATCHES
+    # warm-up and the one-thread probe, one batch on two, then one thread
+    assert counts[:first_many] == [1] * first_many
+    assert counts[first_many] == 2
+    assert set(counts[first_many + 1 :]) == {1}
+    assert dict(model.net_.callbacks_)["threads"].chosen_ == 1
