@@ -55,6 +55,18 @@ def two_default_threads(monkeypatch):
     torch.set_num_threads(before)
 
 
+def slow_on(threads, monkeypatch):
+    """Every batch counts as large work, and a batch on ``threads`` threads
+    takes ten times as long as on the other count (a fake clock)."""
+    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
+    clock = iter(range(10**6))
+    monkeypatch.setattr(
+        _threads.time,
+        "perf_counter",
+        lambda: next(clock) * (10 if torch.get_num_threads() == threads else 1),
+    )
+
+
 @pytest.fixture
 def data():
     return np.random.RandomState(0).rand(300, 20)
@@ -68,13 +80,7 @@ def test_small_net_trains_on_one_thread_and_restores(two_default_threads, data):
 
 def test_large_work_is_timed_at_both_counts(two_default_threads, data, monkeypatch):
     # every batch counts as large, and one thread is made to look slow
-    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
-    clock = iter(range(10**6))
-    monkeypatch.setattr(
-        _threads.time,
-        "perf_counter",
-        lambda: next(clock) * (10 if torch.get_num_threads() == 1 else 1),
-    )
+    slow_on(1, monkeypatch)
     model = skae.AutoencoderTransformer(
         callbacks=[SeenThreads()], batch_size=16, **FAST
     ).fit(data)
@@ -181,13 +187,7 @@ def test_slow_probe_on_more_threads_is_abandoned(
     two_default_threads, data, monkeypatch
 ):
     # a busy machine: a batch on two threads takes ten times one thread's
-    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
-    clock = iter(range(10**6))
-    monkeypatch.setattr(
-        _threads.time,
-        "perf_counter",
-        lambda: next(clock) * (10 if torch.get_num_threads() == 2 else 1),
-    )
+    slow_on(2, monkeypatch)
     model = skae.AutoencoderTransformer(
         callbacks=[SeenThreads()], batch_size=16, **FAST
     ).fit(data)
