@@ -87,6 +87,17 @@ def describe(title):
     )
 
 
+def verdict(ok, smoke=False):
+    """Print the load and the verdict; return the exit status (0 on a smoke
+    run, whose numbers are not gated)."""
+    print(f"\nload average at end {load()}")
+    if smoke:
+        print("SMOKE RUN: not gated")
+        return 0
+    print("PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
 #: Rows generated per block: the same seed gives the same first rows whatever
 #: the total, so the 10k set is the start of the 200k one.
 _BLOCK = 10_000

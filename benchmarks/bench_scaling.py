@@ -86,7 +86,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _env import describe, load, mnist_like, pin_threads
+from _env import describe, mnist_like, pin_threads, verdict
 from _proc import status_kb
 from sklearn.exceptions import ConvergenceWarning
 
@@ -286,6 +286,16 @@ def memory_part(rows, threads):
 # ----------------------------------------------------------------- plots
 
 
+#: single-point memory runs: marker, legend label
+MARKERS = {
+    "partial_fit, read": ("s", "partial_fit, chunks read into memory"),
+    "partial_fit, memmap, gc.collect()": (
+        "^",
+        "partial_fit, memmap, gc.collect() after each call",
+    ),
+}
+
+
 def plot(times, memory, directory):
     import matplotlib
 
@@ -361,21 +371,14 @@ def plot(times, memory, directory):
                 fontsize=8,
             )
         for r in memory:
-            if r["kind"] == "partial_fit, read":
+            if r["kind"] in MARKERS:
+                marker, label = MARKERS[r["kind"]]
                 ax.plot(
                     r["chunk"] / MiB,
                     r["growth"] / MiB,
-                    "s",
+                    marker,
                     markersize=8,
-                    label="partial_fit, chunks read into memory",
-                )
-            if r["kind"] == "partial_fit, memmap, gc.collect()":
-                ax.plot(
-                    r["chunk"] / MiB,
-                    r["growth"] / MiB,
-                    "^",
-                    markersize=8,
-                    label="partial_fit, memmap, gc.collect() after each call",
+                    label=label,
                 )
             if r["kind"] == "fit":
                 ax.axhline(
@@ -446,11 +449,7 @@ def main(argv=None):
         ok &= passed
     if args.plot:
         plot(times, memory, args.plot_dir)
-    print(f"\nload average at end {load()}")
-    if args.smoke:
-        return 0
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return verdict(ok, args.smoke)
 
 
 if __name__ == "__main__":

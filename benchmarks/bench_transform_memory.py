@@ -64,7 +64,7 @@ import warnings
 
 import numpy as np
 import torch
-from _env import describe, pin_threads
+from _env import describe, pin_threads, verdict
 from _proc import status_kb
 from sklearn.decomposition import PCA
 
@@ -204,10 +204,7 @@ def main(argv=None):
         print("SMOKE RUN: small data, the results are not gated")
     ok = throughput(10_000 if args.smoke else 100_000, 3 if args.smoke else 11)
     ok &= peak_memory(20_000 if args.smoke else 200_000)
-    if args.smoke:
-        return 0
-    print("PASS" if ok else "FAIL")
-    return 0 if ok else 1
+    return verdict(ok, args.smoke)
 
 
 if __name__ == "__main__":
