@@ -15,7 +15,7 @@ How to call it
 --------------
 ::
 
-    python benchmarks/bench_fit_speed.py               # full run (~10 min, 2 cores)
+    python benchmarks/bench_fit_speed.py               # full run (~6 min, 2 cores)
     python benchmarks/bench_fit_speed.py --threads 1   # both sides on one thread
     python benchmarks/bench_fit_speed.py --quick       # 3 repetitions, not 7
     python benchmarks/bench_fit_speed.py --smoke       # does it run? (~1 min)

@@ -17,7 +17,7 @@ How to call it
 --------------
 ::
 
-    python benchmarks/bench_scaling.py                 # ~8 min on 2 cores
+    python benchmarks/bench_scaling.py                 # ~7 min on 2 cores
     python benchmarks/bench_scaling.py --plot          # and write the figures
     python benchmarks/bench_scaling.py --part time --threads 1
     python benchmarks/bench_scaling.py --smoke --plot --plot-dir /tmp

@@ -28,7 +28,7 @@ How to call it
 --------------
 ::
 
-    python benchmarks/bench_transform_memory.py              # ~2 min, ~3 GB
+    python benchmarks/bench_transform_memory.py              # ~4 min, ~3 GB
     python benchmarks/bench_transform_memory.py --threads 1
     python benchmarks/bench_transform_memory.py --smoke      # does it run?
 
