@@ -87,6 +87,13 @@ def describe(title):
     )
 
 
+def label(passed, smoke=False):
+    """A gated row's result column: PASS, FAIL, or (smoke) on a smoke run."""
+    if smoke:
+        return "(smoke)"
+    return "PASS" if passed else "FAIL"
+
+
 def verdict(ok, smoke=False):
     """Print the load and the verdict; return the exit status (0 on a smoke
     run, whose numbers are not gated)."""

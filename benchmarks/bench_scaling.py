@@ -86,7 +86,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from _env import describe, mnist_like, pin_threads, verdict
+from _env import describe, label, mnist_like, pin_threads, verdict
 from _proc import status_kb
 from sklearn.exceptions import ConvergenceWarning
 
@@ -134,7 +134,7 @@ def fit_time(X, epochs):
     return seconds, float(sum(model.net_.history[:, "dur"]))
 
 
-def time_part(sizes, epochs, repeats):
+def time_part(sizes, epochs, repeats, smoke=False):
     print(
         f"\n## Fit time against rows: {N_FEATURES} float32 features, {epochs} "
         f"epochs, batch {BATCH_SIZE}, median of {repeats} (sizes interleaved)\n"
@@ -164,7 +164,7 @@ def time_part(sizes, epochs, repeats):
         if n != sizes[0]:
             passed = abs(ratio - 1) <= LINEAR_TOL
             ok &= passed
-            verdict = "PASS" if passed else "FAIL"
+            verdict = label(passed, smoke)
         results.append(dict(rows=n, seconds=wall, cost=cost, cost_only=cost_only))
         print(
             f"| {n} | {wall:.2f} | {only:.2f} | {cost:.4f} | {cost_only:.4f} "
@@ -228,7 +228,7 @@ def measure(kind, path, rows, chunks, threads):
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def memory_part(rows, threads):
+def memory_part(rows, threads, smoke=False):
     data_bytes = rows * N_FEATURES * 4
     print(
         f"\n## Peak memory: partial_fit over chunks of a {rows} x {N_FEATURES} "
@@ -261,10 +261,7 @@ def memory_part(rows, threads):
             if kind in GATED and chunks == GATED_CHUNKS:
                 passed = out["growth"] <= bound
                 ok &= passed
-                verdict, bound_text = (
-                    ("PASS" if passed else "FAIL"),
-                    f"{bound / MiB:.0f}",
-                )
+                verdict, bound_text = label(passed, smoke), f"{bound / MiB:.0f}"
             results.append(
                 dict(
                     kind=kind, rows=rows, chunks=chunks, chunk=chunk, bound=bound, **out
@@ -442,10 +439,10 @@ def main(argv=None):
         memmap_rows = 200_000
     ok, times, memory = True, None, None
     if args.part in ("time", "all"):
-        passed, times = time_part(sizes, epochs, repeats)
+        passed, times = time_part(sizes, epochs, repeats, args.smoke)
         ok &= passed
     if args.part in ("memory", "all"):
-        passed, memory = memory_part(memmap_rows, threads)
+        passed, memory = memory_part(memmap_rows, threads, args.smoke)
         ok &= passed
     if args.plot:
         plot(times, memory, args.plot_dir)

@@ -64,7 +64,7 @@ import warnings
 
 import numpy as np
 import torch
-from _env import describe, pin_threads, verdict
+from _env import describe, label, pin_threads, verdict
 from _proc import status_kb
 from sklearn.decomposition import PCA
 
@@ -96,7 +96,7 @@ def interleaved(calls, repeats):
     return {name: statistics.median(t) for name, t in timings.items()}
 
 
-def throughput(n_rows, repeats):
+def throughput(n_rows, repeats, smoke=False):
     rng = np.random.RandomState(0)
     X = rng.uniform(0, 255, size=(n_rows, N_FEATURES)).astype(np.float32)
     X64 = X.astype(np.float64)
@@ -162,7 +162,7 @@ def throughput(n_rows, repeats):
         verdict = ""
         if gated:
             ok = ratio <= TRANSFORM_GOAL
-            verdict = f"  (goal <= {TRANSFORM_GOAL}: {'PASS' if ok else 'FAIL'})"
+            verdict = f"  (goal <= {TRANSFORM_GOAL}: {label(ok, smoke)})"
         print(f"  skae {skae_call} / {bare}: {ratio:.3f}{verdict}")
     ratio64 = medians["transform, float64 X"] / medians["bare encoder"]
     print(f"  skae transform, float64 X / bare float32 encoder: {ratio64:.3f}")
@@ -202,7 +202,9 @@ def main(argv=None):
     describe(__doc__.split("\n")[0])
     if args.smoke:
         print("SMOKE RUN: small data, the results are not gated")
-    ok = throughput(10_000 if args.smoke else 100_000, 3 if args.smoke else 11)
+    ok = throughput(
+        10_000 if args.smoke else 100_000, 3 if args.smoke else 11, args.smoke
+    )
     ok &= peak_memory(20_000 if args.smoke else 200_000)
     return verdict(ok, args.smoke)
 
