@@ -14,6 +14,7 @@ every estimator accepts.
 
 import copy
 import functools
+import gc
 import math
 import signal
 import sys
@@ -46,6 +47,7 @@ from ._compat import (
 from ._device import resolve_device
 from ._modules import Autoencoder
 from ._net import (
+    _NORMALISE_CHUNK,
     AutoencoderNet,
     LazyRows,
     ShuffledSplit,
@@ -794,6 +796,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         if resume:
             net = copy.deepcopy(self.net_)
+            # skorch copies a net by pickling it; its unpickler and buffer are
+            # left in a reference cycle holding a copy of the weights, which
+            # a stream of partial_fit calls would pile up until the next
+            # full collection
+            gc.collect()
             settings = dict(
                 lr=self.learning_rate_init,
                 optimizer__weight_decay=self.weight_decay,
@@ -1148,7 +1155,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     _normalise = staticmethod(normalise)
 
     def _denormalise(self, Xn):
-        return (Xn * self.scale_ + self.offset_).astype(Xn.dtype, copy=False)
+        """``Xn * scale_ + offset_`` written into ``Xn`` (an array of ours),
+        computed in float64 a block of rows at a time: no float64 copy of the
+        whole output."""
+        for start in range(0, Xn.shape[0], _NORMALISE_CHUNK):
+            block = Xn[start : start + _NORMALISE_CHUNK]
+            block[...] = block * self.scale_ + self.offset_
+        return Xn
 
     def _run_batches(self, fn, X, normalise=False, dtype=None):
         """Apply ``fn(module, batch)`` to X in eval mode, without gradients.

@@ -147,3 +147,25 @@ def test_bad_chunks_raise_and_leave_the_model_as_it_was(digits):
     assert model.n_samples_seen_ == 101
     with pytest.raises(ValueError, match="minimum of 2 is required"):
         skae.AutoencoderTransformer(2).partial_fit(X[:1])
+
+
+def test_partial_fit_leaves_no_copy_of_the_net_as_garbage():
+    # skorch copies a net by pickling it; the unpickler's reference cycle
+    # held a copy of the weights until the next full collection
+    import gc
+    import tempfile
+
+    X = np.random.RandomState(0).rand(50, 6)
+    model = skae.AutoencoderTransformer(2, hidden_layer_sizes=(4,), device="cpu")
+    model.partial_fit(X)
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            model.partial_fit(X)
+        left = [
+            o for o in gc.get_objects() if isinstance(o, tempfile.SpooledTemporaryFile)
+        ]
+    finally:
+        gc.enable()
+    assert left == []
