@@ -1,4 +1,5 @@
 import os
+import signal
 
 # sklearn's check_array_api_input runs its numpy-only variant only when scipy's
 # array-API mode is on; without this it is skipped. Must precede scipy's import.
@@ -9,6 +10,22 @@ import torch  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
 import skae  # noqa: E402
+
+
+@pytest.fixture(autouse=True, scope="session")
+def ctrl_c_raises():
+    """Ctrl-C raises KeyboardInterrupt, as in a foreground Python process.
+
+    A shell without job control starts background commands with SIGINT
+    ignored, and Python then installs no handler of its own; the tests that
+    send a real SIGINT need the usual one.
+    """
+    previous = signal.getsignal(signal.SIGINT)
+    if previous is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
 
 # tiny nets and few epochs: sklearn's checks fit dozens of times each
 FAST = dict(hidden_layer_sizes=(8,), max_iter=5)
