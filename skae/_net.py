@@ -360,6 +360,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         reconstruction, code = y_pred
         if self.missing is not None:
             fit = self.missing.loss(self.likelihood, reconstruction, y_true)
+            X = self.missing.fill_in(X)  # for a penalty that reads the input
         else:
             fit = self.criterion_(reconstruction, y_true)
         return fit + self.code_penalty(code, X)
