@@ -354,13 +354,14 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         """alpha * R(code), or 0 without a penalty."""
         if self.penalty is None or self.alpha == 0:
             return 0.0
+        if self.missing is not None:
+            X = self.missing.fill_in(X)  # the input as the network saw it
         return self.alpha * self.penalty(code, X, self.module_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, code = y_pred
         if self.missing is not None:
             fit = self.missing.loss(self.likelihood, reconstruction, y_true)
-            X = self.missing.fill_in(X)  # for a penalty that reads the input
         else:
             fit = self.criterion_(reconstruction, y_true)
         return fit + self.code_penalty(code, X)
