@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 
@@ -40,8 +41,14 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     ----------
     estimator : skae estimator or None, default=None
         The autoencoder: any skae estimator but :class:`VAETransformer`.
-        None means ``DenoisingAutoencoder(n_components=32, noise="masking",
-        noise_level=0.25, random_state=0)``.
+        None means ``DenoisingAutoencoder(n_components=64,
+        hidden_layer_sizes=(128, 128), activation="tanh", loss="mse",
+        noise="masking", noise_level=0.25, learning_rate_init=1.5e-3,
+        max_iter=75, random_state=0)``: two hidden layers of 128 tanh units
+        on each side of a 64-unit code, trained for 75 epochs on the squared
+        error (the error imputation is judged by) with a further quarter of
+        the entries masked in every batch. Chosen on digits with 30% and
+        50% missing, checked on MNIST (see the benchmarks page).
     missing_values : int, float, str, np.nan or None, default=np.nan
         The placeholder of the missing values; all its occurrences are
         imputed.
@@ -161,11 +168,25 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         estimator = self.estimator
         if estimator is None:
             estimator = DenoisingAutoencoder(
-                n_components=32, noise="masking", noise_level=0.25, random_state=0
+                n_components=64,
+                hidden_layer_sizes=(128, 128),
+                activation="tanh",
+                loss="mse",
+                noise="masking",
+                noise_level=0.25,
+                learning_rate_init=1.5e-3,
+                max_iter=75,
+                random_state=0,
             )
         self.estimator_ = clone(estimator)
         self.estimator_._validate_params()  # as its own fit would
-        self.estimator_._atomic(X[:, ~empty], incremental=False, missing=True)
+        with warnings.catch_warnings():
+            if self.estimator is None:
+                # the default's 75 epochs are chosen for the imputation
+                # error: its training loss on the observed entries is still
+                # falling then, and that is not a reason to train longer
+                warnings.simplefilter("ignore", ConvergenceWarning)
+            self.estimator_._atomic(X[:, ~empty], incremental=False, missing=True)
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(

@@ -354,6 +354,8 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         """alpha * R(code), or 0 without a penalty."""
         if self.penalty is None or self.alpha == 0:
             return 0.0
+        if self.missing is not None:
+            X = self.missing.fill_in(X)  # the input as the network saw it
         return self.alpha * self.penalty(code, X, self.module_)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):

@@ -1,5 +1,6 @@
 """AutoencoderImputer: an sklearn imputer on skae's masked-loss engine."""
 
+import re
 import warnings
 
 import numpy as np
@@ -14,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from skae import (
     AutoencoderImputer,
     AutoencoderTransformer,
+    ContractiveAutoencoder,
     DenoisingAutoencoder,
     VAETransformer,
 )
@@ -141,3 +143,28 @@ def test_the_inner_estimators_parameters_are_validated(digits_missing):
     bad = DenoisingAutoencoder(n_components=0)
     with pytest.raises(ValueError, match="n_components"):
         AutoencoderImputer(bad).fit(X_missing)
+
+
+def test_a_penalty_that_reads_the_input_sees_it_filled_in(digits_missing):
+    # the contractive penalty differentiates the encoder at the input: fed
+    # the raw rows, NaN and all, its gradient was NaN and training diverged
+    _, X_missing, missing = digits_missing
+    imputer = AutoencoderImputer(
+        ContractiveAutoencoder(4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    )
+    out = imputer.fit_transform(X_missing[:200])
+    assert np.isfinite(out).all()
+    assert np.isfinite(imputer.estimator_.loss_curve_).all()
+
+
+def test_the_default_estimator_is_the_documented_one(digits_missing):
+    _, X_missing, _ = digits_missing
+    with warnings.catch_warnings():
+        # its epoch budget is chosen for the imputation: no ConvergenceWarning
+        warnings.simplefilter("error", ConvergenceWarning)
+        imputer = AutoencoderImputer().fit(X_missing[:300])
+    doc = " ".join(AutoencoderImputer.__doc__.split())
+    documented = re.search(r"None means ``(DenoisingAutoencoder\(.*?\))``", doc)
+    expected = eval(documented.group(1), {"DenoisingAutoencoder": DenoisingAutoencoder})
+    assert type(imputer.estimator_) is DenoisingAutoencoder
+    assert imputer.estimator_.get_params() == expected.get_params()
