@@ -18,8 +18,9 @@ fit chooses:
   ``torch.utils.flop_counter`` counts it), the crossover measured by
   ``benchmarks/bench_threads.py``.
 - Otherwise **whichever of one thread and the caller's count is faster**,
-  timed on the fit's own batches: a few batches on one thread, then a few on
-  the caller's count, at the start and again every :data:`REPROBE_EVERY`
+  timed on the fit's own batches: a few batches on one thread, then (after
+  one untimed batch that wakes the other threads) a few on the caller's
+  count, at the start and again every :data:`REPROBE_EVERY`
   batches, so that a core taken by another process is noticed. Training
   starts on one thread, and a probe batch on more threads that is much
   slower ends the probe at once: on a busy machine such a batch can take
@@ -41,8 +42,8 @@ from skorch.callbacks import Callback
 
 #: A batch with fewer forward floating-point operations than this trains on
 #: one thread (measured on the 2-core machine of the benchmarks page).
-ONE_THREAD_BELOW = 2.0e7
-#: Batches timed at each candidate count per probe (interleaved).
+ONE_THREAD_BELOW = 1.0e7
+#: Batches timed at each count per probe.
 PROBE_BATCHES = 4
 #: Batches between two probes.
 REPROBE_EVERY = 300
@@ -113,7 +114,6 @@ class ThreadPolicy(Callback):
     """
 
     def initialize(self):
-        self.threads_ = None
         self.candidates_ = ()
         self.batch_ = 0
         self.times_ = {}
@@ -148,36 +148,39 @@ class ThreadPolicy(Callback):
             torch.set_num_threads(threads)
 
     def _probing(self):
-        """The count this batch is timed at, or None outside a probe: after
+        """``(count, timed)`` for a batch of a probe, None outside one: after
         the warm-up, every :data:`REPROBE_EVERY` batches, PROBE_BATCHES
-        batches on one thread, then as many on the caller's count (cut short
-        when one of them is slower than ABANDON_AT times one thread's)."""
+        batches on one thread, then one untimed batch on the caller's count
+        (waking its threads) and PROBE_BATCHES timed ones, cut short when
+        one of them is slower than ABANDON_AT times one thread's median."""
         if len(self.candidates_) < 2 or self.batch_ < WARMUP_BATCHES:
             return None
+        one, many = self.candidates_
         step = (self.batch_ - WARMUP_BATCHES) % REPROBE_EVERY
         if step == 0:
             self.times_ = {}
         if step < PROBE_BATCHES:
-            return self.candidates_[0]
-        if step < 2 * PROBE_BATCHES and self.candidates_[0] in self.times_:
-            return self.candidates_[1]
+            return one, True
+        if step <= 2 * PROBE_BATCHES and one in self.times_:
+            return many, step > PROBE_BATCHES
         return None
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
         if not training:
             return
         self.probe_ = self._probing()
-        self._set(self.chosen_ if self.probe_ is None else self.probe_)
+        self._set(self.chosen_ if self.probe_ is None else self.probe_[0])
         self.started_ = time.perf_counter()
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
         if not training:
             return
-        if self.probe_ is not None:
+        if self.probe_ is not None and self.probe_[1]:
             seconds = time.perf_counter() - self.started_
-            self.times_.setdefault(self.probe_, []).append(seconds)
+            count = self.probe_[0]
+            self.times_.setdefault(count, []).append(seconds)
             one, many = self.candidates_
-            if self.probe_ == many:
+            if count == many:
                 t_one, t_many = median(self.times_[one]), self.times_[many]
                 if seconds > ABANDON_AT * t_one:
                     self.chosen_ = one

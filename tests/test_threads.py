@@ -87,11 +87,13 @@ def test_large_work_is_timed_at_both_counts(two_default_threads, data, monkeypat
     policy = dict(model.net_.callbacks_)["threads"]
     assert policy.candidates_ == (1, 2)
     counts = seen(model)
-    probe = counts[_threads.WARMUP_BATCHES : _threads.WARMUP_BATCHES + 8]
-    assert probe == [1] * _threads.PROBE_BATCHES + [2] * _threads.PROBE_BATCHES
+    n = _threads.PROBE_BATCHES
+    end = _threads.WARMUP_BATCHES + 2 * n + 1
+    # n timed batches on one thread, one to wake the second, n timed on two
+    assert counts[_threads.WARMUP_BATCHES : end] == [1] * n + [2] * (n + 1)
     # after the probe, the faster count
     assert policy.chosen_ == 2
-    assert set(counts[_threads.WARMUP_BATCHES + 8 :]) == {2}
+    assert set(counts[end:]) == {2}
     assert torch.get_num_threads() == 2
 
 
@@ -193,8 +195,9 @@ def test_slow_probe_on_more_threads_is_abandoned(
     ).fit(data)
     counts = seen(model)
     first_many = _threads.WARMUP_BATCHES + _threads.PROBE_BATCHES
-    # warm-up and the one-thread probe, one batch on two, then one thread
+    # warm-up and the one-thread probe; on two threads an untimed batch
+    # and one timed (ten times slower: the probe ends), then one thread
     assert counts[:first_many] == [1] * first_many
-    assert counts[first_many] == 2
-    assert set(counts[first_many + 1 :]) == {1}
+    assert counts[first_many : first_many + 2] == [2, 2]
+    assert set(counts[first_many + 2 :]) == {1}
     assert dict(model.net_.callbacks_)["threads"].chosen_ == 1
