@@ -137,7 +137,12 @@ class ThreadPolicy(Callback):
 
     def _flops(self, net):
         module = net.module_
-        return forward_flops(module, module.n_features, net.batch_size)
+        try:
+            return forward_flops(module, module.n_features, net.batch_size)
+        except Exception:
+            # a module of the user's that the counter cannot trace: time
+            # both counts rather than fail the fit over a heuristic
+            return float("inf")
 
     def _set(self, threads):
         if not self.candidates_:

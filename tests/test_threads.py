@@ -201,3 +201,12 @@ def test_slow_probe_on_more_threads_is_abandoned(
     assert counts[first_many : first_many + 2] == [2, 2]
     assert set(counts[first_many + 2 :]) == {1}
     assert dict(model.net_.callbacks_)["threads"].chosen_ == 1
+
+
+def test_uncountable_module_is_timed_not_failed(two_default_threads, data, monkeypatch):
+    def fails(*args, **kwargs):
+        raise RuntimeError("cannot trace this module")
+
+    monkeypatch.setattr(_threads, "forward_flops", fails)
+    model = skae.AutoencoderTransformer(**FAST).fit(data)
+    assert dict(model.net_.callbacks_)["threads"].candidates_ == (1, 2)
