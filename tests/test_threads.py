@@ -163,14 +163,23 @@ def test_concurrent_fits_train_on_one_thread(two_default_threads, data, monkeypa
     assert _threads._training == 0
 
 
-def test_same_weights_at_any_thread_count(data):
+@pytest.mark.parametrize("width", [20, 300])
+def test_same_weights_at_one_and_two_threads(width):
+    # 300 features and 256 hidden units: work that two threads split
+    X = np.random.RandomState(0).rand(512, width)
     before = torch.get_num_threads()
     codes = []
     try:
         for threads in (1, 2):
-            torch.set_num_threads(threads)
-            model = skae.AutoencoderTransformer(n_components=3, **FAST).fit(data)
-            codes.append(model.transform(data))
+            torch.set_num_threads(threads)  # explicit: the policy keeps it
+            model = skae.AutoencoderTransformer(
+                n_components=3,
+                hidden_layer_sizes=(256,),
+                max_iter=2,
+                device="cpu",
+                random_state=0,
+            ).fit(X)
+            codes.append(model.transform(X))
     finally:
         torch.set_num_threads(before)
     np.testing.assert_array_equal(codes[0], codes[1])
