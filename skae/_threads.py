@@ -171,14 +171,14 @@ class ThreadPolicy(Callback):
         return None
 
     def on_batch_begin(self, net, batch=None, training=False, **kwargs):
-        if not training:
-            return
+        if not training or len(self.candidates_) < 2:
+            return  # nothing to choose per batch: set once in on_train_begin
         self.probe_ = self._probing()
         self._set(self.chosen_ if self.probe_ is None else self.probe_[0])
         self.started_ = time.perf_counter()
 
     def on_batch_end(self, net, batch=None, training=False, **kwargs):
-        if not training:
+        if not training or len(self.candidates_) < 2:
             return
         if self.probe_ is not None and self.probe_[1]:
             seconds = time.perf_counter() - self.started_
