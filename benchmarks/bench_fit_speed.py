@@ -60,13 +60,13 @@ each; medians and minima over the repetitions are reported. The loop's
 busy and the row should be rerun.
 
 * skae: ``Estimator(n_components=8, hidden_layer_sizes=(256,),
-  weight_decay=0, max_iter=E, tol=0, n_iter_no_change=E, random_state=0,
-  device="cpu", ...).fit(X)`` -- input validation, normalisation, building
-  the skorch net, training, and whatever the estimator computes after
-  training (``SparseAutoencoder`` encodes X once for its sparsity
-  diagnostics). With ``tol=0`` and ``n_iter_no_change=E`` it cannot stop early
-  (checked: ``n_iter_ == E``); the resulting ``ConvergenceWarning`` is
-  silenced.
+  learning_rate="constant", dropout=0, weight_decay=0, max_iter=E, tol=0,
+  n_iter_no_change=E, random_state=0, device="cpu", ...).fit(X)`` -- input
+  validation, normalisation, building the skorch net, training, and whatever
+  the estimator computes after training (``SparseAutoencoder`` encodes X once
+  for its sparsity diagnostics). With ``tol=0`` and ``n_iter_no_change=E``
+  it cannot stop early (checked: ``n_iter_ == E``); the resulting
+  ``ConvergenceWarning`` is silenced.
 * loop: the same normalisation (``"mse"``: subtract the feature means, divide
   by one global RMS; ``"bce"``: map X's global [min, max] onto [0, 1]; cast
   to float32 in the order skae does), the same module (skae's
@@ -183,6 +183,8 @@ def make_estimator(cls, batch_size, epochs, **params):
         loss=params.pop("loss", "mse"),
         weight_decay=0.0,
         batch_size=batch_size,
+        learning_rate="constant",  # the hand loops' rate (and no dropout)
+        dropout=0.0,
         learning_rate_init=LR,
         max_iter=epochs,
         tol=0.0,

@@ -15,8 +15,9 @@ compare on
 2. features: held-out accuracy of a LogisticRegression trained on the codes
    (codes standardised first);
 
-with the fit time of each model. Reconstruction of the VAE is the decoder's
-mean at the posterior mean, ``inverse_transform(transform(X))``.
+with the fit time of each model, its epochs and whether it warned (a
+``ConvergenceWarning``: ``max_iter`` cut it short). Reconstruction of the
+VAE is the decoder's mean at the posterior mean, ``inverse_transform(transform(X))``.
 
 How to call it
 --------------
@@ -28,9 +29,10 @@ How to call it
 
 What counts as a pass
 ---------------------
-The headline, from the issue on default quality: on MNIST-5k at
-n_components=30, the default ``AutoencoderTransformer``'s held-out error is at
-most 0.57 times PCA's, and it fits in under a minute. Exit status 1 if not.
+The headline, from the performance issue: on MNIST-5k at n_components=30,
+the default ``AutoencoderTransformer``'s held-out error is at most 0.45 times
+PCA's, and it fits in under 30 s (on the 2-core machine, idle; a time taken
+under load or on one thread says nothing). Exit status 1 if not.
 Everything else is reported, not judged.
 """
 
@@ -42,6 +44,7 @@ import warnings
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
@@ -75,7 +78,7 @@ def main(argv=None):
     warnings.simplefilter("ignore")
     header = (
         f"{'data':9s} {'k':>3s}  {'model':24s} {'sq. error':>9s} {'/ PCA':>6s} "
-        f"{'LR acc':>7s} {'fit s':>6s}"
+        f"{'LR acc':>7s} {'fit s':>6s} {'epochs':>6s} {'warned':>6s}"
     )
     print(header)
     print("-" * len(header))
@@ -88,9 +91,13 @@ def main(argv=None):
             pca_error = None
             for model_name, make in MODELS.items():
                 model = make(k)
-                start = time.perf_counter()
-                model.fit(X_train)
-                seconds = time.perf_counter() - start
+                with warnings.catch_warnings(record=True) as caught:
+                    warnings.simplefilter("always", ConvergenceWarning)
+                    start = time.perf_counter()
+                    model.fit(X_train)
+                    seconds = time.perf_counter() - start
+                warned = any(w.category is ConvergenceWarning for w in caught)
+                epochs = getattr(model, "n_iter_", "")
                 recon = model.inverse_transform(model.transform(X_test))
                 error = float(np.mean(np.sum(((recon - X_test) / top) ** 2, axis=1)))
                 pca_error = pca_error or error
@@ -99,7 +106,8 @@ def main(argv=None):
                 accuracy = clf.score(model.transform(X_test), y_test)
                 print(
                     f"{name:9s} {k:3d}  {model_name:24s} {error:9.3f} "
-                    f"{error / pca_error:6.3f} {accuracy:7.3f} {seconds:6.1f}",
+                    f"{error / pca_error:6.3f} {accuracy:7.3f} {seconds:6.1f} "
+                    f"{epochs:>6} {'yes' if warned else '-':>6s}",
                     flush=True,
                 )
                 if (name, k, model_name) == ("MNIST-5k", 30, "AutoencoderTransformer"):
@@ -107,11 +115,11 @@ def main(argv=None):
     if headline is None:
         return 0
     ratio, seconds = headline
-    ok = ratio <= 0.57 and seconds < 60
+    ok = ratio <= 0.45 and seconds < 30
     print(
         f"{'PASS' if ok else 'FAIL'}: MNIST-5k, 30 components, default "
-        f"AutoencoderTransformer: {ratio:.3f} x PCA's error (bar 0.57), "
-        f"fit {seconds:.1f} s (bar 60 s)"
+        f"AutoencoderTransformer: {ratio:.3f} x PCA's error (bar 0.45), "
+        f"fit {seconds:.1f} s (bar 30 s)"
     )
     return 0 if ok else 1
 

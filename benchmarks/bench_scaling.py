@@ -109,6 +109,12 @@ def estimator(epochs):
     return AutoencoderTransformer(
         n_components=N_COMPONENTS,
         loss="bce",
+        # the net and rate of the published figures (the defaults until
+        # learning_rate="one_cycle" came): per-row cost, not quality
+        hidden_layer_sizes=(256,),
+        dropout=0.0,
+        learning_rate="constant",
+        learning_rate_init=1e-3,
         batch_size=BATCH_SIZE,
         max_iter=epochs,
         tol=0.0,

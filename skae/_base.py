@@ -35,7 +35,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, PassthroughScoring
+from skorch.callbacks import Callback, LRScheduler, PassthroughScoring
 
 from ._compat import (
     Interval,
@@ -64,6 +64,7 @@ from ._objectives import (
     make_penalty,
 )
 from ._progress import EpochLog
+from ._schedule import OneCycle, auto_epochs
 from ._threads import ThreadPolicy, training_threads
 from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder
 
@@ -329,7 +330,7 @@ BASE_PARAMS = {
     "n_components": 2,
     "encoder": None,
     "decoder": None,
-    "hidden_layer_sizes": (256,),
+    "hidden_layer_sizes": (512,),
     "decoder_layer_sizes": None,
     "activation": "relu",
     "code_activation": None,
@@ -339,11 +340,12 @@ BASE_PARAMS = {
     "sparsity_target": 0.05,
     "noise": None,
     "noise_level": 0.2,
-    "dropout": 0.0,
+    "dropout": 0.1,
     "weight_decay": 0.0,
     "batch_size": 128,
-    "learning_rate_init": 1e-3,
-    "max_iter": 200,
+    "learning_rate": "one_cycle",
+    "learning_rate_init": 3e-3,
+    "max_iter": "auto",
     "early_stopping": False,
     "validation_fraction": 0.1,
     "n_iter_no_change": 10,
@@ -480,6 +482,7 @@ _OWN_CALLBACKS = {
     "print_log",
     "monitor",
     "threads",
+    "schedule",
     "progress",
     "train_reconstruction",
     "train_kl",
@@ -550,8 +553,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "dropout": [Interval(Real, 0, 1, closed="left")],
         "weight_decay": [Interval(Real, 0, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "learning_rate": [StrOptions({"one_cycle", "constant"})],
         "learning_rate_init": [Interval(Real, 0, None, closed="neither")],
-        "max_iter": [Interval(Integral, 1, None, closed="left")],
+        "max_iter": [Interval(Integral, 1, None, closed="left"), StrOptions({"auto"})],
         "early_stopping": ["boolean"],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither")],
         "n_iter_no_change": [Interval(Integral, 1, None, closed="left")],
@@ -681,7 +685,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # shuffled the same way, and the same int random_state repeats
             # the whole run
             seed = (seed + epochs_before) % np.iinfo(np.int32).max
-        epochs = 1 if incremental else self.max_iter
+        epochs = 1 if incremental else self._epochs(X.shape[0])
         monitor = TrainingMonitor(
             monitor="valid_loss" if validating else "train_loss",
             # partial_fit: the divergence guard and the interrupt check only
@@ -691,7 +695,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             start=self._warmup_epochs(),
         )
         split = ShuffledSplit(self.validation_fraction, seed) if validating else None
-        run = self._run_params(epochs, monitor, split, seed)
+        run = self._run_params(epochs, monitor, split, seed, scheduled=not incremental)
         objective = self._objective(X_train, offset, scale, resume, missing)
         if not resume:
             # the parameters the network is built from: warm starts, loading
@@ -717,10 +721,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             curve = self.loss_curve_
             if validating:
                 curve = [-v for v in self.validation_scores_]
-            self._warn_if_cut_short(curve, "validation" if validating else "training")
+            self._warn_if_cut_short(
+                curve, "validation" if validating else "training", epochs
+            )
         return self
 
-    def _warn_if_cut_short(self, curve, which):
+    def _epochs(self, n_samples):
+        """The epochs a ``fit`` on ``n_samples`` rows runs at most:
+        ``max_iter``, or for ``"auto"`` about :data:`STEP_BUDGET` optimizer
+        steps on the training rows (those left after the validation split)."""
+        if self.max_iter != "auto":
+            return self.max_iter
+        n_valid = math.ceil(self.validation_fraction * n_samples)
+        n_train = n_samples - n_valid if self.early_stopping else n_samples
+        return auto_epochs(n_train, self.batch_size)
+
+    def _warn_if_cut_short(self, curve, which, epochs):
         """ConvergenceWarning when ``max_iter`` ended a fit whose monitored
         loss was still falling materially: by more than 2% (relative) and by
         more than ``tol`` per epoch over the last ``n_iter_no_change``
@@ -733,7 +749,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         relative = drop / abs(curve[-1]) if curve[-1] else math.inf
         if relative > STILL_IMPROVING and drop / window > self.tol:
             warn_at_caller(
-                f"{type(self).__name__} stopped at max_iter={self.max_iter} epochs "
+                f"{type(self).__name__} stopped at max_iter={self.max_iter!r} "
+                f"({epochs} epochs) "
                 f"while its {which} loss was still falling ({relative:.1%} over "
                 f"the last {window} epoch{'s' * (window > 1)}). Raise max_iter (or "
                 "learning_rate_init) to train it further; with "
@@ -874,8 +891,18 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
-    def _run_params(self, epochs, monitor, train_split, seed):
-        """The net's parameters for one training run."""
+    def _run_params(self, epochs, monitor, train_split, seed, scheduled=True):
+        """The net's parameters for one training run (``scheduled``: with the
+        ``learning_rate`` schedule, which ``partial_fit`` runs without)."""
+        user = self._user_callbacks()
+        # a skorch LRScheduler among the callbacks takes the schedule's place
+        schedule = (
+            [("schedule", OneCycle(epochs))]
+            if scheduled
+            and self.learning_rate == "one_cycle"
+            and not any(isinstance(cb, LRScheduler) for _, cb in user)
+            else []
+        )
         validating = train_split is not None
         return dict(
             max_epochs=epochs,
@@ -893,12 +920,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 ("threads", ThreadPolicy()),
                 *self._net_class().scoring_callbacks(validating),
                 ("monitor", monitor),
+                *schedule,
                 *(
                     [("progress", EpochLog(int(self.verbose), type(self).__name__))]
                     if self.verbose
                     else []
                 ),
-                *self._user_callbacks(),
+                *user,
             ],
             verbose=int(self.verbose),
         )

@@ -43,8 +43,9 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         The autoencoder: any skae estimator but :class:`VAETransformer`.
         None means ``DenoisingAutoencoder(n_components=64,
         hidden_layer_sizes=(128, 128), activation="tanh", loss="mse",
-        noise="masking", noise_level=0.25, learning_rate_init=1.5e-3,
-        max_iter=75, random_state=0)``: two hidden layers of 128 tanh units
+        noise="masking", noise_level=0.25, dropout=0.0,
+        learning_rate="constant", learning_rate_init=1.5e-3, max_iter=75,
+        random_state=0)``: two hidden layers of 128 tanh units
         on each side of a 64-unit code, trained for 75 epochs on the squared
         error (the error imputation is judged by) with a further quarter of
         the entries masked in every batch. Chosen on digits with 30% and
@@ -174,6 +175,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
                 loss="mse",
                 noise="masking",
                 noise_level=0.25,
+                dropout=0.0,
+                learning_rate="constant",
                 learning_rate_init=1.5e-3,
                 max_iter=75,
                 random_state=0,

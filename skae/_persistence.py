@@ -253,7 +253,7 @@ def _build(path, manifest, weights, device, encoder, decoder):
         estimator.n_features_in_,
         target,
         likelihood(estimator.loss_),
-        max_epochs=estimator.max_iter,
+        max_epochs=estimator._epochs(estimator.n_samples_seen_),
         batch_size=estimator.batch_size,
         train_split=None,
         callbacks=[],

@@ -56,6 +56,7 @@ def test_linear_autoencoder_matches_pca(digits):
         hidden_layer_sizes=(),
         activation="identity",
         max_iter=300,
+        learning_rate="constant",
         learning_rate_init=1e-2,
         batch_size=400,
         tol=0,

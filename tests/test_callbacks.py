@@ -52,7 +52,9 @@ class StopAfter(Callback):
 
 def test_lr_scheduler(X):
     sched = LRScheduler(policy="StepLR", step_size=1, gamma=0.5, event_name="lr_now")
-    model = AutoencoderTransformer(2, callbacks=[sched], **SMALL).fit(X)
+    model = AutoencoderTransformer(
+        2, callbacks=[sched], learning_rate_init=1e-3, **SMALL
+    ).fit(X)
     lrs = model.net_.history[:, "lr_now"]
     np.testing.assert_allclose(lrs, [1e-3, 5e-4, 2.5e-4, 1.25e-4])
 

@@ -12,7 +12,9 @@ from sklearn.preprocessing import MinMaxScaler
 
 from skae import SparseAutoencoder, hoyer_sparsity
 
-TINY = dict(hidden_layer_sizes=(64,), max_iter=30, batch_size=32, random_state=0)
+TINY = dict(
+    hidden_layer_sizes=(64,), dropout=0.0, max_iter=30, batch_size=32, random_state=0
+)
 
 
 @pytest.fixture(scope="module")
