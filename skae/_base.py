@@ -64,7 +64,7 @@ from ._objectives import (
     make_penalty,
 )
 from ._progress import EpochLog
-from ._schedule import OneCycle, auto_epochs
+from ._schedule import OneCycle, auto_epochs, first_judged_epoch
 from ._threads import ThreadPolicy, training_threads
 from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder
 
@@ -686,16 +686,20 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # the whole run
             seed = (seed + epochs_before) % np.iinfo(np.int32).max
         epochs = 1 if incremental else self._epochs(X.shape[0])
+        scheduled = not incremental and self._one_cycle()
         monitor = TrainingMonitor(
             monitor="valid_loss" if validating else "train_loss",
             # partial_fit: the divergence guard and the interrupt check only
             patience=np.inf if incremental else self.n_iter_no_change,
             tol=self.tol,
             restore_best=validating,
-            start=self._warmup_epochs(),
+            start=max(
+                self._warmup_epochs(),
+                first_judged_epoch(epochs_before, epochs) if scheduled else 0,
+            ),
         )
         split = ShuffledSplit(self.validation_fraction, seed) if validating else None
-        run = self._run_params(epochs, monitor, split, seed, scheduled=not incremental)
+        run = self._run_params(epochs, monitor, split, seed, scheduled)
         objective = self._objective(X_train, offset, scale, resume, missing)
         if not resume:
             # the parameters the network is built from: warm starts, loading
@@ -891,18 +895,21 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
-    def _run_params(self, epochs, monitor, train_split, seed, scheduled=True):
-        """The net's parameters for one training run (``scheduled``: with the
-        ``learning_rate`` schedule, which ``partial_fit`` runs without)."""
-        user = self._user_callbacks()
-        # a skorch LRScheduler among the callbacks takes the schedule's place
-        schedule = (
-            [("schedule", OneCycle(epochs))]
-            if scheduled
-            and self.learning_rate == "one_cycle"
-            and not any(isinstance(cb, LRScheduler) for _, cb in user)
-            else []
+    def _one_cycle(self):
+        """Whether ``fit`` runs the one-cycle schedule: ``learning_rate``
+        asks for it and no skorch ``LRScheduler`` in ``callbacks`` takes its
+        place."""
+        return self.learning_rate == "one_cycle" and not any(
+            isinstance(
+                item[-1] if isinstance(item, tuple) and item else item, LRScheduler
+            )
+            for item in self.callbacks or []
         )
+
+    def _run_params(self, epochs, monitor, train_split, seed, scheduled=False):
+        """The net's parameters for one training run (``scheduled``: with the
+        one-cycle schedule over ``epochs``)."""
+        schedule = [("schedule", OneCycle(epochs))] if scheduled else []
         validating = train_split is not None
         return dict(
             max_epochs=epochs,
@@ -926,7 +933,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     if self.verbose
                     else []
                 ),
-                *user,
+                *self._user_callbacks(),
             ],
             verbose=int(self.verbose),
         )

@@ -28,6 +28,18 @@ STEP_BUDGET = 2500
 #: The most epochs ``max_iter="auto"`` gives (small data sets).
 MAX_AUTO_EPOCHS = 200
 
+#: The fraction of the steps over which the rate climbs to its peak (torch's
+#: default); the stopping rule judges only the epochs after it.
+PEAK_AT = 0.3
+
+
+def first_judged_epoch(epochs_before, epochs):
+    """The first epoch (counted over the net's history) whose loss the
+    stopping rule judges in a one-cycle fit of ``epochs`` epochs: while the
+    rate climbs to its peak the loss need not fall, and a fit stopped there
+    would never anneal."""
+    return epochs_before + math.ceil(PEAK_AT * epochs)
+
 
 def auto_epochs(n_train_rows, batch_size):
     """The epochs of ``max_iter="auto"`` for ``n_train_rows`` rows."""
@@ -53,7 +65,7 @@ class OneCycle(Callback):
             batches = math.ceil(len(dataset_train) / net.batch_size)
             total = max(2, self.epochs * batches)
             self.scheduler_ = OneCycleLR(
-                net.optimizer_, max_lr=net.lr, total_steps=total
+                net.optimizer_, max_lr=net.lr, total_steps=total, pct_start=PEAK_AT
             )
             self.steps_left_ = total - 1
 

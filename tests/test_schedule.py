@@ -135,3 +135,12 @@ def test_vae_warmup_is_checked_against_the_auto_epochs(X):
     # 100 rows at batch 25: auto is 200 epochs (the cap)
     with pytest.raises(ValueError, match=r"max_iter='auto' \(200 epochs"):
         VAETransformer(2, kl_warmup=200, **SMALL).fit(X)
+
+
+def test_stopping_rule_waits_for_the_peak(X):
+    # tol so large that only the first judged epoch counts as an improvement:
+    # the rule stops the fit n_iter_no_change epochs after it; in a one-cycle
+    # fit the first judged epoch follows the rate's peak (30% of 20 epochs)
+    model = AutoencoderTransformer(2, max_iter=20, n_iter_no_change=2, tol=1e3, **SMALL)
+    assert model.fit(X).n_iter_ == 6 + 1 + 2
+    assert model.set_params(learning_rate="constant").fit(X).n_iter_ == 0 + 1 + 2

@@ -87,11 +87,18 @@ def test_kl_warmup_ramps_the_weight(digits):
 
 def test_stopping_rule_waits_for_the_warmup(digits):
     vae = VAETransformer(
-        2, kl_warmup=5, n_iter_no_change=2, tol=1e6, **{**SMALL, "max_iter": 50}
+        2,
+        kl_warmup=5,
+        n_iter_no_change=2,
+        tol=1e6,
+        learning_rate="constant",
+        **{**SMALL, "max_iter": 50},
     ).fit(digits[0])
     # epochs 0-4 are not judged; epoch 5 sets the best, 6 and 7 miss -> stop
     assert vae.n_iter_ == 8
     assert vae.kl_weight_curve_[-1] == 1.0
+    # one-cycle: the later of the warm-up and the rate's peak (epoch 15 of 50)
+    assert vae.set_params(learning_rate="one_cycle").fit(digits[0]).n_iter_ == 18
 
 
 def test_warm_start_continues_the_ramp_and_takes_new_beta(digits):
