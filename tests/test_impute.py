@@ -168,3 +168,53 @@ def test_the_default_estimator_is_the_documented_one(digits_missing):
     expected = eval(documented.group(1), {"DenoisingAutoencoder": DenoisingAutoencoder})
     assert type(imputer.estimator_) is DenoisingAutoencoder
     assert imputer.estimator_.get_params() == expected.get_params()
+
+
+def test_a_conv_estimator_with_a_learning_rate_schedule(digits_missing):
+    # the image recipe of the user guide, tiny: conv blocks on the digits'
+    # 8 x 8 images and skorch's one-cycle schedule, stepped every batch
+    import torch
+    from skorch.callbacks import Callback, LRScheduler
+
+    from skae.nn import ConvDecoder, ConvEncoder
+
+    rates = []  # the callbacks are copied for the fit; the list is shared
+
+    class Rates(Callback):
+        def on_batch_begin(self, net, training=False, **kwargs):
+            if training:  # the rate this batch's step uses
+                rates.append(net.optimizer_.param_groups[0]["lr"])
+
+    _, X_missing, missing = digits_missing
+    X_missing, missing = X_missing[:256], missing[:256]
+    epochs, batch_size = 3, 128
+    schedule = LRScheduler(
+        torch.optim.lr_scheduler.OneCycleLR,
+        max_lr=3e-3,
+        epochs=epochs,
+        steps_per_epoch=2,  # ceil(256 / 128)
+        step_every="batch",
+    )
+    estimator = DenoisingAutoencoder(
+        16,
+        encoder=ConvEncoder((1, 8, 8), channels=(4, 4)),
+        decoder=ConvDecoder((1, 8, 8), channels=(4, 4)),
+        loss="mse",
+        noise="masking",
+        batch_size=batch_size,
+        max_iter=epochs,
+        callbacks=[schedule, Rates()],
+        random_state=0,
+    )
+    imputer = AutoencoderImputer(estimator, n_passes=1).fit(X_missing)
+    out = imputer.transform(X_missing)
+    assert not np.isnan(out).any()
+    np.testing.assert_array_equal(out[~missing], X_missing[~missing])
+    assert imputer.estimator_.n_iter_ == epochs
+    # the schedule ran, every batch, to its end: up past learning_rate_init
+    # (1e-3), then far below it
+    assert len(rates) == epochs * 2
+    assert max(rates) > 1e-3
+    assert rates[-1] < 1e-5
+    imputer.set_params(n_passes=2)
+    assert np.isfinite(imputer.transform(X_missing)).all()
