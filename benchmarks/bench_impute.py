@@ -60,7 +60,6 @@ missing are reported, not judged.
 
 import argparse
 import json
-import math
 import os
 import platform
 import sys
@@ -73,7 +72,6 @@ import torch
 from sklearn.datasets import load_breast_cancer, load_digits
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
-from skorch.callbacks import LRScheduler
 
 import skae
 from skae import AutoencoderImputer, DenoisingAutoencoder
@@ -104,17 +102,10 @@ def load(name, mnist_rows):
     return mnist_data()[0][:mnist_rows].astype(np.float64)
 
 
-def conv_imputer(image_shape, n_samples, epochs=45, batch_size=128):
+def conv_imputer(image_shape, epochs=45):
     """The image recipe of the user guide: conv blocks at their defaults, a
-    128-unit code, masking noise, the one-cycle learning-rate schedule
-    (peak 3e-3) over 45 epochs, one pass at transform."""
-    schedule = LRScheduler(
-        torch.optim.lr_scheduler.OneCycleLR,
-        max_lr=3e-3,
-        epochs=epochs,
-        steps_per_epoch=math.ceil(n_samples / batch_size),
-        step_every="batch",
-    )
+    128-unit code, masking noise, the default one-cycle learning-rate
+    schedule (peak 3e-3) over 45 epochs, one pass at transform."""
     estimator = DenoisingAutoencoder(
         128,
         encoder=ConvEncoder(image_shape),
@@ -122,9 +113,7 @@ def conv_imputer(image_shape, n_samples, epochs=45, batch_size=128):
         loss="mse",
         noise="masking",
         noise_level=0.25,
-        batch_size=batch_size,
         max_iter=epochs,
-        callbacks=[schedule],
         random_state=0,
     )
     return AutoencoderImputer(estimator, n_passes=1)
@@ -134,7 +123,7 @@ def make(method, data, X, iterative_features):
     if method == "AutoencoderImputer":
         return AutoencoderImputer()
     if method == "AutoencoderImputer(conv)":
-        return conv_imputer(IMAGE_SHAPES[data], X.shape[0])
+        return conv_imputer(IMAGE_SHAPES[data])
     if method == "SimpleImputer(mean)":
         return SimpleImputer(strategy="mean")
     if method == "KNNImputer":
