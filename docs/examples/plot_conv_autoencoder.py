@@ -56,7 +56,8 @@ models = {
 # --------------
 #
 # The autoencoders train for seconds (``fit s``, over ``epochs``, which the
-# default stopping rule or ``max_iter=200`` ends); PCA in milliseconds.
+# default ``max_iter="auto"`` sets, unless the stopping rule ends them
+# sooner); PCA in milliseconds.
 
 reconstructions, errors = {}, {}
 print(f"{'model':18s} {'sq. error':>9s} {'/ PCA':>6s} {'fit s':>6s} {'epochs':>6s}")

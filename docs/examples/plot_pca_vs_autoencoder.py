@@ -19,23 +19,18 @@ neither model saw during training.
 # from 0 to 16, and every error below is in those units: mean squared error
 # per pixel.
 #
-# The autoencoder is trained for its default 200 epochs and stops there,
-# before its convergence criterion is met; we silence the
-# :class:`~sklearn.exceptions.ConvergenceWarning` this raises.
-
-import warnings
+# The autoencoder trains at its defaults: a one-cycle learning-rate schedule
+# over about 2500 optimizer steps (``max_iter="auto"``: 200 epochs on these
+# 1347 rows), unless the stopping rule ends it sooner.
 
 import matplotlib.pyplot as plt
 import numpy as np
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 
 from skae import AutoencoderTransformer
 from skae.plotting import CodeScatterDisplay, ReconstructionDisplay
-
-warnings.filterwarnings("ignore", category=ConvergenceWarning)
 
 X, y = load_digits(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(
