@@ -106,10 +106,12 @@ fig.tight_layout()
 # The pixel-shuffled images are separated almost perfectly: no digit class
 # looks like them, and the narrow code cannot reproduce them. The upside-down
 # digits are only partly found. Many of them are still plausible digits: a
-# 0, a 1, a 3 or an 8 is nearly symmetric from top to bottom, so the model
-# reconstructs its mirror image as well as any other digit and scores it as
-# normal, while flipped 2s and 4s mostly stand out (see the list printed at the
-# end). The normal digits' own tail of low scores, badly written or unusual
+# 0, a 1 or an 8 is nearly symmetric from top to bottom, so the model
+# reconstructs its mirror image about as well as any other digit and scores
+# it as normal, while flipped 2s and 4s mostly stand out. In the list printed
+# at the end, six of the seven 2s and 4s are among the eight lowest scores,
+# and the four 0s, the two 1s and two of the three 8s among the nine highest.
+# The normal digits' own tail of low scores, badly written or unusual
 # digits, overlaps the flipped ones: no threshold catches most of the
 # flipped digits without also flagging some genuine ones. This is
 # what a reconstruction score measures — how far a row lies from what the

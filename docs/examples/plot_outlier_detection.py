@@ -100,9 +100,9 @@ fig.tight_layout()
 # the rows well, which the area under the ROC curve measures whatever the
 # threshold. But the test 3s score lower than the training 3s: the network
 # reconstructs the rows it was trained on better than new ones, the 7 other
-# digits among them, which is why few of those were flagged. The threshold,
+# digits among them, which is why none of those were flagged. The threshold,
 # a percentile of the *training* scores, is therefore too strict for new
-# rows.
+# rows: it flags 45 of the 53 test 3s.
 
 is_outlier = kind_test != "3"
 scores = detector.score_samples(X_test)
@@ -120,9 +120,9 @@ print(
 #
 # Scores of rows the model was not trained on behave like those of new rows.
 # So hold some training rows out of ``fit``, and set the threshold at a low
-# percentile of their scores. Here 37 of the 137 training rows are held out;
-# they contain other digits in the same proportion as the training rows, so
-# the percentile plays the part of ``contamination``.
+# percentile of their scores. Here 37 of the 137 training rows, picked at
+# random, are held out; like the training rows they may contain other
+# digits, and the percentile plays the part of ``contamination``.
 
 order = rng.permutation(len(X_train))
 fit_rows, held_out = order[:100], order[100:]
