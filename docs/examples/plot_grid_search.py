@@ -20,9 +20,11 @@ the classifier's cross-validated accuracy on the digits.
 # three folds, so the network is kept small (one hidden layer of 64 units)
 # and short (30 epochs) to keep the whole search within about a minute on
 # two CPU cores (the time printed below is that of the build of this page; it
-# grows when other jobs share the cores). The models stop at ``max_iter``
-# before they have converged, which is fine for a comparison like this one,
-# so we silence the :class:`~sklearn.exceptions.ConvergenceWarning`.
+# grows when other jobs share the cores). 30 epochs of the one-cycle
+# schedule are fewer than the default budget (``max_iter="auto"``: 200 here),
+# which is fine for a comparison like this one; we silence the
+# :class:`~sklearn.exceptions.ConvergenceWarning` that a fit still improving
+# at ``max_iter`` may raise.
 
 import time
 import warnings
@@ -126,9 +128,9 @@ fig.tight_layout()
 # percentage point of each other, which is about the spread between the
 # folds themselves (``std_test_score`` in ``cv_results_``), so the search
 # tells us less about the best setting than about the ones to avoid: the
-# cell that stands out is ReLU hidden units with the strongest penalty. With
-# 30 epochs none of the networks has converged, and longer training can
-# change the ranking.
+# cell that stands out is ReLU hidden units with the strongest penalty. The
+# networks trained 30 epochs, not the default budget, and longer training
+# can change the ranking.
 #
 # A baseline belongs next to any such grid: the same logistic regression on
 # all 64 scaled pixels, with no autoencoder. On these small images it does
