@@ -212,8 +212,14 @@ def test_interrupt_propagates_and_keeps_model(monkeypatch, estimator, method):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 def test_early_stopping_is_not_an_interrupt(estimator):
+    # a constant rate: a one-cycle fit judges only the epochs after its peak
     est = clone(estimator).set_params(
-        n_components=2, early_stopping=True, n_iter_no_change=2, tol=1e6, **SMALL
+        n_components=2,
+        early_stopping=True,
+        n_iter_no_change=2,
+        tol=1e6,
+        learning_rate="constant",
+        **SMALL,
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # converged: no ConvergenceWarning either
@@ -245,7 +251,11 @@ def test_early_stopping_restores_best_after_injected_blow_up(monkeypatch, estima
     monkeypatch.setattr(TrainingMonitor, "on_epoch_begin", blow_up_after_epoch_4)
     monkeypatch.setattr(TrainingMonitor, "on_epoch_end", snapshot_then_judge)
     est = clone(estimator).set_params(
-        n_components=2, early_stopping=True, n_iter_no_change=3, **SMALL
+        n_components=2,
+        early_stopping=True,
+        n_iter_no_change=3,
+        learning_rate="constant",  # every epoch judged, as the test needs
+        **SMALL,
     )
     model = est.set_params(max_iter=50).fit(X)
     valid = [-s for s in model.validation_scores_]
