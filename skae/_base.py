@@ -686,7 +686,13 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # the whole run
             seed = (seed + epochs_before) % np.iinfo(np.int32).max
         epochs = 1 if incremental else self._epochs(X.shape[0])
-        scheduled = not incremental and self._one_cycle()
+        user_callbacks = self._user_callbacks()
+        # a skorch LRScheduler among the callbacks takes the schedule's place
+        scheduled = (
+            not incremental
+            and self.learning_rate == "one_cycle"
+            and not any(isinstance(cb, LRScheduler) for _, cb in user_callbacks)
+        )
         monitor = TrainingMonitor(
             monitor="valid_loss" if validating else "train_loss",
             # partial_fit: the divergence guard and the interrupt check only
@@ -699,7 +705,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             ),
         )
         split = ShuffledSplit(self.validation_fraction, seed) if validating else None
-        run = self._run_params(epochs, monitor, split, seed, scheduled)
+        run = self._run_params(epochs, monitor, split, seed, user_callbacks, scheduled)
         objective = self._objective(X_train, offset, scale, resume, missing)
         if not resume:
             # the parameters the network is built from: warm starts, loading
@@ -736,8 +742,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         steps on the training rows (those left after the validation split)."""
         if self.max_iter != "auto":
             return self.max_iter
-        n_valid = math.ceil(self.validation_fraction * n_samples)
-        n_train = n_samples - n_valid if self.early_stopping else n_samples
+        n_train = n_samples
+        if self.early_stopping:
+            n_train -= ShuffledSplit.held_out(self.validation_fraction, n_samples)
         return auto_epochs(n_train, self.batch_size)
 
     def _warn_if_cut_short(self, curve, which, epochs):
@@ -895,20 +902,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             check_random_state(self.random_state).randint(np.iinfo(np.int32).max)
         )
 
-    def _one_cycle(self):
-        """Whether ``fit`` runs the one-cycle schedule: ``learning_rate``
-        asks for it and no skorch ``LRScheduler`` in ``callbacks`` takes its
-        place."""
-        return self.learning_rate == "one_cycle" and not any(
-            isinstance(
-                item[-1] if isinstance(item, tuple) and item else item, LRScheduler
-            )
-            for item in self.callbacks or []
-        )
-
-    def _run_params(self, epochs, monitor, train_split, seed, scheduled=False):
-        """The net's parameters for one training run (``scheduled``: with the
-        one-cycle schedule over ``epochs``)."""
+    def _run_params(
+        self, epochs, monitor, train_split, seed, user_callbacks, scheduled
+    ):
+        """The net's parameters for one training run: skae's callbacks, then
+        ``user_callbacks`` (from :meth:`_user_callbacks`); ``scheduled``: with
+        the one-cycle schedule over ``epochs``."""
         schedule = [("schedule", OneCycle(epochs))] if scheduled else []
         validating = train_split is not None
         return dict(
@@ -933,7 +932,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     if self.verbose
                     else []
                 ),
-                *self._user_callbacks(),
+                *user_callbacks,
             ],
             verbose=int(self.verbose),
         )
@@ -1306,7 +1305,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                     "smaller value."
                 )
         if self.early_stopping and not incremental:
-            n_valid = math.ceil(self.validation_fraction * X.shape[0])
+            n_valid = ShuffledSplit.held_out(self.validation_fraction, X.shape[0])
             if n_valid >= X.shape[0]:
                 raise ValueError(
                     f"early_stopping=True holds out ceil(validation_fraction * "

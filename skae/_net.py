@@ -170,9 +170,14 @@ class ShuffledSplit:
         self.fraction = fraction
         self.seed = seed
 
+    @staticmethod
+    def held_out(fraction, n):
+        """The number of the ``n`` rows held out for validation."""
+        return math.ceil(fraction * n)
+
     def __call__(self, dataset, y=None, **fit_params):
         n = len(dataset)
-        n_valid = math.ceil(self.fraction * n)
+        n_valid = self.held_out(self.fraction, n)
         order = np.random.RandomState(self.seed).permutation(n)
         X = dataset.X
         if isinstance(X, LazyRows):  # split the row indices, copy nothing

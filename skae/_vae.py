@@ -390,10 +390,11 @@ class VAETransformer(BaseAutoencoder):
                 "penalty='kl' needs a code in (0, 1); the VAE's code (the "
                 "posterior mean) is unbounded. Use penalty='l1' or 'l2'."
             )
-        if not incremental and self.kl_warmup >= self._epochs(X.shape[0]):
+        epochs = None if incremental else self._epochs(X.shape[0])
+        if epochs is not None and self.kl_warmup >= epochs:
             raise ValueError(
                 f"kl_warmup={self.kl_warmup} epochs cannot finish within "
-                f"max_iter={self.max_iter!r} ({self._epochs(X.shape[0])} epochs "
+                f"max_iter={self.max_iter!r} ({epochs} epochs "
                 "here): the KL weight would never reach beta. "
                 "Use kl_warmup < max_iter (or kl_warmup=0 for no warm-up)."
             )
