@@ -35,7 +35,7 @@ from sklearn.base import (
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import assert_all_finite, check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted
-from skorch.callbacks import Callback, LRScheduler, PassthroughScoring
+from skorch.callbacks import Callback, LRScheduler
 
 from ._compat import (
     Interval,
@@ -49,6 +49,7 @@ from ._modules import Autoencoder
 from ._net import (
     _NORMALISE_CHUNK,
     AutoencoderNet,
+    EpochMean,
     LazyRows,
     ShuffledSplit,
     TensorDataset,
@@ -917,9 +918,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             seed=seed,
             # skorch's per-epoch validation scoring and printing only when
             # used (the epoch timer and train loss are always on)
-            callbacks__valid_loss=(
-                PassthroughScoring(name="valid_loss") if validating else None
-            ),
+            callbacks__train_loss=EpochMean(name="train_loss", on_train=True),
+            callbacks__valid_loss=EpochMean(name="valid_loss") if validating else None,
             # skae's own progress lines instead of skorch's table
             callbacks__print_log=None,
             callbacks=[

@@ -93,50 +93,78 @@ def test_huge_learning_rate_raises_and_keeps_model(estimator):
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
 @pytest.mark.parametrize(
-    "poison, match",
+    "poison",
     [
         # a non-finite constant: the gradient stays finite, the loss does not
-        (lambda loss: loss + float("inf"), "train loss became inf"),
-        # NaN through the graph: caught at the gradient, before the step
-        (lambda loss: loss * float("nan"), "gradient norm became nan"),
+        lambda loss: loss + float("inf"),
+        # NaN through the graph: the loss and the gradient
+        lambda loss: loss * float("nan"),
     ],
     ids=["inf-loss", "nan-loss"],
 )
-def test_non_finite_loss_stops_at_once(monkeypatch, estimator, poison, match):
+def test_non_finite_loss_stops_at_once(monkeypatch, estimator, poison):
     seen = _poison(
         monkeypatch, estimator, lambda loss, n: poison(loss) if n == 3 else loss
     )
-    with pytest.raises(ValueError, match=match) as excinfo:
+    with pytest.raises(ValueError, match="train loss became (inf|nan)") as excinfo:
         clone(estimator).set_params(n_components=2, **SMALL).fit(_data())
     assert excinfo.type is TrainingDiverged
     assert seen == [True] * 3  # training batches only, none after the bad one
 
 
-@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
-def test_nan_gradient_stops_before_the_step(monkeypatch, estimator):
+def _count_steps(monkeypatch):
+    """Count the optimizer steps that returned (were applied)."""
     steps = []
     real_step = torch.optim.Adam.step
 
     def counted_step(self, *args, **kwargs):
-        # skorch passes the batch's forward/backward as Adam's closure, so
-        # count the steps that returned (applied), not the steps entered
         out = real_step(self, *args, **kwargs)
         steps.append(1)
         return out
 
     monkeypatch.setattr(torch.optim.Adam, "step", counted_step)
+    return steps
 
-    def bad_grad(loss, n):
-        if n < 3:
-            return loss
-        # finite value, infinite gradient: d/dx sqrt(x) at 0
-        return loss + torch.sqrt(torch.zeros((), requires_grad=True) * loss)
 
-    _poison(monkeypatch, estimator, bad_grad)
-    with pytest.raises(ValueError, match="gradient norm became") as excinfo:
+def _nan_gradient(loss):
+    """The same (finite) loss with a NaN gradient: d/dx sqrt(x) at 0 is
+    infinite, times the 0 that the chain rule carries."""
+    return loss + torch.sqrt(torch.zeros((), requires_grad=True) * loss)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_nan_gradient_stops_at_the_next_batch(monkeypatch, estimator):
+    steps = _count_steps(monkeypatch)
+    seen = _poison(
+        monkeypatch, estimator, lambda loss, n: _nan_gradient(loss) if n == 3 else loss
+    )
+    with pytest.raises(ValueError, match="train loss became nan") as excinfo:
         clone(estimator).set_params(n_components=2, **SMALL).fit(_data())
     assert excinfo.type is TrainingDiverged
-    assert len(steps) == 2  # the third batch's gradient was never applied
+    # the third step made the weights NaN, so the fourth batch's loss is NaN
+    # and stops training, no batch later
+    assert len(steps) == 4 and seen == [True] * 4
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
+def test_nan_gradient_in_the_last_batch_is_caught_by_the_weights(
+    monkeypatch, estimator
+):
+    model = _quiet_fit(clone(estimator).set_params(n_components=2, **SMALL), _data())
+    batches = model.net_.history[-1]["train_batch_count"]
+    last = SMALL["max_iter"] * batches  # no validation split: training only
+    steps = _count_steps(monkeypatch)
+    before = model.transform(_data())
+    seen = _poison(
+        monkeypatch,
+        estimator,
+        lambda loss, n: _nan_gradient(loss) if n == last else loss,
+    )
+    with pytest.raises(ValueError, match="weights' norm became nan") as excinfo:
+        model.fit(_data())
+    assert excinfo.type is TrainingDiverged
+    assert len(steps) == last and seen == [True] * last  # no batch saw it
+    np.testing.assert_array_equal(model.transform(_data()), before)
 
 
 @pytest.mark.parametrize("estimator", ESTIMATORS, ids=IDS)
@@ -235,6 +263,7 @@ def test_early_stopping_is_not_an_interrupt(estimator):
 def test_early_stopping_restores_best_after_injected_blow_up(monkeypatch, estimator):
     X = _data(300)
     snapshots = []  # the weights at the end of every epoch
+    real_epoch_begin = TrainingMonitor.on_epoch_begin
     real_epoch_end = TrainingMonitor.on_epoch_end
 
     def blow_up_after_epoch_4(self, net, **kwargs):
@@ -242,6 +271,7 @@ def test_early_stopping_restores_best_after_injected_blow_up(monkeypatch, estima
             with torch.no_grad():
                 for p in net.module_.parameters():
                     p.mul_(3.0)
+        return real_epoch_begin(self, net, **kwargs)
 
     def snapshot_then_judge(self, net, **kwargs):
         state = net.module_.state_dict()
