@@ -201,15 +201,17 @@ class EpochMean(PassthroughScoring):
     """skorch's ``PassthroughScoring`` (an epoch's batch-size weighted mean
     of a batch score, and whether it is the best yet), reading the epoch's
     batch rows directly: the history's column indexing that skorch's own
-    does costs as much as a small net's batch, twice an epoch."""
+    does, and numpy's average, cost as much as a small net's batch."""
 
     def on_epoch_end(self, net, **kwargs):
         size = ("train" if self.on_train else "valid") + "_batch_size"
         rows = [row for row in net.history[-1]["batches"] if self.name in row]
         if not rows:  # no validation data, say
             return
-        score = np.average(
-            [row[self.name] for row in rows], weights=[row[size] for row in rows]
+        # the weighted mean, in exactly rounded sums (numpy's average of a
+        # few dozen numbers costs more than a small net's batch)
+        score = math.fsum(row[size] * row[self.name] for row in rows) / math.fsum(
+            row[size] for row in rows
         )
         is_best = self._is_best_score(score)
         if is_best:
@@ -227,15 +229,15 @@ class TrainingMonitor(Callback):
     """Divergence guard, stopping rule, best-weights restore and epoch count.
 
     A non-finite training or validation loss raises :class:`TrainingDiverged`
-    in the batch it appears in; non-finite weights raise it at the end of the
-    epoch. A non-finite gradient with a finite loss (``sqrt`` at 0, say) is
-    caught one of these two ways: the optimizer's step turns it into
-    non-finite weights, whose next batch has a non-finite loss. The guard
-    reads the loss skorch records anyway and looks at the weights once an
-    epoch, so it adds nothing to a training step (a check of the gradients
-    before every step cost small nets 3% of their training time); the
-    estimator trains a copy, so the weights a failed fit leaves are thrown
-    away with it.
+    in the batch it appears in; non-finite weights raise it when training
+    ends. A non-finite gradient behind a finite loss (``sqrt`` at 0, say) is
+    caught one of these two ways: the optimizer's step carries it into the
+    weights, which make the next batch's loss non-finite, or, after the last
+    step, are the weights the fit would return. The guard reads the loss the
+    history records anyway and the weights once a fit, so it adds nothing to
+    a training step (a check of the gradients before every step cost small
+    nets 3% of their training time); the estimator trains a copy, so the
+    weights a failed fit leaves are thrown away with it.
 
     Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
     each epoch. When it has not improved by at least ``tol`` for ``patience``
@@ -286,7 +288,8 @@ class TrainingMonitor(Callback):
 
     def _check_weights(self, net):
         # one fused kernel: the sum of the norms is finite iff every weight is
-        total = torch.stack(torch._foreach_norm(self.params_)).sum().item()
+        with torch.no_grad():
+            total = torch.stack(torch._foreach_norm(self.params_)).sum().item()
         if not math.isfinite(total):
             self._diverged(net, "weights' norm", total)
 
@@ -298,7 +301,6 @@ class TrainingMonitor(Callback):
         )
 
     def on_epoch_end(self, net, **kwargs):
-        self._check_weights(net)
         self.rows_ = None
         self.epochs_ += 1
         if len(net.history) <= self.start:
@@ -323,6 +325,7 @@ class TrainingMonitor(Callback):
         if self.restored_:
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # a fitted model keeps no copies
+        self._check_weights(net)  # the weights the fit returns
         self.params_ = self.rows_ = None
 
 
