@@ -35,16 +35,24 @@ other processes barely disturb.
 
 What counts as a pass
 ---------------------
-For every gated row, the ratio of median wall-clock times ``skae / loop`` is
-at most the row's goal (the "goal" column: 1.10 at batch 32, 1.05 at 128 and
-512), and the two loss curves agree to a relative 1e-4 (else the row reads
-"CURVE": the two sides did not do the same work, and its time says nothing).
-The script prints a table and exits with status 1 if any gated row fails.
-Until issue 16 every row was held to 1.15; the rows that existed then
-(digits at 32, 128 and 512, low-rank at 128, per-sample) measure the same
-thing as before. ``--smoke`` runs every row on cut-down data (4 epochs, 2
-repetitions, at most 2000 rows) to check that the script works: its ratios
-are no measurement, and it never fails on them.
+For every gated row, the paired ratio is at most the row's goal (the "goal"
+column: 1.10 at batch 32, 1.05 at 128 and 512), and the two loss curves
+agree to a relative 1e-4 (else the row reads "CURVE": the two sides did not
+do the same work, and its time says nothing). The paired ratio is the
+median, over the repetitions, of ``skae / loop`` wall-clock times of the
+same repetition (the two fits run back to back). Until 2026-11-30 the gate
+was the ratio of the two medians (still printed, "ratio"); on the shared
+2-core VM, where single fits of the same code varied by up to 1.9x within a
+run (the "spread" column), a slow phase of the host that fell on more of one
+side's fits than the other's moved that ratio by as much as 0.16 between two
+runs of the same code (digits at batch 512: 0.895 and 1.054). A phase that
+slows both fits of a repetition cancels in their quotient. The script prints
+a table and exits with status 1 if any gated row fails. Until issue 16 every
+row was held to 1.15; the rows that existed then (digits at 32, 128 and 512,
+low-rank at 128, per-sample) measure the same thing as before. ``--smoke``
+runs every row on cut-down data (4 epochs, 2 repetitions, at most 2000 rows)
+to check that the script works: its ratios are no measurement, and it never
+fails on them.
 
 One extra, ungated row ("per-sample skorch") swaps skae's whole-tensor
 ``TensorBatches`` iterator for torch's default ``DataLoader`` (per-sample
@@ -419,7 +427,8 @@ def main(argv=None):
     header = (
         f"{'config':<26} {'n_samples':>9} {'n_feat':>6} {'batch':>5} {'epochs':>6} "
         f"{'reps':>4} "
-        f"{'loop med s':>10} {'skae med s':>10} {'ratio':>6} {'goal':>5} "
+        f"{'loop med s':>10} {'skae med s':>10} {'ratio':>6} {'paired':>6} "
+        f"{'goal':>5} "
         f"{'min ratio':>9} {'cpu ratio':>9} {'result':>6} {'spread':>6} "
         f"{'curve diff':>10}"
     )
@@ -432,6 +441,7 @@ def main(argv=None):
         (t_loop, c_loop), (t_skae, c_skae) = times["loop"], times["skae"]
         med_loop, med_skae = statistics.median(t_loop), statistics.median(t_skae)
         ratio = med_skae / med_loop
+        paired = statistics.median(s / t for s, t in zip(t_skae, t_loop, strict=True))
         min_ratio = min(t_skae) / min(t_loop)
         cpu_ratio = (
             f"{statistics.median(c_skae) / statistics.median(c_loop):9.3f}"
@@ -450,21 +460,22 @@ def main(argv=None):
         elif args.smoke:
             result = "(smoke)"
         else:
-            ok = ratio <= row.goal
+            ok = paired <= row.goal
             failed |= not ok
             result = "PASS" if ok else "FAIL"
         goal = f"{row.goal:5.2f}" if row.goal else "-"
         print(
             f"{row.name:<26} {row.X.shape[0]:>9} {row.X.shape[1]:>6} {row.batch:>5} "
             f"{row.epochs:>6} {done:>4} {med_loop:>10.3f} {med_skae:>10.3f} "
-            f"{ratio:>6.3f} {goal:>5} {min_ratio:>9.3f} {cpu_ratio:>9} {result:>6} "
-            f"{spread:>6.2f} {diff:>10.1e}",
+            f"{ratio:>6.3f} {paired:>6.3f} {goal:>5} {min_ratio:>9.3f} "
+            f"{cpu_ratio:>9} {result:>6} {spread:>6.2f} {diff:>10.1e}",
             flush=True,
         )
     print()
     print(
-        "ratio = median(skae) / median(loop); min ratio = min(skae) / min(loop); "
-        "pass: ratio <= goal and curve diff <= "
+        "ratio = median(skae) / median(loop); paired = median over repetitions "
+        "of skae / loop; min ratio = min(skae) / min(loop); "
+        "pass: paired <= goal and curve diff <= "
         f"{CURVE_TOL:g}. cpu ratio (1 thread only): the same with "
         "time.thread_time. spread: max/min of the loop's times. curve diff: "
         "largest relative difference between the two per-epoch loss curves. "
