@@ -222,7 +222,7 @@ class EpochMean(PassthroughScoring):
 
 
 class TrainingDiverged(ValueError):
-    """The loss or a gradient became non-finite during training."""
+    """The loss or the weights became non-finite during training."""
 
 
 class TrainingMonitor(Callback):
