@@ -553,6 +553,12 @@ class VAENet(AutoencoderNet):
         self.terms_ = self.rows_ = None
         super().on_epoch_end(net, **kwargs)
 
+    def on_train_end(self, net, X=None, y=None, **kwargs):
+        super().on_train_end(net, X=X, y=y, **kwargs)
+        # a callback may end training in the middle of an epoch: a fitted
+        # model keeps none of its terms
+        self.terms_ = self.rows_ = None
+
     def infer(self, x, **fit_params):
         if self.missing is not None:
             raise ValueError("VAETransformer does not train on missing values.")

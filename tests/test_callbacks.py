@@ -93,6 +93,29 @@ def test_a_callback_may_stop_training(X, stopper):
         assert model.n_iter_ == 2
 
 
+class StopInBatch(Callback):
+    """Ends training in the middle of the second epoch."""
+
+    def initialize(self):
+        self.batches_ = 0
+        return self
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        self.batches_ += training
+        if self.batches_ == 5:
+            raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("cls", [AutoencoderTransformer, VAETransformer])
+def test_a_callback_may_stop_training_in_a_batch(X, cls):
+    model = cls(2, callbacks=[StopInBatch()], **{**SMALL, "max_iter": 50}).fit(X)
+    net = model.net_
+    assert len(net.history) == 2 and "train_loss" not in net.history[-1]
+    assert net.batch_hooks_ is None and net.generator_ is None
+    assert getattr(net, "terms_", None) is None  # the VAE's, of the cut epoch
+    model.transform(X)
+
+
 def test_callbacks_are_copied_for_every_fit_and_clone(X):
     counter = CountEpochs()
     est = AutoencoderTransformer(2, callbacks=[counter], **SMALL)
