@@ -42,7 +42,7 @@ do the same work, and its time says nothing). The paired ratio is the
 median, over the repetitions, of ``skae / loop`` wall-clock times of the
 same repetition (the two fits run back to back). Until 2026-11-30 the gate
 was the ratio of the two medians (still printed, "ratio"); on the shared
-2-core VM, where single fits of the same code varied by up to 1.9x within a
+2-core VM, where single fits of the same code varied by up to 2x within a
 run (the "spread" column), a slow phase of the host that fell on more of one
 side's fits than the other's moved that ratio by as much as 0.16 between two
 runs of the same code (digits at batch 512: 0.895 and 1.054). A phase that
