@@ -274,15 +274,11 @@ class TrainingMonitor(Callback):
         self.converged_ = False
         self.params_ = [p for _, p in net.get_all_learnable_params()]
 
-    def on_epoch_begin(self, net, **kwargs):
-        # the epoch's batch rows, held: indexing the history every batch
-        # costs small nets a measurable share of their step
-        self.rows_ = net.history[-1]["batches"]
-
     def on_batch_end(self, net, training=False, **kwargs):
-        # the net has just recorded the batch loss as a Python float
+        # the net has just recorded the batch loss as a Python float (read
+        # from the row itself: the history's column indexing costs more)
         name = "train_loss" if training else "valid_loss"
-        loss = self.rows_[-1][name]
+        loss = net.history[-1]["batches"][-1][name]
         if not math.isfinite(loss):
             self._diverged(net, name.replace("_", " "), loss)
 
@@ -301,7 +297,6 @@ class TrainingMonitor(Callback):
         )
 
     def on_epoch_end(self, net, **kwargs):
-        self.rows_ = None
         self.epochs_ += 1
         if len(net.history) <= self.start:
             return
@@ -326,7 +321,7 @@ class TrainingMonitor(Callback):
             net.module_.load_state_dict(self.best_state_)
         self.best_state_ = None  # a fitted model keeps no copies
         self._check_weights(net)  # the weights the fit returns
-        self.params_ = self.rows_ = None
+        self.params_ = None
 
 
 def with_penalty(loss, penalty):
@@ -539,7 +534,6 @@ class VAENet(AutoencoderNet):
         self.kl_weight_ = self.kl_weight(len(self.history) - 1)
         self.history.record("kl_weight", self.kl_weight_)
         self.terms_ = []  # (batch row, prefix, the two terms) of this epoch
-        self.rows_ = self.history[-1]["batches"]
 
     def on_epoch_end(self, net, **kwargs):
         # the batch rows get their terms now, in one conversion (before the
@@ -550,14 +544,14 @@ class VAENet(AutoencoderNet):
             for (row, prefix, _), (reconstruction, kl) in zip(self.terms_, values):
                 row[f"{prefix}_reconstruction"] = reconstruction
                 row[f"{prefix}_kl"] = kl
-        self.terms_ = self.rows_ = None
+        self.terms_ = None
         super().on_epoch_end(net, **kwargs)
 
     def on_train_end(self, net, X=None, y=None, **kwargs):
         super().on_train_end(net, X=X, y=y, **kwargs)
         # a callback may end training in the middle of an epoch: a fitted
         # model keeps none of its terms
-        self.terms_ = self.rows_ = None
+        self.terms_ = None
 
     def infer(self, x, **fit_params):
         if self.missing is not None:
@@ -582,7 +576,6 @@ class VAENet(AutoencoderNet):
         weight = self.kl_weight_ if training else self.beta
         prefix = "train" if training else "valid"
         if getattr(self, "terms_", None) is not None:  # in an epoch
-            self.terms_.append(
-                (self.rows_[-1], prefix, (reconstruction.detach(), kl.detach()))
-            )
+            row = self.history[-1]["batches"][-1]
+            self.terms_.append((row, prefix, (reconstruction.detach(), kl.detach())))
         return with_penalty(reconstruction + weight * kl, self.code_penalty(mu, X))

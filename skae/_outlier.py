@@ -1,6 +1,5 @@
 """AutoencoderOutlierDetector: an autoencoder's scores as an outlier detector."""
 
-import math
 from numbers import Real
 
 import numpy as np
@@ -11,6 +10,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._autoencoder import AutoencoderTransformer
 from ._base import _validate_X
 from ._compat import HasMethods, Interval, _fit_context, _safe_indexing
+from ._net import ShuffledSplit
 
 
 class _ScoringModel(HasMethods):
@@ -180,7 +180,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         estimator = clone(self._model())
         fit_rows = threshold_rows = X
         if self.validation_fraction is not None:
-            n_valid = math.ceil(self.validation_fraction * X.shape[0])
+            n_valid = ShuffledSplit.held_out(self.validation_fraction, X.shape[0])
             if not 1 <= n_valid < X.shape[0] - 1:
                 raise ValueError(
                     f"validation_fraction={self.validation_fraction} of "
