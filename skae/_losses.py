@@ -57,24 +57,37 @@ def gaussian_kl(mu, log_var):
     return 0.5 * torch.sum(mu * mu + torch.exp(log_var) - 1.0 - log_var, dim=-1)
 
 
-def gaussian_log_density(x, mean, log_var):
-    """log N(x | mean, diag exp(log_var)) per row.
+def gaussian_nll(x, mean, log_var):
+    """-log N(x | mean, diag exp(log_var)) per row: the VAE's reconstruction
+    loss, which a training step computes this way round (negating the log
+    density would cost a kernel more, forward and backward).
 
     ``log_var`` broadcasts against ``x``: a scalar tensor is one shared
     variance, zeros give the standard normal.
     """
-    log_var = torch.as_tensor(log_var, dtype=x.dtype, device=x.device)
+    if not isinstance(log_var, torch.Tensor):
+        log_var = torch.as_tensor(log_var, dtype=x.dtype, device=x.device)
     squared = (x - mean) ** 2 * torch.exp(-log_var)
-    return -0.5 * torch.sum(squared + log_var + _LOG_2PI, dim=-1)
+    return 0.5 * torch.sum(squared + log_var + _LOG_2PI, dim=-1)
+
+
+def gaussian_log_density(x, mean, log_var):
+    """log N(x | mean, diag exp(log_var)) per row: minus :func:`gaussian_nll`."""
+    return -gaussian_nll(x, mean, log_var)
+
+
+def bernoulli_nll(x, logits):
+    """-log p(x) per row for independent Bernoullis with these logits: the
+    binary cross-entropy summed over the features.
+
+    ``x`` may lie anywhere in [0, 1]: for fractional targets this is the
+    binary cross-entropy of the model but not a normalised density.
+    """
+    return torch.sum(
+        F.binary_cross_entropy_with_logits(logits, x, reduction="none"), dim=-1
+    )
 
 
 def bernoulli_log_likelihood(x, logits):
-    """log p(x) per row for independent Bernoullis with these logits.
-
-    ``x`` may lie anywhere in [0, 1]: for fractional targets this is minus
-    the binary cross-entropy, a log-likelihood of the model but not a
-    normalised density.
-    """
-    return -torch.sum(
-        F.binary_cross_entropy_with_logits(logits, x, reduction="none"), dim=-1
-    )
+    """log p(x) per row: minus :func:`bernoulli_nll`."""
+    return -bernoulli_nll(x, logits)

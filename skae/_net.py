@@ -197,6 +197,17 @@ class ShuffledSplit:
         )
 
 
+def batch_row(net):
+    """The history row of the batch in progress, in constant time.
+
+    ``net.history[-1]["batches"][-1]``, without skorch's ``History`` indexing,
+    which copies the list of epochs on every call (``History.to_list``): read
+    once a batch, that copy would grow with the epochs so far (0.7 µs a read
+    after 20 epochs, 6 µs after 2000; 0.1 µs this way).
+    """
+    return list.__getitem__(net.history, -1)["batches"][-1]
+
+
 class EpochMean(PassthroughScoring):
     """skorch's ``PassthroughScoring`` (an epoch's batch-size weighted mean
     of a batch score, and whether it is the best yet), reading the epoch's
@@ -278,7 +289,7 @@ class TrainingMonitor(Callback):
         # the net has just recorded the batch loss as a Python float (read
         # from the row itself: the history's column indexing costs more)
         name = "train_loss" if training else "valid_loss"
-        loss = net.history[-1]["batches"][-1][name]
+        loss = batch_row(net)[name]
         if not math.isfinite(loss):
             self._diverged(net, name.replace("_", " "), loss)
 
@@ -569,13 +580,13 @@ class VAENet(AutoencoderNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, mu, log_var = y_pred
         module = self.module_
-        reconstruction = -self.likelihood.log_likelihood(
+        reconstruction = self.likelihood.negative_log_likelihood(
             y_true, output, module.output_log_var()
         ).mean()
         kl = gaussian_kl(mu, log_var).mean()
         weight = self.kl_weight_ if training else self.beta
         prefix = "train" if training else "valid"
         if getattr(self, "terms_", None) is not None:  # in an epoch
-            row = self.history[-1]["batches"][-1]
+            row = batch_row(self)
             self.terms_.append((row, prefix, (reconstruction.detach(), kl.detach())))
         return with_penalty(reconstruction + weight * kl, self.code_penalty(mu, X))

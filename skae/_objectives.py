@@ -17,8 +17,8 @@ import torch
 from torch.nn import functional as F
 
 from ._losses import (
-    bernoulli_log_likelihood,
-    gaussian_log_density,
+    bernoulli_nll,
+    gaussian_nll,
     kl_sparsity_penalty,
     l1_penalty,
     l2_penalty,
@@ -41,12 +41,16 @@ class Likelihood:
         """The decoder's mean from its raw output."""
         return torch.sigmoid(output) if self.loss == "bce" else output
 
-    def log_likelihood(self, x, output, log_var=None):
-        """log p(x | z) per row for the raw ``output`` (and, Gaussian, the
-        decoder's log-variance)."""
+    def negative_log_likelihood(self, x, output, log_var=None):
+        """-log p(x | z) per row for the raw ``output`` (and, Gaussian, the
+        decoder's log-variance): the VAE's reconstruction term."""
         if self.loss == "bce":
-            return bernoulli_log_likelihood(x, output)
-        return gaussian_log_density(x, output, log_var)
+            return bernoulli_nll(x, output)
+        return gaussian_nll(x, output, log_var)
+
+    def log_likelihood(self, x, output, log_var=None):
+        """log p(x | z) per row: minus :meth:`negative_log_likelihood`."""
+        return -self.negative_log_likelihood(x, output, log_var)
 
     def __repr__(self):
         return f"Likelihood({self.name!r})"

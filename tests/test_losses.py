@@ -45,6 +45,21 @@ def test_bernoulli_log_likelihood_matches_torch_on_binary_data():
     )
 
 
+def test_negative_log_likelihood_is_the_negated_log_likelihood_exactly():
+    # the VAE trains on the negative log-likelihood, computed without the
+    # negation; it must be bit for bit minus what score_samples reads
+    x, output = (
+        torch.rand(5, 7, generator=torch.Generator().manual_seed(2)),
+        _randn(5, 7),
+    )
+    for name, log_var in (("gaussian", torch.tensor(0.3)), ("bernoulli", None)):
+        lik = likelihood(name)
+        nll = lik.negative_log_likelihood(x, output, log_var)
+        assert nll.shape == (5,)
+        assert torch.equal(nll, -lik.log_likelihood(x, output, log_var))
+        assert torch.equal(nll.mean(), -lik.log_likelihood(x, output, log_var).mean())
+
+
 def test_vae_module_heads_clamp_and_shapes():
     module = VariationalAutoencoder(
         MLPEncoder((4,)), MLPDecoder((4,)), 5, 2, likelihood="gaussian"
