@@ -19,6 +19,7 @@ How to call it
     python benchmarks/bench_fit_speed.py --threads 1   # both sides on one thread
     python benchmarks/bench_fit_speed.py --quick       # 3 repetitions a row
     python benchmarks/bench_fit_speed.py --smoke       # does it run? (~1 min)
+    python benchmarks/bench_fit_speed.py --only VAE    # the rows whose name has "VAE"
 
 Both sides always train at one, pinned, thread count: ``--threads N``, or
 torch's default when it is not given, set with ``torch.set_num_threads`` and
@@ -408,6 +409,12 @@ def main(argv=None):
         default=None,
         help="torch threads for both sides (default: torch's default, pinned)",
     )
+    parser.add_argument(
+        "--only",
+        metavar="TEXT",
+        default="",
+        help="run only the rows whose name contains TEXT (case-insensitive)",
+    )
     args = parser.parse_args(argv)
     repeats = 2 if args.smoke else 3 if args.quick else 7
     most = repeats if args.smoke or args.quick else MOST_REPEATS
@@ -437,6 +444,8 @@ def main(argv=None):
     failed = False
     total_start = time.perf_counter()
     for row in rows(args.smoke):
+        if args.only.lower() not in row.name.lower():
+            continue
         times, curves, done = compare(row, repeats, most)
         (t_loop, c_loop), (t_skae, c_skae) = times["loop"], times["skae"]
         med_loop, med_skae = statistics.median(t_loop), statistics.median(t_skae)

@@ -544,7 +544,7 @@ class VAENet(AutoencoderNet):
         super().on_epoch_begin(net, **kwargs)
         self.kl_weight_ = self.kl_weight(len(self.history) - 1)
         self.history.record("kl_weight", self.kl_weight_)
-        self.terms_ = []  # (batch row, prefix, the two terms) of this epoch
+        self.terms_ = []  # (batch row, prefix, the two terms) kept for the end
 
     def on_epoch_end(self, net, **kwargs):
         # the batch rows get their terms now, in one conversion (before the
@@ -577,6 +577,22 @@ class VAENet(AutoencoderNet):
             )
         return self.module_(x, eps=eps)
 
+    #: Devices whose batch terms become numbers at once. Elsewhere (a GPU)
+    #: they are kept as tensors and converted in one copy at the epoch's
+    #: end, instead of two device-to-host copies a batch.
+    TERMS_AT_ONCE_ON = frozenset({"cpu"})
+
+    def _record_terms(self, prefix, reconstruction, kl):
+        """The batch's two loss terms, into its history row."""
+        row = batch_row(self)
+        if reconstruction.device.type in self.TERMS_AT_ONCE_ON:
+            # on the CPU a number now costs less (0.2 µs) than a tensor kept
+            # for a stack at the epoch's end (60 µs an epoch of 15 batches)
+            row[f"{prefix}_reconstruction"] = reconstruction.item()
+            row[f"{prefix}_kl"] = kl.item()
+        else:
+            self.terms_.append((row, prefix, (reconstruction.detach(), kl.detach())))
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, mu, log_var = y_pred
         module = self.module_
@@ -587,6 +603,5 @@ class VAENet(AutoencoderNet):
         weight = self.kl_weight_ if training else self.beta
         prefix = "train" if training else "valid"
         if getattr(self, "terms_", None) is not None:  # in an epoch
-            row = batch_row(self)
-            self.terms_.append((row, prefix, (reconstruction.detach(), kl.detach())))
+            self._record_terms(prefix, reconstruction, kl)
         return with_penalty(reconstruction + weight * kl, self.code_penalty(mu, X))

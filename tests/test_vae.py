@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skae import VAETransformer
+from skae._net import VAENet
 from skae._vae import N_SCORE_DRAWS, SCORE_SEED
 
 SMALL = dict(
@@ -66,6 +67,19 @@ def test_history_curves(fitted):
         rtol=1e-6,
     )
     assert all(kl > 0 for kl in fitted.kl_curve_)
+
+
+def test_terms_kept_for_the_epoch_end_match_terms_read_at_once(digits, monkeypatch):
+    # on a GPU the batch terms are converted once an epoch; on the CPU at
+    # once: both ways must give the same curves, training and validation
+    params = dict(SMALL, max_iter=4, early_stopping=True, kl_warmup=2)
+    at_once = VAETransformer(2, **params).fit(digits[0][:300])
+    monkeypatch.setattr(VAENet, "TERMS_AT_ONCE_ON", frozenset())
+    kept = VAETransformer(2, **params).fit(digits[0][:300])
+    assert kept.reconstruction_curve_ == at_once.reconstruction_curve_
+    assert kept.kl_curve_ == at_once.kl_curve_
+    assert kept.validation_scores_ == at_once.validation_scores_
+    assert kept.net_.history[:, "valid_kl"] == at_once.net_.history[:, "valid_kl"]
 
 
 # ------------------------------------------------------ KL warm-up and beta
