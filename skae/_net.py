@@ -547,8 +547,9 @@ class VAENet(AutoencoderNet):
         self.terms_ = []  # (batch row, prefix, the two terms) kept for the end
 
     def on_epoch_end(self, net, **kwargs):
-        # the batch rows get their terms now, in one conversion (before the
-        # callbacks that average them run: the net hears every event first)
+        # on an accelerator the batch rows get their terms now, in one
+        # conversion (before the callbacks that average them run: the net
+        # hears every event first); on the CPU they have them already
         if self.terms_:
             terms = [term for *_, pair in self.terms_ for term in pair]
             values = torch.stack(terms).view(-1, 2).tolist()
