@@ -727,7 +727,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         seen = getattr(self, "n_samples_seen_", 0) if (incremental and fitted) else 0
         self._keep(net, lik, offset, scale, validated=validating)
         self.n_samples_seen_ = seen + X.shape[0]
-        self._after_training(X)
+        self._after_training(X_train)
         if not (incremental or monitor.converged_ or stopped_by_callback):
             curve = self.loss_curve_
             if validating:
@@ -1414,9 +1414,31 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _decode_mean(self, module, z):
         return likelihood(self.loss_).mean(module.decode(z))
 
-    def _after_training(self, X):
-        """Fitted diagnostics computed on the data just trained on; called
-        after ``fit`` and after every ``partial_fit``."""
+    def _after_training(self, X_train):
+        """Fitted diagnostics computed on the rows just trained on
+        (``X_train``: the normalised rows, see :meth:`_training_rows`);
+        called after ``fit`` and after every ``partial_fit``."""
+
+    def _training_codes(self, X_train):
+        """The trained network's codes of ``X_train``, the normalised float32
+        rows it trained on (missing entries filled in as in training), in
+        eval mode and without gradients: a float32 array.
+
+        Cheaper than :meth:`transform` on the raw X: no second normalisation
+        and, for float64 X on the CPU, no float64 copy of the network.
+        """
+        net = self.net_
+        module = net.module_
+        module.eval()
+        parts = []
+        with torch.inference_mode():
+            rows = inference_batch_rows(self.n_features_in_)
+            for start in range(0, len(X_train), rows):
+                batch = X_train[start : start + rows]
+                if net.missing is not None:
+                    batch = net.missing.fill_in(batch)
+                parts.append(self._encode(module, batch).cpu().numpy())
+        return np.concatenate(parts)
 
     def _record_history(self, history):
         """Fitted attributes (a dict) read off the history beyond the

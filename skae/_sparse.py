@@ -43,7 +43,10 @@ class SparseAutoencoder(BaseAutoencoder):
         Fraction of the code entries on the data of the last ``fit`` or
         ``partial_fit`` call (the chunk) whose magnitude is below 10% of
         their code unit's root mean square over that data, for the network
-        as it is after that call.
+        as it is after that call. Computed in float32 on the rows as the
+        network trained on them (normalised; missing values filled in, in
+        :class:`AutoencoderImputer`), so for float64 X it matches the codes
+        of ``transform`` to float32 precision.
 
     mean_activation_ : ndarray of shape (n_components,)
         Mean magnitude ``|z|`` of each code unit over the same data (for
@@ -85,8 +88,8 @@ class SparseAutoencoder(BaseAutoencoder):
         ),
     }
 
-    def _after_training(self, X):
-        Z = np.abs(self._run_batches(self._encode, X, normalise=True))
+    def _after_training(self, X_train):
+        Z = np.abs(self._training_codes(X_train))
         rms = np.sqrt(np.mean(Z.astype(np.float64) ** 2, axis=0))
         self.inactive_fraction_ = float(np.mean(Z < INACTIVE_THRESHOLD * rms))
         self.mean_activation_ = Z.mean(axis=0, dtype=np.float64)

@@ -17,6 +17,7 @@ from skae import (
     AutoencoderTransformer,
     ContractiveAutoencoder,
     DenoisingAutoencoder,
+    SparseAutoencoder,
     VAETransformer,
 )
 
@@ -155,6 +156,23 @@ def test_a_penalty_that_reads_the_input_sees_it_filled_in(digits_missing):
     out = imputer.fit_transform(X_missing[:200])
     assert np.isfinite(out).all()
     assert np.isfinite(imputer.estimator_.loss_curve_).all()
+
+
+def test_a_sparse_autoencoder_reports_its_code_on_the_rows_as_trained(
+    digits_missing,
+):
+    # its diagnostics come from the training rows with the missing entries
+    # filled in as the network saw them: their features' observed means
+    _, X_missing, _ = digits_missing
+    sparse = SparseAutoencoder(4, hidden_layer_sizes=(16,), max_iter=3, random_state=0)
+    imputer = AutoencoderImputer(sparse).fit(X_missing)
+    model = imputer.estimator_
+    kept = X_missing[:, ~np.isnan(X_missing).all(axis=0)]
+    filled = np.where(np.isnan(kept), np.nanmean(kept, axis=0), kept)
+    Z = np.abs(model.transform(filled))
+    np.testing.assert_allclose(model.mean_activation_, Z.mean(axis=0), rtol=1e-4)
+    assert 0.0 <= model.inactive_fraction_ <= 1.0
+    assert np.isfinite(imputer.transform(X_missing)).all()
 
 
 def test_the_default_estimator_is_the_documented_one(digits_missing):

@@ -272,9 +272,12 @@ def test_sparse_diagnostics_follow_every_training_call(X, calls):
         after_fit = model.mean_activation_.copy()
     model.partial_fit(X[:100])
     Z = np.abs(model.transform(X[:100]))
-    np.testing.assert_allclose(model.mean_activation_, Z.mean(axis=0), rtol=1e-6)
+    # computed in float32 on the rows as trained; X is float64
+    np.testing.assert_allclose(model.mean_activation_, Z.mean(axis=0), rtol=1e-5)
     rms = np.sqrt(np.mean(Z**2, axis=0))
-    assert model.inactive_fraction_ == pytest.approx(np.mean(Z < 0.1 * rms))
+    # an entry within rounding of its unit's threshold may fall either way
+    inactive = np.mean(Z < 0.1 * rms)
+    assert abs(model.inactive_fraction_ - inactive) <= 1 / Z.size
     if calls == "fit then partial":
         assert not np.allclose(model.mean_activation_, after_fit)
 
