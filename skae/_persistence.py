@@ -17,6 +17,11 @@ it is for files you trust. A skae model file holds only data:
 All sit in one zip file, written to a temporary file beside the target and
 moved over it only when complete: a failed save leaves any older file intact.
 
+An :class:`~skae.AutoencoderOutlierDetector` or :class:`~skae.AutoencoderImputer`
+whose model is a skae estimator is saved the same way: its own parameters
+and fitted attributes beside those of its model (``estimator_``), whose
+weights fill ``weights.pt``.
+
 A model with its own encoder or decoder module is saved as weights plus the
 module's import path; :func:`load` takes the module (or its class) back from
 the caller, as torch's ``load_state_dict`` takes a module to fill, so the file
@@ -35,12 +40,14 @@ import zlib
 import numpy as np
 import sklearn
 import torch
+from sklearn.base import clone
+from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from ._base import BaseAutoencoder, warn_at_caller
 from ._device import resolve_device
-from ._objectives import likelihood
+from ._objectives import MissingEntries, likelihood
 
 FORMAT = "skae-model"
 #: Bumped whenever a file written by this version could be misread by an
@@ -58,8 +65,9 @@ MAX_RATIO = 200
 
 
 def _classes():
-    """The estimator classes a model file may name: skae's public estimators,
-    discovered from ``skae.__all__``. Nothing else is ever instantiated."""
+    """The estimator classes a model file may name as its model: skae's
+    public estimators, discovered from ``skae.__all__``. Nothing else is
+    ever instantiated (but the wrappers of :func:`_wrappers`)."""
     import skae
 
     found = {}
@@ -70,14 +78,27 @@ def _classes():
     return found
 
 
+def _wrappers():
+    """The skae meta-estimators a model file may name, each around a fitted
+    skae estimator (``estimator_``)."""
+    from ._impute import AutoencoderImputer
+    from ._outlier import AutoencoderOutlierDetector
+
+    return {
+        cls.__name__: cls for cls in (AutoencoderOutlierDetector, AutoencoderImputer)
+    }
+
+
 def save(estimator, path):
     """Save a fitted skae estimator to a file that runs no code when loaded.
 
     Parameters
     ----------
-    estimator : AutoencoderTransformer, SparseAutoencoder, \
-DenoisingAutoencoder or VAETransformer
-        A fitted estimator.
+    estimator : skae estimator
+        A fitted estimator: an autoencoder (``AutoencoderTransformer``,
+        ``SparseAutoencoder``, ``DenoisingAutoencoder``, ``VAETransformer``,
+        ...), or an ``AutoencoderOutlierDetector`` or ``AutoencoderImputer``
+        whose model is one of those.
     path : str or path-like
         Where to write the file (a zip archive; ``.skae`` is a good suffix).
 
@@ -85,7 +106,8 @@ DenoisingAutoencoder or VAETransformer
     --------
     load : Read such a file back.
     """
-    if type(estimator) not in _classes().values():
+    wrapped = type(estimator) in _wrappers().values()
+    if not wrapped and type(estimator) not in _classes().values():
         raise TypeError(
             "skae.save saves fitted skae estimators; got "
             f"{type(estimator).__name__}. For a Pipeline, save its skae steps "
@@ -93,24 +115,16 @@ DenoisingAutoencoder or VAETransformer
             "guide's section on persistence)."
         )
     check_is_fitted(estimator)
-    # the parameters the network was built and trained with, not any set
-    # after the fit
-    params = dict(estimator._fitted_params)
-    random_state = params["random_state"]
-    if random_state is not None and not isinstance(random_state, int | np.integer):
-        raise ValueError(
-            "skae.save stores parameters as JSON and cannot store a "
-            f"{type(random_state).__name__} as random_state. Set random_state "
-            "to an int (or None) before fitting, or use pickle for trusted use."
+    model = estimator.estimator_ if wrapped else estimator
+    if type(model) not in _classes().values():
+        raise TypeError(
+            f"skae.save saves an {type(estimator).__name__} only when its model "
+            f"is a skae estimator; this one's is a {type(model).__name__}. Save "
+            "it with joblib (trusted files only) or skops."
         )
-    params = {name: _param_to_json(name, value) for name, value in params.items()}
-
-    buffer = io.BytesIO()
-    state = {
-        k: v.detach().cpu() for k, v in estimator.net_.module_.state_dict().items()
-    }
-    torch.save(state, buffer)
-    weights = buffer.getvalue()
+    record, weights = _model_record(model)
+    if wrapped:
+        record = {**_wrapper_record(estimator), "estimator": record}
     manifest = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -119,12 +133,7 @@ DenoisingAutoencoder or VAETransformer
             "torch": torch.__version__,
             "scikit-learn": sklearn.__version__,
         },
-        "class": type(estimator).__name__,
-        "params": params,
-        "fitted": {
-            name: _to_json(value) for name, value in _fitted_attributes(estimator)
-        },
-        "history": [_to_json(dict(epoch)) for epoch in estimator.net_.history],
+        **record,
         "weights_sha256": hashlib.sha256(weights).hexdigest(),
     }
     # everything is serialised before the file is touched
@@ -137,6 +146,69 @@ DenoisingAutoencoder or VAETransformer
             "weights.pt": weights,
         },
     )
+
+
+def _model_record(estimator):
+    """A fitted skae estimator as (its part of the manifest, the weights'
+    bytes)."""
+    # the parameters the network was built and trained with, not any set
+    # after the fit
+    params = dict(estimator._fitted_params)
+    random_state = params["random_state"]
+    _check_random_state(random_state)
+    params = {name: _param_to_json(name, value) for name, value in params.items()}
+
+    buffer = io.BytesIO()
+    state = {
+        k: v.detach().cpu() for k, v in estimator.net_.module_.state_dict().items()
+    }
+    torch.save(state, buffer)
+    record = {
+        "class": type(estimator).__name__,
+        "params": params,
+        "fitted": {
+            name: _to_json(value) for name, value in _fitted_attributes(estimator)
+        },
+        "history": [_to_json(dict(epoch)) for epoch in estimator.net_.history],
+    }
+    missing = estimator.net_.missing
+    if missing is not None:
+        # an imputer's model: the values its network takes for missing entries
+        record["missing_fill"] = missing.fill.detach().cpu().tolist()
+    return record, buffer.getvalue()
+
+
+def _wrapper_record(wrapper):
+    """A fitted detector's or imputer's own part of the manifest: its
+    parameters (``estimator`` as None or the model's class name: the model
+    itself is saved beside) and its fitted state beyond ``estimator_``."""
+    params = wrapper.get_params(deep=False)
+    if "random_state" in params:
+        _check_random_state(params["random_state"])
+    model = params.pop("estimator")
+    params = {name: _to_json(value) for name, value in params.items()}
+    params["estimator"] = None if model is None else type(model).__name__
+    fitted = {
+        name: _to_json(value)
+        for name, value in _fitted_attributes(wrapper)
+        if name not in ("estimator_", "indicator_")
+    }
+    if hasattr(wrapper, "indicator_"):  # the imputer
+        fitted["_empty"] = _to_json(wrapper._empty)
+        indicator = wrapper.indicator_
+        fitted["indicator_"] = (
+            None if indicator is None else {"features_": _to_json(indicator.features_)}
+        )
+    return {"class": type(wrapper).__name__, "params": params, "fitted": fitted}
+
+
+def _check_random_state(random_state):
+    if random_state is not None and not isinstance(random_state, int | np.integer):
+        raise ValueError(
+            "skae.save stores parameters as JSON and cannot store a "
+            f"{type(random_state).__name__} as random_state. Set random_state "
+            "to an int (or None) before fitting, or use pickle for trusted use."
+        )
 
 
 def _write_atomically(path, members):
@@ -183,9 +255,10 @@ def load(path, device=None, *, encoder=None, decoder=None):
 
     Returns
     -------
-    estimator : BaseAutoencoder
+    estimator : BaseAutoencoder, AutoencoderOutlierDetector or \
+AutoencoderImputer
         The fitted estimator, of the class that was saved; its transforms
-        equal the saved model's.
+        (and scores, predictions, imputations) equal the saved model's.
 
     Raises
     ------
@@ -202,7 +275,13 @@ def load(path, device=None, *, encoder=None, decoder=None):
     """
     manifest, weights = _read(path)
     try:
-        return _build(path, manifest, weights, device, encoder, decoder)
+        sha256 = manifest.get("weights_sha256")
+        wrapper = _wrappers().get(manifest.get("class"))
+        record = manifest if wrapper is None else manifest["estimator"]
+        model = _build(path, record, weights, sha256, device, encoder, decoder)
+        if wrapper is None:
+            return model
+        return _build_wrapper(path, wrapper, manifest, model)
     except (KeyError, TypeError, AttributeError, IndexError) as exc:
         raise ValueError(
             f"{path} is not a valid skae model file (its manifest is "
@@ -210,15 +289,18 @@ def load(path, device=None, *, encoder=None, decoder=None):
         ) from exc
 
 
-def _build(path, manifest, weights, device, encoder, decoder):
+def _build(path, manifest, weights, sha256, device, encoder, decoder):
+    """The skae estimator that ``manifest`` describes (a whole manifest, or a
+    wrapper's ``estimator`` part), its weights checked against ``sha256``."""
     classes = _classes()
     cls = classes.get(manifest.get("class"))
     if cls is None:
         raise ValueError(
             f"{path} names the class {manifest.get('class')!r}, which is not a "
-            f"skae estimator (expected one of {sorted(classes)}); refusing to load it."
+            f"skae estimator (expected one of {sorted(classes | _wrappers())}); "
+            "refusing to load it."
         )
-    if hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
+    if hashlib.sha256(weights).hexdigest() != sha256:
         raise ValueError(
             f"{path}: the weights do not match the checksum in the manifest; the "
             "file was altered or corrupted. Refusing to load it."
@@ -258,6 +340,7 @@ def _build(path, manifest, weights, device, encoder, decoder):
         train_split=None,
         callbacks=[],
         verbose=0,
+        missing=_missing_entries(manifest.get("missing_fill"), target),
     )
     try:
         net.module_.load_state_dict(state)
@@ -269,6 +352,54 @@ def _build(path, manifest, weights, device, encoder, decoder):
     net.history = History(manifest["history"])
     estimator.net_ = net
     return estimator
+
+
+def _missing_entries(fill, device):
+    """An imputer's model's fill values back as its net's ``missing``."""
+    if fill is None:
+        return None
+    return MissingEntries(torch.tensor(fill, dtype=torch.float32, device=device))
+
+
+def _build_wrapper(path, cls, manifest, model):
+    """A detector or imputer around its loaded ``model``."""
+    params = dict(manifest["params"])
+    named = params.pop("estimator")
+    if named is not None and named != type(model).__name__:
+        raise ValueError(
+            f"{path}: the {cls.__name__}'s estimator is recorded as a {named!r} "
+            f"but its saved model is a {type(model).__name__}."
+        )
+    # the unfitted estimator it was given: the model's parameters
+    params["estimator"] = None if named is None else clone(model)
+    wrapper = cls(**params)
+    wrapper._validate_params()
+    fitted = dict(manifest["fitted"])
+    indicator = fitted.pop("indicator_", _NOT_RECORDED)
+    for name, value in fitted.items():
+        setattr(wrapper, name, _from_json(value))
+    if indicator is not _NOT_RECORDED:
+        wrapper.indicator_ = (
+            None
+            if indicator is None
+            else _missing_indicator(
+                wrapper.n_features_in_, _from_json(indicator["features_"])
+            )
+        )
+    wrapper.estimator_ = model
+    return wrapper
+
+
+_NOT_RECORDED = object()
+
+
+def _missing_indicator(n_features, features):
+    """A fitted ``MissingIndicator(error_on_new=False)`` (the imputer's) whose
+    ``features_`` are ``features``: fitted by scikit-learn on one row that is
+    missing exactly there."""
+    row = np.zeros((1, n_features))
+    row[0, features] = np.nan
+    return MissingIndicator(missing_values=np.nan, error_on_new=False).fit(row)
 
 
 # ----------------------------------------------------------------- helpers

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import FAST, fast_autoencoders
+from conftest import FAST, fast_autoencoders, fast_imputers
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 
@@ -100,6 +100,98 @@ def test_save_refuses_what_it_cannot_store(X, tmp_path):
         skae.save(est, tmp_path / "m.skae")
 
 
+def _same_params(loaded, fitted):
+    """Equal parameters, the unfitted ``estimator`` compared by its own."""
+    ours, theirs = loaded.get_params(deep=False), fitted.get_params(deep=False)
+    inner, given = ours.pop("estimator"), theirs.pop("estimator")
+    assert ours == pytest.approx(theirs, nan_ok=True)
+    assert (inner is None) == (given is None)
+    if given is not None:
+        assert type(inner) is type(given) and inner.get_params() == given.get_params()
+        assert not hasattr(inner, "net_")  # unfitted, as it was given
+
+
+@pytest.mark.parametrize(
+    "detector",
+    [
+        skae.AutoencoderOutlierDetector(
+            skae.AutoencoderTransformer(random_state=0, **FAST), contamination=0.2
+        ),
+        skae.AutoencoderOutlierDetector(
+            skae.VAETransformer(random_state=0, **FAST),
+            validation_fraction=0.3,
+            random_state=0,
+        ),
+    ],
+    ids=["autoencoder", "vae-held-out-threshold"],
+)
+def test_a_detector_round_trips_bit_for_bit(detector, X, tmp_path):
+    df = pd.DataFrame(X, columns=[f"f{i}" for i in range(X.shape[1])])
+    fitted = _fit(detector, df)
+    skae.save(fitted, tmp_path / "d.skae")
+    loaded = skae.load(tmp_path / "d.skae")
+    assert type(loaded) is type(fitted)
+    _same_params(loaded, fitted)
+    assert loaded.offset_ == fitted.offset_
+    np.testing.assert_array_equal(loaded.feature_names_in_, fitted.feature_names_in_)
+    new = df * 1.5
+    for method in ("score_samples", "decision_function", "predict"):
+        np.testing.assert_array_equal(
+            getattr(loaded, method)(new), getattr(fitted, method)(new)
+        )
+    np.testing.assert_array_equal(
+        loaded.estimator_.transform(new.to_numpy()),
+        fitted.estimator_.transform(new.to_numpy()),
+    )
+
+
+@pytest.mark.parametrize(
+    "imputer",
+    [
+        *fast_imputers(),
+        skae.AutoencoderImputer(missing_values=-1.0, keep_empty_features=True),
+        skae.AutoencoderImputer(skae.SparseAutoencoder(4, **FAST), add_indicator=True),
+    ],
+    ids=["denoising", "indicator", "placeholder-default-model", "sparse"],
+)
+def test_an_imputer_round_trips_bit_for_bit(imputer, X, tmp_path):
+    X_missing = X.copy()
+    holes = np.random.RandomState(1).rand(*X.shape) < 0.3
+    holes[:, 1] = True  # a feature missing everywhere
+    holes[:, 4:] = False  # and two never missing: not in the indicator
+    placeholder = imputer.missing_values
+    X_missing[holes] = placeholder
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # the empty feature
+        fitted = clone(imputer).fit(X_missing)
+        skae.save(fitted, tmp_path / "i.skae")
+        loaded = skae.load(tmp_path / "i.skae")
+        assert type(loaded) is type(fitted)
+        _same_params(loaded, fitted)
+        new = X_missing[::-1].copy()
+        out = fitted.transform(new)
+        np.testing.assert_array_equal(loaded.transform(new), out)
+    assert np.isfinite(out).all()
+    assert out.shape[1] == X.shape[1] - 1 + imputer.keep_empty_features + (
+        imputer.add_indicator * 4  # the features with missing entries
+    )
+    if imputer.add_indicator:
+        np.testing.assert_array_equal(
+            loaded.indicator_.features_, fitted.indicator_.features_
+        )
+
+
+def test_a_wrapper_is_saved_only_around_a_skae_model(X, tmp_path):
+    from sklearn.decomposition import PCA
+
+    detector = skae.AutoencoderOutlierDetector(PCA(2)).fit(X)
+    with pytest.raises(TypeError, match="only when its model is a skae estimator"):
+        skae.save(detector, tmp_path / "d.skae")
+    assert not (tmp_path / "d.skae").exists()
+    with pytest.raises(NotFittedError):
+        skae.save(skae.AutoencoderImputer(), tmp_path / "i.skae")
+
+
 @pytest.fixture
 def saved(X, tmp_path):
     fitted = _fit(
@@ -157,6 +249,34 @@ def test_bad_manifests_are_refused(saved, edit, match):
     _rewrite(saved, manifest=edit)
     with pytest.raises(ValueError, match=match):
         skae.load(saved)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (
+            lambda m: {**m, "estimator": {**m["estimator"], "class": "PCA"}},
+            "not a skae estimator",
+        ),
+        (
+            lambda m: {**m, "params": {**m["params"], "estimator": "VAETransformer"}},
+            "recorded as a 'VAETransformer'",
+        ),
+        (
+            lambda m: {**m, "params": {**m["params"], "contamination": 2}},
+            "contamination",
+        ),
+    ],
+)
+def test_bad_detector_manifests_are_refused(X, tmp_path, edit, match):
+    path = tmp_path / "d.skae"
+    detector = skae.AutoencoderOutlierDetector(
+        skae.AutoencoderTransformer(random_state=0, **FAST)
+    )
+    skae.save(_fit(detector, X), path)
+    _rewrite(path, manifest=edit)
+    with pytest.raises(ValueError, match=match):
+        skae.load(path)
 
 
 def test_not_a_model_file(tmp_path):
