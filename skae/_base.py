@@ -14,7 +14,6 @@ every estimator accepts.
 
 import copy
 import functools
-import gc
 import math
 import signal
 import sys
@@ -54,6 +53,7 @@ from ._net import (
     ShuffledSplit,
     TensorDataset,
     TrainingMonitor,
+    copy_net,
     feature_moments,
     normalise,
 )
@@ -824,12 +824,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         weights drawn under ``seed``.
         """
         if resume:
-            net = copy.deepcopy(self.net_)
-            # skorch copies a net by pickling it; its unpickler and buffer are
-            # left in a reference cycle holding a copy of the weights, which
-            # a stream of partial_fit calls would pile up until the next
-            # full collection
-            gc.collect()
+            net = copy_net(self.net_)
             settings = dict(
                 lr=self.learning_rate_init,
                 optimizer__weight_decay=self.weight_decay,

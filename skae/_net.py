@@ -9,6 +9,7 @@ callbacks). The one override of a private skorch method sits in
 ``_compat.py``.
 """
 
+import copy
 import math
 
 import numpy as np
@@ -195,6 +196,23 @@ class ShuffledSplit:
             TensorDataset(X[order[n_valid:]]),
             TensorDataset(X[order[:n_valid]]),
         )
+
+
+def copy_net(net):
+    """An independent copy of a net, for this process: its attributes
+    deep-copied together, so that the optimizer's state stays keyed by the
+    copied parameters.
+
+    ``copy.deepcopy(net)`` would go through skorch's pickling (made for
+    moving nets between processes and devices), 8 times slower on
+    MNIST's default net (20 ms against 2.5), and its unpickler is left in a
+    reference cycle holding the pickled weights, which only a full
+    ``gc.collect()`` frees: 200 ms in a process with torch, scikit-learn and
+    MNIST loaded, paid by every ``partial_fit`` call.
+    """
+    new = object.__new__(type(net))
+    new.__dict__.update(copy.deepcopy(net.__dict__))
+    return new
 
 
 def batch_row(net):

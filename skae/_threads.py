@@ -26,6 +26,11 @@ fit chooses:
   slower ends the probe at once: on a busy machine such a batch can take
   tens of times longer.
 
+A ``partial_fit`` (or a warm start) goes on where the net's last run in
+this process left off: its choice, and its count of batches to the next
+probe. A stream of small chunks would otherwise spend most of its batches
+probing, or on one thread while two are faster.
+
 The count is set for the training thread only and put back when the fit
 ends, however it ends. With torch 2.13.0+cpu the same ``random_state`` gave
 the same weights on one and two threads, bit for bit (tested).
@@ -34,6 +39,7 @@ the same weights on one and two threads, bit for bit (tested).
 import os
 import threading
 import time
+from collections import namedtuple
 from contextlib import contextmanager
 from statistics import median
 
@@ -59,6 +65,11 @@ THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 _DEFAULT_THREADS = torch.get_num_threads()
 _lock = threading.Lock()
 _training = 0  # skae fits training now, in any thread
+
+
+#: What a run leaves on its net for the next run (a partial_fit) to go on
+#: from, in the same process only.
+Carried = namedtuple("Carried", "pid candidates batch_size flops chosen batch times")
 
 
 def user_chose_threads():
@@ -118,22 +129,43 @@ class ThreadPolicy(Callback):
         self.batch_ = 0
         self.times_ = {}
         self.chosen_ = None
+        self.flops_ = None
         return self
 
     def on_train_begin(self, net, **kwargs):
-        self.batch_ = 0
-        self.times_ = {}
+        carried = getattr(net, "thread_policy_", None)
+        if carried is not None and carried.pid != os.getpid():
+            carried = None  # a net unpickled elsewhere chooses afresh
         caller = torch.get_num_threads()
+        self.flops_ = None
         if torch.device(net.device).type != "cpu" or user_chose_threads():
             self.candidates_ = ()  # leave it
-        elif caller == 1 or self._flops(net) < ONE_THREAD_BELOW:
-            self.candidates_ = (1,)
         else:
-            self.candidates_ = (1, caller)
-        # one thread until a probe shows more to be faster: on a busy
-        # machine a batch on more threads can take many times longer
-        self.chosen_ = 1
+            same_batches = carried is not None and carried.batch_size == net.batch_size
+            self.flops_ = carried.flops if same_batches else self._flops(net)
+            if caller == 1 or self.flops_ < ONE_THREAD_BELOW:
+                self.candidates_ = (1,)
+            else:
+                self.candidates_ = (1, caller)
+        if carried is not None and carried.candidates == self.candidates_:
+            self.chosen_, self.batch_ = carried.chosen, carried.batch
+            self.times_ = {count: list(t) for count, t in carried.times.items()}
+        else:
+            # one thread until a probe shows more to be faster: on a busy
+            # machine a batch on more threads can take many times longer
+            self.chosen_, self.batch_, self.times_ = 1, 0, {}
         self._set(self.chosen_)
+
+    def on_train_end(self, net, **kwargs):
+        net.thread_policy_ = Carried(
+            os.getpid(),
+            self.candidates_,
+            net.batch_size,
+            self.flops_,
+            self.chosen_,
+            self.batch_,
+            self.times_,
+        )
 
     def _flops(self, net):
         module = net.module_

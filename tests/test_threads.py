@@ -223,3 +223,34 @@ def test_uncountable_module_is_timed_not_failed(two_default_threads, data, monke
     monkeypatch.setattr(_threads, "forward_flops", fails)
     model = skae.AutoencoderTransformer(**FAST).fit(data)
     assert dict(model.net_.callbacks_)["threads"].candidates_ == (1, 2)
+
+
+def test_a_stream_of_partial_fits_goes_on_from_the_last_choice(
+    two_default_threads, data, monkeypatch
+):
+    # chunks of three batches: each call used to start over on one thread
+    # and probe again, so a stream never got past its probes
+    slow_on(1, monkeypatch)
+    counted = []
+    real = _threads.forward_flops
+    monkeypatch.setattr(
+        _threads, "forward_flops", lambda *a: counted.append(a) or real(*a)
+    )
+    model = skae.AutoencoderTransformer(
+        callbacks=[SeenThreads()], batch_size=16, **FAST
+    )
+    counts = []
+    for chunk in np.array_split(data[:240], 5):  # 48 rows: 3 batches each
+        model.partial_fit(chunk)
+        counts += seen(model)  # the callbacks are new at every call
+    n = _threads.PROBE_BATCHES
+    end = _threads.WARMUP_BATCHES + 2 * n + 1
+    # one warm-up and one probe over the whole stream, then the faster count
+    assert counts[:end] == [1] * (_threads.WARMUP_BATCHES + n) + [2] * (n + 1)
+    assert set(counts[end:]) == {2}
+    assert len(counted) == 1  # the work of a batch is counted once
+    assert torch.get_num_threads() == 2
+    # a net unpickled in another process chooses afresh
+    model.net_.thread_policy_ = model.net_.thread_policy_._replace(pid=-1)
+    model.partial_fit(data[:48])
+    assert seen(model)[: _threads.WARMUP_BATCHES + 1] == [1] * 3
