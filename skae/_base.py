@@ -621,7 +621,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         return self._atomic(X, incremental=True)
 
-    def _atomic(self, X, incremental, missing=False):
+    def _atomic(self, X, incremental, missing=False, warn_cut_short=True):
         """Train a copy of the estimator's state, then publish it in one step.
 
         The training runs on a view that shares nothing writable with
@@ -631,16 +631,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         either the old fitted state or the new one, never a mix.
         """
         work = _view(self)
-        work._fit(X, incremental, missing)
+        work._fit(X, incremental, missing, warn_cut_short)
         self.__dict__ = work.__dict__
         return self
 
-    def _fit(self, X, incremental, missing=False):
+    def _fit(self, X, incremental, missing=False, warn_cut_short=True):
         """The one training path: ``fit`` (max_iter epochs, the stopping
         rule) and ``partial_fit`` (one epoch) differ only in the run's
         settings. With ``missing`` (the imputer's engine), NaN entries of X
         are missing values: left out of the statistics and of the loss, and
-        fed to the network as their feature's mean."""
+        fed to the network as their feature's mean. ``warn_cut_short=False``
+        leaves out the ConvergenceWarning of a fit that ``max_iter`` cut
+        short (without touching the process's warning filters, which
+        ``warnings.catch_warnings`` would, for every thread)."""
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
         memmap = isinstance(X, np.memmap)
@@ -728,7 +731,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._keep(net, lik, offset, scale, validated=validating)
         self.n_samples_seen_ = seen + X.shape[0]
         self._after_training(X_train)
-        if not (incremental or monitor.converged_ or stopped_by_callback):
+        if warn_cut_short and not (
+            incremental or monitor.converged_ or stopped_by_callback
+        ):
             curve = self.loss_curve_
             if validating:
                 curve = [-v for v in self.validation_scores_]

@@ -5,7 +5,6 @@ import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 
@@ -182,14 +181,15 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             )
         self.estimator_ = clone(estimator)
         self.estimator_._validate_params()  # as its own fit would
-        with warnings.catch_warnings():
-            if self.estimator is None:
-                # the default's 40 epochs are chosen for the imputation
-                # error and time: had its training loss on the observed
-                # entries still been falling, that is no reason to train
-                # longer
-                warnings.simplefilter("ignore", ConvergenceWarning)
-            self.estimator_._atomic(X[:, ~empty], incremental=False, missing=True)
+        self.estimator_._atomic(
+            X[:, ~empty],
+            incremental=False,
+            missing=True,
+            # the default's 40 epochs are chosen for the imputation error
+            # and time: had its training loss on the observed entries still
+            # been falling, that is no reason to train longer
+            warn_cut_short=self.estimator is not None,
+        )
         self.indicator_ = None
         if self.add_indicator:
             self.indicator_ = MissingIndicator(

@@ -236,3 +236,16 @@ def test_a_conv_estimator_with_a_learning_rate_schedule(digits_missing):
     assert rates[-1] < 1e-5
     imputer.set_params(n_passes=2)
     assert np.isfinite(imputer.transform(X_missing)).all()
+
+
+def test_only_the_default_estimator_is_spared_the_max_iter_warning(digits_missing):
+    # without touching the process's warning filters (catch_warnings is not
+    # thread-safe): the estimator is told not to warn
+    _, X_missing, _ = digits_missing
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        AutoencoderImputer().fit(X_missing[:300])  # 40 epochs: cut short
+        with pytest.warns(ConvergenceWarning, match="still falling"):
+            AutoencoderImputer(
+                DenoisingAutoencoder(8, noise="masking", max_iter=5, random_state=0)
+            ).fit(X_missing[:300])
