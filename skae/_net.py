@@ -209,9 +209,22 @@ def copy_net(net):
     reference cycle holding the pickled weights, which only a full
     ``gc.collect()`` frees: 200 ms in a process with torch, scikit-learn and
     MNIST loaded, paid by every ``partial_fit`` call.
+
+    The history is copied an epoch at a time, one level deep: its values are
+    numbers, flags and lists of batch rows (emptied when a fit ends), and a
+    deep copy of it, 4 µs an epoch, grew with every call of a stream (4 ms
+    of a tiny net's 11 ms ``partial_fit`` after 1000 calls).
     """
+    history = net.history
+    copied = type(history)(
+        {
+            key: list(value) if isinstance(value, list) else value
+            for key, value in epoch.items()
+        }
+        for epoch in history
+    )
     new = object.__new__(type(net))
-    new.__dict__.update(copy.deepcopy(net.__dict__))
+    new.__dict__.update(copy.deepcopy(net.__dict__, {id(history): copied}))
     return new
 
 

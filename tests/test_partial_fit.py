@@ -195,6 +195,9 @@ def test_the_copy_a_partial_fit_trains_is_independent_and_continues_exactly():
     params = {id(p) for p in ours.module_.parameters()}
     assert params.isdisjoint(id(p) for p in model.net_.module_.parameters())
     assert {id(p) for p in ours.optimizer_.state} == params  # Adam's moments
+    assert ours.history == model.net_.history
+    assert ours.history is not model.net_.history
+    assert all(a is not b for a, b in zip(ours.history, model.net_.history))
     for net in (ours, skorchs):
         torch.manual_seed(0)  # dropout draws from torch's global generator
         net.partial_fit(skae._net.TensorDataset(torch.from_numpy(X).float()))
@@ -203,3 +206,4 @@ def test_the_copy_a_partial_fit_trains_is_independent_and_continues_exactly():
         assert torch.equal(value, before[name])  # the original is untouched
         assert torch.equal(trained[name], skorchs.module_.state_dict()[name])
     assert not torch.equal(trained["code_head.weight"], before["code_head.weight"])
+    assert len(ours.history) == len(model.net_.history) + 1 == 2
