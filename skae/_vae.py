@@ -19,7 +19,7 @@ from ._compat import Interval, StrOptions
 from ._docstrings import fill_doc
 from ._losses import gaussian_kl, gaussian_log_density
 from ._modules import VariationalAutoencoder
-from ._net import VAENet
+from ._net import VAENet, history_column
 from ._objectives import likelihood
 
 #: Draws of eps behind the reconstruction term of :meth:`score_samples`. They
@@ -400,10 +400,11 @@ class VAETransformer(BaseAutoencoder):
             )
 
     def _record_history(self, history):
+        def curve(key):
+            return [float(v) for v in history_column(history, key)]
+
         return dict(
-            reconstruction_curve_=[
-                float(v) for v in history[:, "train_reconstruction"]
-            ],
-            kl_curve_=[float(v) for v in history[:, "train_kl"]],
-            kl_weight_curve_=[float(v) for v in history[:, "kl_weight"]],
+            reconstruction_curve_=curve("train_reconstruction"),
+            kl_curve_=curve("train_kl"),
+            kl_weight_curve_=curve("kl_weight"),
         )
