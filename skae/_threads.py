@@ -140,10 +140,16 @@ class ThreadPolicy(Callback):
         self.flops_ = None
         if torch.device(net.device).type != "cpu" or user_chose_threads():
             self.candidates_ = ()  # leave it
+        elif caller == 1:
+            self.candidates_ = (1,)
         else:
-            same_batches = carried is not None and carried.batch_size == net.batch_size
-            self.flops_ = carried.flops if same_batches else self._flops(net)
-            if caller == 1 or self.flops_ < ONE_THREAD_BELOW:
+            counted = (
+                carried is not None
+                and carried.flops is not None
+                and carried.batch_size == net.batch_size
+            )
+            self.flops_ = carried.flops if counted else self._flops(net)
+            if self.flops_ < ONE_THREAD_BELOW:
                 self.candidates_ = (1,)
             else:
                 self.candidates_ = (1, caller)

@@ -254,3 +254,17 @@ def test_a_stream_of_partial_fits_goes_on_from_the_last_choice(
     model.net_.thread_policy_ = model.net_.thread_policy_._replace(pid=-1)
     model.partial_fit(data[:48])
     assert seen(model)[: _threads.WARMUP_BATCHES + 1] == [1] * 3
+
+
+def test_a_stream_that_began_under_the_callers_choice(
+    two_default_threads, data, monkeypatch
+):
+    monkeypatch.setattr(_threads, "ONE_THREAD_BELOW", 0)
+    model = skae.AutoencoderTransformer(**FAST)
+    torch.set_num_threads(1)  # the caller's choice: left alone, nothing counted
+    model.partial_fit(data)
+    assert dict(model.net_.callbacks_)["threads"].candidates_ == ()
+    torch.set_num_threads(2)  # back to torch's default: skae chooses again
+    model.partial_fit(data)
+    assert dict(model.net_.callbacks_)["threads"].candidates_ == (1, 2)
+    assert torch.get_num_threads() == 2
