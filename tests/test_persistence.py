@@ -338,3 +338,18 @@ def test_gpu_trained_model_moves_to_cpu_by_pickle_and_by_file(X, tmp_path):
         weight = loaded.net_.module_.encoder[0].weight
         assert weight.device.type == "cpu"
         np.testing.assert_allclose(loaded.transform(X), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_detector_around_your_own_encoder_takes_it_back(X, tmp_path):
+    from skae.nn import MLPEncoder
+
+    model = skae.AutoencoderTransformer(
+        2, encoder=MLPEncoder((8,)), random_state=0, **FAST
+    )
+    fitted = _fit(skae.AutoencoderOutlierDetector(model), X)
+    skae.save(fitted, tmp_path / "d.skae")
+    with pytest.raises(ValueError, match="pass the module"):
+        skae.load(tmp_path / "d.skae")
+    loaded = skae.load(tmp_path / "d.skae", encoder=MLPEncoder((8,)))
+    np.testing.assert_array_equal(loaded.score_samples(X), fitted.score_samples(X))
+    assert isinstance(loaded.estimator.encoder, MLPEncoder)
