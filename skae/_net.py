@@ -225,7 +225,10 @@ def copy_net(net):
         if "batches" in last:
             last["batches"] = list(last["batches"])
     new = object.__new__(type(net))
-    new.__dict__.update(copy.deepcopy(net.__dict__, {id(history): copied}))
+    # a callback that keeps the net it was handed gets the copy, not a
+    # deep copy of the original (which would go through skorch's pickling)
+    memo = {id(history): copied, id(net): new}
+    new.__dict__.update(copy.deepcopy(net.__dict__, memo))
     return new
 
 

@@ -180,14 +180,16 @@ def _model_record(estimator):
 
 def _wrapper_record(wrapper):
     """A fitted detector's or imputer's own part of the manifest: its
-    parameters (``estimator`` as None or the model's class name: the model
-    itself is saved beside) and its fitted state beyond ``estimator_``."""
+    parameters and its fitted state beyond ``estimator_``. The ``estimator``
+    parameter is recorded as None (the default model) or as the class of
+    the fitted model, which is saved beside: it is loaded back as an
+    unfitted clone of that model, whatever was set after the fit."""
     params = wrapper.get_params(deep=False)
     if "random_state" in params:
         _check_random_state(params["random_state"])
-    model = params.pop("estimator")
+    given = params.pop("estimator")
     params = {name: _to_json(value) for name, value in params.items()}
-    params["estimator"] = None if model is None else type(model).__name__
+    params["estimator"] = None if given is None else type(wrapper.estimator_).__name__
     fitted = {
         name: _to_json(value)
         for name, value in _fitted_attributes(wrapper)
@@ -282,7 +284,14 @@ AutoencoderImputer
         if wrapper is None:
             return model
         return _build_wrapper(path, wrapper, manifest, model)
-    except (KeyError, TypeError, AttributeError, IndexError) as exc:
+    except (
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        MemoryError,
+        OverflowError,
+    ) as exc:
         raise ValueError(
             f"{path} is not a valid skae model file (its manifest is "
             f"inconsistent: {type(exc).__name__}: {exc})."
@@ -328,8 +337,13 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
             f"{path}: the weights hold something other than plain tensors, which "
             f"skae.load refuses to unpickle ({exc})."
         ) from exc
-    for name, value in manifest["fitted"].items():
-        setattr(estimator, name, _from_json(value))
+    _set_fitted(path, estimator, manifest["fitted"])
+    fill = manifest.get("missing_fill")
+    if fill is not None and len(fill) != estimator.n_features_in_:
+        raise ValueError(
+            f"{path}: the manifest records {len(fill)} fill values for "
+            f"{estimator.n_features_in_} features."
+        )
     estimator._fitted_params = estimator.get_params(deep=False)
     net = estimator._new_net(
         estimator.n_features_in_,
@@ -375,28 +389,53 @@ def _build_wrapper(path, cls, manifest, model):
     wrapper = cls(**params)
     wrapper._validate_params()
     fitted = dict(manifest["fitted"])
-    indicator = fitted.pop("indicator_", _NOT_RECORDED)
-    for name, value in fitted.items():
-        setattr(wrapper, name, _from_json(value))
-    if indicator is not _NOT_RECORDED:
-        wrapper.indicator_ = (
-            None
-            if indicator is None
-            else _missing_indicator(
-                wrapper.n_features_in_, _from_json(indicator["features_"])
+    imputer = "_empty" in fitted
+    indicator = fitted.pop("indicator_", None)
+    _set_fitted(path, wrapper, fitted, private=("_empty",) if imputer else ())
+    n_features = wrapper.n_features_in_
+    modelled = n_features
+    if imputer:
+        empty = np.asarray(wrapper._empty, dtype=bool)
+        if empty.shape != (n_features,):
+            raise ValueError(f"{path}: the imputer's _empty has the wrong shape.")
+        wrapper._empty = empty
+        modelled = n_features - int(empty.sum())
+        if indicator is not None:
+            indicator = _missing_indicator(
+                path, n_features, _from_json(indicator["features_"])
             )
+        wrapper.indicator_ = indicator
+    if model.n_features_in_ != modelled:
+        raise ValueError(
+            f"{path}: the {cls.__name__} has {n_features} features and its model "
+            f"{model.n_features_in_}; the manifest is inconsistent."
         )
     wrapper.estimator_ = model
     return wrapper
 
 
-_NOT_RECORDED = object()
+def _set_fitted(path, estimator, fitted, private=()):
+    """Set the recorded fitted attributes: public names ending in ``_``, and
+    the ``private`` ones, nothing else (no method, no ``__dict__``)."""
+    for name, value in fitted.items():
+        public = name.endswith("_") and not name.startswith("_")
+        if not (public or name in private):
+            raise ValueError(
+                f"{path}: the manifest sets {name!r}, which is not a fitted "
+                "attribute; refusing to load it."
+            )
+        setattr(estimator, name, _from_json(value))
 
 
-def _missing_indicator(n_features, features):
+def _missing_indicator(path, n_features, features):
     """A fitted ``MissingIndicator(error_on_new=False)`` (the imputer's) whose
     ``features_`` are ``features``: fitted by scikit-learn on one row that is
     missing exactly there."""
+    features = np.asarray(features)
+    if features.dtype.kind not in "iu" or np.any(
+        (features < 0) | (features >= n_features)
+    ):
+        raise ValueError(f"{path}: the indicator's features_ are not feature indices.")
     row = np.zeros((1, n_features))
     row[0, features] = np.nan
     return MissingIndicator(missing_values=np.nan, error_on_new=False).fit(row)

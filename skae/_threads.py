@@ -26,10 +26,11 @@ fit chooses:
   slower ends the probe at once: on a busy machine such a batch can take
   tens of times longer.
 
-A ``partial_fit`` (or a warm start) goes on where the net's last run in
-this process left off: its choice, and its count of batches to the next
-probe. A stream of small chunks would otherwise spend most of its batches
-probing, or on one thread while two are faster.
+A ``partial_fit`` (or a warm start) with the same ``batch_size`` goes on
+where the net's last run in this process left off: its choice, and its
+count of batches to the next probe. A stream of small chunks would
+otherwise spend most of its batches probing, or on one thread while two
+are faster.
 
 The count is set for the training thread only and put back when the fit
 ends, however it ends. With torch 2.13.0+cpu the same ``random_state`` gave
@@ -37,9 +38,9 @@ the same weights on one and two threads, bit for bit (tested).
 """
 
 import os
+import secrets
 import threading
 import time
-from collections import namedtuple
 from contextlib import contextmanager
 from statistics import median
 
@@ -67,9 +68,9 @@ _lock = threading.Lock()
 _training = 0  # skae fits training now, in any thread
 
 
-#: What a run leaves on its net for the next run (a partial_fit) to go on
-#: from, in the same process only.
-Carried = namedtuple("Carried", "pid candidates batch_size flops chosen batch times")
+#: Tells this process's carried thread state (see :meth:`ThreadPolicy.on_train_end`)
+#: from one unpickled from another process, even one with the same pid.
+_PROCESS = secrets.token_hex(8)
 
 
 def user_chose_threads():
@@ -134,8 +135,14 @@ class ThreadPolicy(Callback):
 
     def on_train_begin(self, net, **kwargs):
         carried = getattr(net, "thread_policy_", None)
-        if carried is not None and carried.pid != os.getpid():
-            carried = None  # a net unpickled elsewhere chooses afresh
+        if not (
+            isinstance(carried, dict)
+            and carried.get("process") == _PROCESS
+            and carried.get("batch_size") == net.batch_size
+        ):
+            # a first run, a net unpickled in another process, or batches
+            # of another size (other work, other timings): choose afresh
+            carried = None
         caller = torch.get_num_threads()
         self.flops_ = None
         if torch.device(net.device).type != "cpu" or user_chose_threads():
@@ -143,19 +150,15 @@ class ThreadPolicy(Callback):
         elif caller == 1:
             self.candidates_ = (1,)
         else:
-            counted = (
-                carried is not None
-                and carried.flops is not None
-                and carried.batch_size == net.batch_size
-            )
-            self.flops_ = carried.flops if counted else self._flops(net)
+            counted = carried is not None and carried["flops"] is not None
+            self.flops_ = carried["flops"] if counted else self._flops(net)
             if self.flops_ < ONE_THREAD_BELOW:
                 self.candidates_ = (1,)
             else:
                 self.candidates_ = (1, caller)
-        if carried is not None and carried.candidates == self.candidates_:
-            self.chosen_, self.batch_ = carried.chosen, carried.batch
-            self.times_ = {count: list(t) for count, t in carried.times.items()}
+        if carried is not None and carried["candidates"] == self.candidates_:
+            self.chosen_, self.batch_ = carried["chosen"], carried["batch"]
+            self.times_ = {count: list(t) for count, t in carried["times"].items()}
         else:
             # one thread until a probe shows more to be faster: on a busy
             # machine a batch on more threads can take many times longer
@@ -163,14 +166,17 @@ class ThreadPolicy(Callback):
         self._set(self.chosen_)
 
     def on_train_end(self, net, **kwargs):
-        net.thread_policy_ = Carried(
-            os.getpid(),
-            self.candidates_,
-            net.batch_size,
-            self.flops_,
-            self.chosen_,
-            self.batch_,
-            self.times_,
+        """Leave on the net what the next run in this process (a
+        ``partial_fit``, a warm start) goes on from: plain values, so that a
+        pickled model holds no class of this module's."""
+        net.thread_policy_ = dict(
+            process=_PROCESS,
+            candidates=self.candidates_,
+            batch_size=net.batch_size,
+            flops=self.flops_,
+            chosen=self.chosen_,
+            batch=self.batch_,
+            times=self.times_,
         )
 
     def _flops(self, net):

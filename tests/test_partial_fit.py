@@ -212,3 +212,22 @@ def test_the_copy_a_partial_fit_trains_is_independent_and_continues_exactly():
     assert not torch.equal(trained["code_head.weight"], before["code_head.weight"])
     assert list(model.net_.history) == history  # the original's is untouched
     assert len(ours.history) == len(history) + 1 == 3
+
+
+def test_a_callback_that_keeps_the_net_gets_the_copy():
+    from skorch.callbacks import Callback
+
+    class Keeps(Callback):
+        def on_train_begin(self, net, **kwargs):
+            self.net = net
+
+    X = np.random.RandomState(0).rand(60, 6)
+    model = skae.AutoencoderTransformer(
+        2, hidden_layer_sizes=(4,), callbacks=[Keeps()], device="cpu"
+    )
+    model.partial_fit(X)
+    from skae._net import copy_net
+
+    copied = copy_net(model.net_)
+    kept = dict(copied.callbacks_)["user_0_Keeps"].net
+    assert kept is copied  # not a third copy of the weights

@@ -353,3 +353,51 @@ def test_a_detector_around_your_own_encoder_takes_it_back(X, tmp_path):
     loaded = skae.load(tmp_path / "d.skae", encoder=MLPEncoder((8,)))
     np.testing.assert_array_equal(loaded.score_samples(X), fitted.score_samples(X))
     assert isinstance(loaded.estimator.encoder, MLPEncoder)
+
+
+def test_a_wrapper_is_saved_as_fitted_whatever_was_set_after(X, tmp_path):
+    from sklearn.decomposition import PCA
+
+    model = skae.AutoencoderTransformer(2, random_state=0, **FAST)
+    fitted = _fit(skae.AutoencoderOutlierDetector(model), X)
+    fitted.set_params(estimator=PCA(2))  # preparing another fit, say
+    skae.save(fitted, tmp_path / "d.skae")
+    loaded = skae.load(tmp_path / "d.skae")
+    assert type(loaded.estimator) is skae.AutoencoderTransformer
+    assert loaded.estimator.get_params() == fitted.estimator_.get_params()
+    np.testing.assert_array_equal(loaded.score_samples(X), fitted.score_samples(X))
+
+
+def _fitted_edit(**changes):
+    return lambda m: {**m, "fitted": {**m["fitted"], **changes}}
+
+
+def _model_edit(**changes):
+    return lambda m: {**m, "estimator": {**m["estimator"], **changes}}
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (_fitted_edit(predict=1), "not a fitted attribute"),
+        (_fitted_edit(__dict__={}), "not a fitted attribute"),
+        (_fitted_edit(_empty=[False]), "wrong shape"),
+        (_fitted_edit(n_features_in_=7, _empty=[False] * 7), "inconsistent"),
+        (_fitted_edit(indicator_={"features_": [0, 99]}), "not feature indices"),
+        (_model_edit(missing_fill=[0.0] * 99), "fill values"),
+        (_fitted_edit(n_features_in_=10**13, _empty=[]), "wrong shape"),
+    ],
+)
+def test_bad_imputer_manifests_are_refused(X, tmp_path, edit, match):
+    path = tmp_path / "i.skae"
+    X_missing = X.copy()
+    X_missing[::3, 0] = np.nan
+    imputer = skae.AutoencoderImputer(
+        skae.AutoencoderTransformer(2, random_state=0, **FAST), add_indicator=True
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        skae.save(imputer.fit(X_missing), path)
+    _rewrite(path, manifest=edit)
+    with pytest.raises(ValueError, match=match):
+        skae.load(path)

@@ -251,9 +251,13 @@ def test_a_stream_of_partial_fits_goes_on_from_the_last_choice(
     assert len(counted) == 1  # the work of a batch is counted once
     assert torch.get_num_threads() == 2
     # a net unpickled in another process chooses afresh
-    model.net_.thread_policy_ = model.net_.thread_policy_._replace(pid=-1)
+    model.net_.thread_policy_ = {**model.net_.thread_policy_, "process": "other"}
     model.partial_fit(data[:48])
     assert seen(model)[: _threads.WARMUP_BATCHES + 1] == [1] * 3
+    # so do batches of another size: other work, other timings
+    model.set_params(batch_size=8).partial_fit(data[:96])
+    assert seen(model)[: _threads.WARMUP_BATCHES + 1] == [1] * 3
+    assert len(counted) == 3  # counted afresh each time
 
 
 def test_a_stream_that_began_under_the_callers_choice(
