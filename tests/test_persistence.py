@@ -111,6 +111,14 @@ def _same_params(loaded, fitted):
         assert not hasattr(inner, "net_")  # unfitted, as it was given
 
 
+def _fitted_edit(**changes):
+    return lambda m: {**m, "fitted": {**m["fitted"], **changes}}
+
+
+def _model_edit(**changes):
+    return lambda m: {**m, "estimator": {**m["estimator"], **changes}}
+
+
 @pytest.mark.parametrize(
     "detector",
     [
@@ -243,6 +251,7 @@ def test_tampered_weights_are_refused(saved):
         (lambda m: {**m, "format_version": 99}, "reads format 2 only"),
         (lambda m: {**m, "format": "other"}, "not a skae model file"),
         (lambda m: {**m, "params": {**m["params"], "max_iter": -1}}, "max_iter"),
+        (_fitted_edit(transform=1), "not a fitted attribute"),
     ],
 )
 def test_bad_manifests_are_refused(saved, edit, match):
@@ -366,14 +375,6 @@ def test_a_wrapper_is_saved_as_fitted_whatever_was_set_after(X, tmp_path):
     assert type(loaded.estimator) is skae.AutoencoderTransformer
     assert loaded.estimator.get_params() == fitted.estimator_.get_params()
     np.testing.assert_array_equal(loaded.score_samples(X), fitted.score_samples(X))
-
-
-def _fitted_edit(**changes):
-    return lambda m: {**m, "fitted": {**m["fitted"], **changes}}
-
-
-def _model_edit(**changes):
-    return lambda m: {**m, "estimator": {**m["estimator"], **changes}}
 
 
 @pytest.mark.parametrize(
