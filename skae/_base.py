@@ -965,9 +965,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             if epoch.get("batches"):  # only this run's: older ones are empty
                 epoch["batches"] = []  # no per-batch log in a fitted model
         validation_scores = (
-            [-float(v) for v in history_column(history, "valid_loss")]
-            if validated
-            else None
+            [-v for v in history_column(history, "valid_loss")] if validated else None
         )
         fitted = dict(
             net_=net,
@@ -976,7 +974,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             scale_=scale,
             n_components_=self._fitted_params["n_components"],
             n_iter_=len(history),
-            loss_curve_=[float(v) for v in history_column(history, "train_loss")],
+            loss_curve_=history_column(history, "train_loss"),
             validation_scores_=validation_scores,
             best_validation_score_=max(validation_scores) if validated else None,
             **self._record_history(history),

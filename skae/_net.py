@@ -233,11 +233,11 @@ def copy_net(net):
 
 
 def history_column(history, key):
-    """``history[:, key]``: the values of ``key`` in the epochs that have it,
-    a KeyError when none has, without skorch's ``History`` indexing (about
-    1 µs an epoch, paid at the end of every call of a stream, whose history
-    grows by an epoch a call)."""
-    values = [epoch[key] for epoch in history if key in epoch]
+    """``history[:, key]`` as floats: the values of ``key`` in the epochs
+    that have it, a KeyError when none has, without skorch's ``History``
+    indexing (about 1 µs an epoch, paid at the end of every call of a
+    stream, whose history grows by an epoch a call)."""
+    values = [float(epoch[key]) for epoch in history if key in epoch]
     if history and not values:
         raise KeyError(f"Key {key!r} was not found in history.")
     return values

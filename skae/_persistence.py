@@ -154,8 +154,7 @@ def _model_record(estimator):
     # the parameters the network was built and trained with, not any set
     # after the fit
     params = dict(estimator._fitted_params)
-    random_state = params["random_state"]
-    _check_random_state(random_state)
+    _check_random_state(params["random_state"])
     params = {name: _param_to_json(name, value) for name, value in params.items()}
 
     buffer = io.BytesIO()
@@ -338,12 +337,9 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
             f"skae.load refuses to unpickle ({exc})."
         ) from exc
     _set_fitted(path, estimator, manifest["fitted"])
-    fill = manifest.get("missing_fill")
-    if fill is not None and len(fill) != estimator.n_features_in_:
-        raise ValueError(
-            f"{path}: the manifest records {len(fill)} fill values for "
-            f"{estimator.n_features_in_} features."
-        )
+    missing = _missing_entries(
+        path, manifest.get("missing_fill"), estimator.n_features_in_, target
+    )
     estimator._fitted_params = estimator.get_params(deep=False)
     net = estimator._new_net(
         estimator.n_features_in_,
@@ -354,7 +350,7 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
         train_split=None,
         callbacks=[],
         verbose=0,
-        missing=_missing_entries(manifest.get("missing_fill"), target),
+        missing=missing,
     )
     try:
         net.module_.load_state_dict(state)
@@ -368,10 +364,15 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
     return estimator
 
 
-def _missing_entries(fill, device):
+def _missing_entries(path, fill, n_features, device):
     """An imputer's model's fill values back as its net's ``missing``."""
     if fill is None:
         return None
+    if len(fill) != n_features:
+        raise ValueError(
+            f"{path}: the manifest records {len(fill)} fill values for "
+            f"{n_features} features."
+        )
     return MissingEntries(torch.tensor(fill, dtype=torch.float32, device=device))
 
 

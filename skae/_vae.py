@@ -400,11 +400,8 @@ class VAETransformer(BaseAutoencoder):
             )
 
     def _record_history(self, history):
-        def curve(key):
-            return [float(v) for v in history_column(history, key)]
-
         return dict(
-            reconstruction_curve_=curve("train_reconstruction"),
-            kl_curve_=curve("train_kl"),
-            kl_weight_curve_=curve("kl_weight"),
+            reconstruction_curve_=history_column(history, "train_reconstruction"),
+            kl_curve_=history_column(history, "train_kl"),
+            kl_weight_curve_=history_column(history, "kl_weight"),
         )
