@@ -8,8 +8,9 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import BaseAutoencoder, _validate_X
+from ._base import BaseAutoencoder
 from ._compat import _check_feature_names_in, _fit_context, _get_mask
+from ._data import validate_X
 from ._denoising import DenoisingAutoencoder
 from ._vae import VAETransformer
 
@@ -121,7 +122,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         self.keep_empty_features = keep_empty_features
 
     def _validate(self, X, reset):
-        X = _validate_X(
+        X = validate_X(
             self,
             X,
             reset=reset,
@@ -181,10 +182,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             )
         self.estimator_ = clone(estimator)
         self.estimator_._validate_params()  # as its own fit would
-        self.estimator_._atomic(
+        self.estimator_._fit_missing(
             X[:, ~empty],
-            incremental=False,
-            missing=True,
             # the default's 40 epochs are chosen for the imputation error
             # and time: had its training loss on the observed entries still
             # been falling, that is no reason to train longer

@@ -1,5 +1,6 @@
-"""skorch plumbing: the net whose ``get_loss`` holds the objective, plus the
-tensor dataset, batch iterator, validation split and training monitor it uses.
+"""skorch plumbing: the nets whose ``get_loss`` holds the objective, the
+batch iterator they train with, and :func:`copy_net`. The dataset and the
+validation split are in ``_data``, the callbacks in ``_callbacks``.
 
 skorch runs the fit (callbacks, history, validation); everything here bends
 it through skorch's public methods (``run_single_epoch`` and ``train_step``
@@ -12,126 +13,17 @@ callbacks). The one override of a private skorch method sits in
 import copy
 import math
 
-import numpy as np
-import scipy.sparse as sp
 import torch
 from skorch import NeuralNet
-from skorch.callbacks import Callback, PassthroughScoring
+from skorch.callbacks import Callback
 from skorch.utils import TeeGenerator, to_tensor
 
+from ._callbacks import EpochMean, batch_row
 from ._compat import FastTrainingMode
 from ._losses import gaussian_kl
 
 #: The per-batch events of a training step, in the order they fire.
 BATCH_EVENTS = ("on_batch_begin", "on_grad_computed", "on_batch_end")
-
-
-class TensorDataset(torch.utils.data.Dataset):
-    """The (already normalised, already on-device) training matrix.
-
-    Items are ``(x, x)``: an autoencoder's target is its input.
-    """
-
-    def __init__(self, X):
-        self.X = X
-
-    def __len__(self):
-        return len(self.X)
-
-    def __getitem__(self, i):
-        return self.X[i], self.X[i]
-
-
-#: Rows per chunk when normalising a float64 X into float32.
-_NORMALISE_CHUNK = 8192
-
-
-def normalise(X, offset, scale, dtype):
-    """``(X - offset) / scale`` as a new ``dtype`` array, X left untouched.
-
-    Same dtype: one copy, computed in it as ``X / scale - offset / scale``
-    (``X - offset`` with float64 statistics would first make two float64
-    copies of a float32 X; dividing first cannot overflow where the result
-    does not, as ``X - offset`` can for float32 data near ±3e38). A float64
-    X into float32: computed in float64 a chunk at a time, then narrowed, so
-    values beyond float32's range (1e39, say) stay finite.
-    """
-    if X.dtype == dtype:
-        out = np.divide(X, scale, dtype=dtype)
-        out -= (offset / scale).astype(dtype, copy=False)
-        return out
-    out = np.empty(X.shape, dtype=dtype)
-    for start in range(0, X.shape[0], _NORMALISE_CHUNK):
-        chunk = X[start : start + _NORMALISE_CHUNK].astype(np.float64) - offset
-        chunk /= scale
-        out[start : start + _NORMALISE_CHUNK] = chunk
-    return out
-
-
-class LazyRows:
-    """Training rows normalised on demand, one batch at a time.
-
-    Stands in for the normalised training tensor when X must not be copied
-    whole: a scipy.sparse CSR matrix (densified a batch at a time) or an
-    ``np.memmap`` (read a batch at a time). Indexing it with a slice or an
-    index tensor returns the normalised float32 rows on ``device``, exactly
-    what indexing the normalised tensor would return.
-    """
-
-    def __init__(self, X, offset, scale, device, rows=None):
-        self.source = X
-        self.rows = np.arange(X.shape[0]) if rows is None else rows
-        self.offset = np.asarray(offset, dtype=np.float64)
-        self.scale = scale
-        self.device = torch.device(device)
-
-    def __len__(self):
-        return len(self.rows)
-
-    def __getitem__(self, key):
-        if isinstance(key, torch.Tensor):
-            key = key.cpu().numpy()
-        block = self.source[np.atleast_1d(self.rows[key])]
-        dense = block.toarray() if sp.issparse(block) else block
-        # exactly as the estimator normalises a dense X
-        rows = normalise(dense, self.offset, self.scale, np.float32)
-        batch = torch.from_numpy(rows).to(self.device)
-        return batch[0] if np.ndim(key) == 0 and not isinstance(key, slice) else batch
-
-    def subset(self, rows):
-        """The same source restricted to ``rows`` (positions in this one)."""
-        if isinstance(rows, torch.Tensor):
-            rows = rows.cpu().numpy()
-        return LazyRows(
-            self.source, self.offset, self.scale, self.device, self.rows[rows]
-        )
-
-    def moments(self, entries=2**22):
-        """Per-feature variance and mean of the normalised rows (float32
-        tensors on the device, like ``torch.var_mean`` of the tensor), read
-        in chunks of about ``entries`` values."""
-        n = len(self)
-        chunk = max(1, entries // self.source.shape[1])
-        total = np.zeros(self.source.shape[1])
-        squares = np.zeros(self.source.shape[1])
-        for start in range(0, n, chunk):
-            batch = self[start : start + chunk].double().cpu().numpy()
-            total += batch.sum(axis=0)
-            squares += np.einsum("ij,ij->j", batch, batch)
-        mean = total / n
-        var = np.maximum(squares / n - mean**2, 0.0)
-        to = lambda a: torch.as_tensor(a, dtype=torch.float32).to(self.device)  # noqa: E731
-        return to(var), to(mean)
-
-
-def feature_moments(X_train):
-    """Per-feature (variance, mean) of the normalised training rows, over
-    their observed (non-NaN) entries."""
-    if isinstance(X_train, LazyRows):
-        return X_train.moments()
-    mean = torch.nan_to_num(torch.nanmean(X_train, dim=0))
-    var = torch.nan_to_num(torch.nanmean((X_train - mean) ** 2, dim=0))
-    return var, mean
 
 
 class TensorBatches:
@@ -163,39 +55,6 @@ class TensorBatches:
             for start in range(0, n, bs):
                 batch = self.X[start : start + bs]
                 yield batch, batch
-
-
-class ShuffledSplit:
-    """``train_split`` that holds out a shuffled, seeded fraction.
-
-    skorch's default ``ValidSplit`` takes the last rows unshuffled; this draws
-    the held-out rows with ``np.random.RandomState(seed)``, like scikit-learn's
-    ``MLPRegressor``, and holds out ``ceil(fraction * n_samples)`` of them.
-    """
-
-    def __init__(self, fraction, seed):
-        self.fraction = fraction
-        self.seed = seed
-
-    @staticmethod
-    def held_out(fraction, n):
-        """The number of the ``n`` rows held out for validation."""
-        return math.ceil(fraction * n)
-
-    def __call__(self, dataset, y=None, **fit_params):
-        n = len(dataset)
-        n_valid = self.held_out(self.fraction, n)
-        order = np.random.RandomState(self.seed).permutation(n)
-        X = dataset.X
-        if isinstance(X, LazyRows):  # split the row indices, copy nothing
-            return TensorDataset(X.subset(order[n_valid:])), TensorDataset(
-                X.subset(order[:n_valid])
-            )
-        order = torch.from_numpy(order).to(X.device)
-        return (
-            TensorDataset(X[order[n_valid:]]),
-            TensorDataset(X[order[:n_valid]]),
-        )
 
 
 def copy_net(net):
@@ -230,155 +89,6 @@ def copy_net(net):
     memo = {id(history): copied, id(net): new}
     new.__dict__.update(copy.deepcopy(net.__dict__, memo))
     return new
-
-
-def history_column(history, key):
-    """``history[:, key]`` as floats: the values of ``key`` in the epochs
-    that have it, a KeyError when none has, without skorch's ``History``
-    indexing (about 1 µs an epoch, paid at the end of every call of a
-    stream, whose history grows by an epoch a call)."""
-    values = [float(epoch[key]) for epoch in history if key in epoch]
-    if history and not values:
-        raise KeyError(f"Key {key!r} was not found in history.")
-    return values
-
-
-def batch_row(net):
-    """The history row of the batch in progress, in constant time.
-
-    ``net.history[-1]["batches"][-1]``, without skorch's ``History`` indexing,
-    which copies the list of epochs on every call (``History.to_list``): read
-    once a batch, that copy would grow with the epochs so far (0.7 µs a read
-    after 20 epochs, 6 µs after 2000; 0.1 µs this way).
-    """
-    return list.__getitem__(net.history, -1)["batches"][-1]
-
-
-class EpochMean(PassthroughScoring):
-    """skorch's ``PassthroughScoring`` (an epoch's batch-size weighted mean
-    of a batch score, and whether it is the best yet), reading the epoch's
-    batch rows directly: the history's column indexing that skorch's own
-    does, and numpy's average, cost as much as a small net's batch."""
-
-    def on_epoch_end(self, net, **kwargs):
-        size = ("train" if self.on_train else "valid") + "_batch_size"
-        rows = [row for row in net.history[-1]["batches"] if self.name in row]
-        if not rows:  # no validation data, say
-            return
-        # the weighted mean, in exactly rounded sums (numpy's average of a
-        # few dozen numbers costs more than a small net's batch)
-        score = math.fsum(row[size] * row[self.name] for row in rows) / math.fsum(
-            row[size] for row in rows
-        )
-        is_best = self._is_best_score(score)
-        if is_best:
-            self.best_score_ = score
-        net.history.record(self.name, score)
-        if is_best is not None:
-            net.history.record(self.name + "_best", bool(is_best))
-
-
-class TrainingDiverged(ValueError):
-    """The loss or the weights became non-finite during training."""
-
-
-class TrainingMonitor(Callback):
-    """Divergence guard, stopping rule, best-weights restore and epoch count.
-
-    A non-finite training or validation loss raises :class:`TrainingDiverged`
-    in the batch it appears in; non-finite weights raise it when training
-    ends. A non-finite gradient behind a finite loss (``sqrt`` at 0, say) is
-    caught one of these two ways: the optimizer's step carries it into the
-    weights, which make the next batch's loss non-finite, or, after the last
-    step, are the weights the fit would return. The guard reads the loss the
-    history records anyway and the weights once a fit, so it adds nothing to
-    a training step (a check of the gradients before every step cost small
-    nets 3% of their training time); the estimator trains a copy, so the
-    weights a failed fit leaves are thrown away with it.
-
-    Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
-    each epoch. When it has not improved by at least ``tol`` for ``patience``
-    epochs in a row, training stops; with ``restore_best`` the weights of the
-    best epoch are loaded back when training ends. Epochs before ``start``
-    (counted in the net's history, so across warm starts) are not judged: the
-    loss of a warm-up is not comparable with the loss that follows it.
-
-    It stops training the way skorch's callbacks do, by raising
-    ``KeyboardInterrupt``, and records that it did (``converged_``); the
-    estimator tells a user's Ctrl-C apart by the signal itself.
-    """
-
-    def __init__(
-        self,
-        monitor="train_loss",
-        patience=10,
-        tol=1e-4,
-        restore_best=False,
-        start=0,
-    ):
-        self.monitor = monitor
-        self.patience = patience
-        self.tol = tol
-        self.restore_best = restore_best
-        self.start = start
-
-    def on_train_begin(self, net, **kwargs):
-        self.best_ = math.inf
-        self.best_epoch_ = None
-        self.misses_ = 0
-        self.best_state_ = None
-        self.epochs_ = 0
-        self.converged_ = False
-        self.params_ = [p for _, p in net.get_all_learnable_params()]
-
-    def on_batch_end(self, net, training=False, **kwargs):
-        # the net has just recorded the batch loss as a Python float (read
-        # from the row itself: the history's column indexing costs more)
-        name = "train_loss" if training else "valid_loss"
-        loss = batch_row(net)[name]
-        if not math.isfinite(loss):
-            self._diverged(net, name.replace("_", " "), loss)
-
-    def _check_weights(self, net):
-        # one fused kernel: the sum of the norms is finite iff every weight is
-        with torch.no_grad():
-            total = torch.stack(torch._foreach_norm(self.params_)).sum().item()
-        if not math.isfinite(total):
-            self._diverged(net, "weights' norm", total)
-
-    def _diverged(self, net, what, value):
-        raise TrainingDiverged(
-            f"Training diverged in epoch {len(net.history)}: the {what} became "
-            f"{value}. The estimator was left as it was before this fit. Lower "
-            f"learning_rate_init (now {net.lr}), or look for extreme values in X."
-        )
-
-    def on_epoch_end(self, net, **kwargs):
-        self.epochs_ += 1
-        if len(net.history) <= self.start:
-            return
-        loss = net.history[-1, self.monitor]
-        if loss < self.best_ - self.tol:
-            self.best_ = loss
-            self.best_epoch_ = len(net.history)
-            self.misses_ = 0
-            if self.restore_best:
-                self.best_state_ = {
-                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
-                }
-        else:
-            self.misses_ += 1
-        if self.misses_ >= self.patience:
-            self.converged_ = True
-            raise KeyboardInterrupt  # skorch's way to end the loop
-
-    def on_train_end(self, net, **kwargs):
-        self.restored_ = self.best_state_ is not None
-        if self.restored_:
-            net.module_.load_state_dict(self.best_state_)
-        self.best_state_ = None  # a fitted model keeps no copies
-        self._check_weights(net)  # the weights the fit returns
-        self.params_ = None
 
 
 def with_penalty(loss, penalty):

@@ -8,9 +8,8 @@ from sklearn.utils import assert_all_finite, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
-from ._base import _validate_X
 from ._compat import HasMethods, Interval, _fit_context, _safe_indexing
-from ._net import ShuffledSplit
+from ._data import held_out, validate_X
 
 
 class _ScoringModel(HasMethods):
@@ -173,14 +172,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         X_given = X
         allow_nan = get_tags(self).input_tags.allow_nan
-        X = _validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
+        X = validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
         if isinstance(X_given, np.memmap) and X.dtype == X_given.dtype:
             # skae's estimators train on a memmap one batch at a time
             X = X_given
         estimator = clone(self._model())
         fit_rows = threshold_rows = X
         if self.validation_fraction is not None:
-            n_valid = ShuffledSplit.held_out(self.validation_fraction, X.shape[0])
+            n_valid = held_out(self.validation_fraction, X.shape[0])
             if not 1 <= n_valid < X.shape[0] - 1:
                 raise ValueError(
                     f"validation_fraction={self.validation_fraction} of "
@@ -214,7 +213,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         # the model's own score_samples checks X for NaN and inf
-        X = _validate_X(self, X, reset=False, ensure_all_finite=False)
+        X = validate_X(self, X, reset=False, ensure_all_finite=False)
         return self._scores(self.estimator_, X)
 
     def decision_function(self, X):

@@ -45,9 +45,10 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
-from ._base import BaseAutoencoder, warn_at_caller
+from ._base import BaseAutoencoder
 from ._device import resolve_device
 from ._objectives import MissingEntries, likelihood
+from ._training import build_net, max_epochs, warn_at_caller
 
 FORMAT = "skae-model"
 #: Bumped whenever a file written by this version could be misread by an
@@ -341,11 +342,12 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
         path, manifest.get("missing_fill"), estimator.n_features_in_, target
     )
     estimator._fitted_params = estimator.get_params(deep=False)
-    net = estimator._new_net(
+    net = build_net(
+        estimator,
         estimator.n_features_in_,
         target,
         likelihood(estimator.loss_),
-        max_epochs=estimator._epochs(estimator.n_samples_seen_),
+        max_epochs=max_epochs(estimator, estimator.n_samples_seen_),
         batch_size=estimator.batch_size,
         train_split=None,
         callbacks=[],

@@ -5,6 +5,7 @@ import torch
 
 from ._base import BaseAutoencoder, make_init
 from ._docstrings import fill_doc
+from ._inference import training_codes
 from ._losses import hoyer_sparsity as _row_hoyer_sparsity
 
 #: An entry of the code is inactive below this fraction of its unit's RMS.
@@ -89,7 +90,7 @@ class SparseAutoencoder(BaseAutoencoder):
     }
 
     def _after_training(self, X_train):
-        Z = np.abs(self._training_codes(X_train))
+        Z = np.abs(training_codes(self, X_train))
         rms = np.sqrt(np.mean(Z.astype(np.float64) ** 2, axis=0))
         self.inactive_fraction_ = float(np.mean(Z < INACTIVE_THRESHOLD * rms))
         self.mean_activation_ = Z.mean(axis=0, dtype=np.float64)

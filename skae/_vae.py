@@ -8,19 +8,17 @@ import torch
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 
-from ._base import (
-    BaseAutoencoder,
-    _check_within_range,
-    _validate_X,
-    make_init,
-    reads_fitted_state,
-)
+from ._base import BaseAutoencoder, make_init
+from ._callbacks import history_column
 from ._compat import Interval, StrOptions
+from ._data import Normalisation, validate_X
 from ._docstrings import fill_doc
+from ._inference import reads_fitted_state, run_batches
 from ._losses import gaussian_kl, gaussian_log_density
 from ._modules import VariationalAutoencoder
-from ._net import VAENet, history_column
+from ._net import VAENet
 from ._objectives import likelihood
+from ._training import max_epochs
 
 #: Draws of eps behind the reconstruction term of :meth:`score_samples`. They
 #: are fixed (seeded by :data:`SCORE_SEED`) and shared by every row, so a row's
@@ -333,17 +331,15 @@ class VAETransformer(BaseAutoencoder):
 
     def _score_rows(self, fn, X):
         """``fn(module, x_normalised)`` per row in float64, in X's units."""
-        X = _validate_X(self, X, reset=False).astype(np.float64, copy=False)
+        X = validate_X(self, X, reset=False).astype(np.float64, copy=False)
         if self._resolved_likelihood() == "bernoulli":
-            _check_within_range(
+            Normalisation(self.offset_, self.scale_).check_range(
                 X,
-                self.offset_[0],
-                self.scale_,
                 "the training data",
                 "Clip X into that range first (np.clip), or fit with "
                 "likelihood='gaussian' to score data that may leave it.",
             )
-        return self._run_batches(fn, X, normalise=True) - self._log_jacobian()
+        return run_batches(self, fn, X, normalise=True) - self._log_jacobian()
 
     def _log_jacobian(self):
         """log |det| of the normalisation x -> (x - offset_) / scale_."""
@@ -390,7 +386,7 @@ class VAETransformer(BaseAutoencoder):
                 "penalty='kl' needs a code in (0, 1); the VAE's code (the "
                 "posterior mean) is unbounded. Use penalty='l1' or 'l2'."
             )
-        epochs = None if incremental else self._epochs(X.shape[0])
+        epochs = None if incremental else max_epochs(self, X.shape[0])
         if epochs is not None and self.kl_warmup >= epochs:
             raise ValueError(
                 f"kl_warmup={self.kl_warmup} epochs cannot finish within "

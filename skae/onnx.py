@@ -62,7 +62,8 @@ from sklearn.utils.validation import check_is_fitted
 
 import skae
 
-from ._base import BaseAutoencoder, _view
+from ._base import BaseAutoencoder
+from ._inference import view
 
 __all__ = ["MIN_OPSET", "ExportError", "estimator_classes", "to_onnx_inverse"]
 
@@ -474,7 +475,7 @@ def _fitted_snapshot(estimator):
     """The fitted state, read once (a refit in another thread cannot mix an
     old network with new statistics)."""
     check_is_fitted(estimator)
-    return _view(estimator)
+    return view(estimator)
 
 
 def _register():

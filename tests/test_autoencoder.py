@@ -20,6 +20,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import MinMaxScaler
 
 from skae import AutoencoderTransformer
+from skae._data import Normalisation
 
 SMALL = dict(
     hidden_layer_sizes=(32,), loss="mse", max_iter=20, batch_size=32, random_state=0
@@ -252,8 +253,8 @@ def test_early_stopping_records_validation_and_restores_best(digits):
     best_epoch = int(np.argmax(ae.validation_scores_))
     assert best_epoch < ae.n_iter_ - 1
     valid = ae.net_.get_split_datasets(
-        __import__("skae._net", fromlist=["TensorDataset"]).TensorDataset(
-            torch.from_numpy(ae._normalise(X, ae.offset_, ae.scale_, np.float32))
+        __import__("skae._data", fromlist=["TensorDataset"]).TensorDataset(
+            torch.from_numpy(Normalisation(ae.offset_, ae.scale_).apply(X, np.float32))
         )
     )[1]
     with torch.no_grad():

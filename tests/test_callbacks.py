@@ -18,7 +18,7 @@ from skorch.callbacks import (
 )
 
 from skae import AutoencoderTransformer, VAETransformer
-from skae._net import TrainingDiverged
+from skae._callbacks import TrainingDiverged
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=4, batch_size=32, random_state=0)
 

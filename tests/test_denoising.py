@@ -6,6 +6,7 @@ from sklearn.datasets import load_digits
 from sklearn.model_selection import train_test_split
 
 from skae import DenoisingAutoencoder
+from skae._data import Normalisation
 from skae._objectives import GaussianNoise
 
 SMALL = dict(hidden_layer_sizes=(32,), max_iter=5, batch_size=32, random_state=0)
@@ -60,7 +61,7 @@ def test_gaussian_noise_level_is_relative_to_global_std(X):
 def test_masking_replaces_a_fraction_by_feature_means(X):
     model = DenoisingAutoencoder(2, noise="masking", noise_level=0.3, **SMALL).fit(X)
     net = model.net_
-    Xn = model._normalise(X, model.offset_, model.scale_, np.float32)
+    Xn = Normalisation(model.offset_, model.scale_).apply(X, np.float32)
     import torch
 
     batch = torch.from_numpy(Xn)

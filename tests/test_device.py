@@ -11,8 +11,8 @@ import torch
 from sklearn.base import clone
 
 import skae
-from skae import AutoencoderTransformer
-from skae._base import resolve_device
+from skae import AutoencoderTransformer, _training
+from skae._device import resolve_device
 
 SMALL = dict(hidden_layer_sizes=(8,), max_iter=3, batch_size=32, random_state=0)
 HAS_XPU = hasattr(torch, "xpu")
@@ -70,7 +70,7 @@ def test_unavailable_device_fails_fit_before_any_work(machine, kind, monkeypatch
     def forbidden(*args, **kwargs):
         raise AssertionError("a net was built")
 
-    monkeypatch.setattr(AutoencoderTransformer, "_new_net", forbidden)
+    monkeypatch.setattr(_training, "build_net", forbidden)
     est = AutoencoderTransformer(device=kind, **SMALL)
     with pytest.raises(ValueError, match=f"device='{kind}' was requested"):
         est.fit(_data())

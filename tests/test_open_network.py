@@ -20,6 +20,7 @@ from skae import (
     SparseAutoencoder,
     VAETransformer,
 )
+from skae._data import Normalisation
 from skae.nn import ConvDecoder, ConvEncoder, MLPEncoder
 
 SMALL = dict(max_iter=5, batch_size=64, random_state=0)
@@ -285,7 +286,7 @@ def test_sparse_diagnostics_follow_every_training_call(X, calls):
 def test_contractive_penalty_shrinks_the_jacobian(X):
     def jacobian_norm(model):
         x = torch.as_tensor(
-            model._normalise(X, model.offset_, model.scale_, np.float32)
+            Normalisation(model.offset_, model.scale_).apply(X, np.float32)
         )
         module = model.net_.module_.eval()
         jac = torch.autograd.functional.jacobian(

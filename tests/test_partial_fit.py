@@ -12,7 +12,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
-from skae._base import _normalisation
+from skae._data import Normalisation
 
 ESTIMATORS = fast_autoencoders()
 IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
@@ -41,9 +41,9 @@ def test_chunks_train_reproducibly_and_keep_the_books(estimator, digits):
     assert model.validation_scores_ is None
     assert np.isfinite(model.transform(X)).all()
     # the first chunk fixed the normalisation; later chunks did not move it
-    offset, scale = _normalisation(chunks[0], model.loss_)
-    np.testing.assert_array_equal(model.offset_, offset)
-    assert model.scale_ == scale
+    normalisation = Normalisation.fit(chunks[0], model.loss_)
+    np.testing.assert_array_equal(model.offset_, normalisation.offset)
+    assert model.scale_ == normalisation.scale
 
 
 def test_streaming_learns(digits):
@@ -204,7 +204,7 @@ def test_the_copy_a_partial_fit_trains_is_independent_and_continues_exactly():
     assert ours.history[0] is model.net_.history[0]
     for net in (ours, skorchs):
         torch.manual_seed(0)  # dropout draws from torch's global generator
-        net.partial_fit(skae._net.TensorDataset(torch.from_numpy(X).float()))
+        net.partial_fit(skae._data.TensorDataset(torch.from_numpy(X).float()))
     trained = ours.module_.state_dict()
     for name, value in model.net_.module_.state_dict().items():
         assert torch.equal(value, before[name])  # the original is untouched

@@ -38,7 +38,9 @@ from skae import (
     SparseAutoencoder,
     VAETransformer,
 )
-from skae._net import TrainingDiverged, TrainingMonitor, VAENet
+from skae._callbacks import TrainingDiverged, TrainingMonitor
+from skae._data import Normalisation
+from skae._net import VAENet
 
 ESTIMATORS = fast_autoencoders()
 IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
@@ -298,11 +300,13 @@ def test_early_stopping_restores_best_after_injected_blow_up(monkeypatch, estima
     for key, value in returned.items():
         assert torch.equal(value, snapshots[best][key]), key
     # recompute the validation loss of the returned weights on the same split
-    from skae._net import ShuffledSplit, TensorDataset
+    from skae._data import ShuffledSplit, TensorDataset
 
     seed_split = model.net_.train_split
     assert isinstance(seed_split, ShuffledSplit)
-    Xn = torch.from_numpy(model._normalise(X, model.offset_, model.scale_, np.float32))
+    Xn = torch.from_numpy(
+        Normalisation(model.offset_, model.scale_).apply(X, np.float32)
+    )
     _, valid_set = seed_split(TensorDataset(Xn))
     net = model.net_
     if isinstance(net, VAENet):
@@ -315,7 +319,7 @@ def test_early_stopping_restores_best_after_injected_blow_up(monkeypatch, estima
 
 
 def test_validation_split_is_shuffled_and_seeded():
-    from skae._net import ShuffledSplit, TensorDataset
+    from skae._data import ShuffledSplit, TensorDataset
 
     data = TensorDataset(torch.arange(100.0).reshape(100, 1))
     _, valid = ShuffledSplit(0.1, seed=0)(data)
@@ -744,7 +748,7 @@ def test_cuda_without_gpu_names_the_device(device):
 
 
 def test_cuda_device_mapping_with_cuda_patched(monkeypatch):
-    from skae._base import resolve_device
+    from skae._device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)

@@ -410,7 +410,7 @@ def test_hoyer_sparsity_of_one_column_is_an_error():
 def test_float64_inference_copies_the_network_once(X, monkeypatch):
     import copy
 
-    from skae import _base
+    from skae import _inference
 
     model = AutoencoderTransformer(2, **SMALL).fit(X)
     copies = []
@@ -421,7 +421,7 @@ def test_float64_inference_copies_the_network_once(X, monkeypatch):
             copies.append(obj)
         return real(obj, *args, **kwargs)
 
-    monkeypatch.setattr(_base.copy, "deepcopy", counting)
+    monkeypatch.setattr(_inference.copy, "deepcopy", counting)
     first = model.transform(X)
     for _ in range(5):
         np.testing.assert_array_equal(model.transform(X), first)

@@ -10,7 +10,7 @@ from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
-from skae._base import INFERENCE_BATCH_SIZE
+from skae._inference import INFERENCE_BATCH_SIZE
 
 ESTIMATORS = fast_autoencoders()
 IDS = [f"{type(e).__name__}-{i}" for i, e in enumerate(ESTIMATORS)]
@@ -95,19 +95,19 @@ def test_memmap_is_read_batch_by_batch_and_trains_the_same_model(tmp_path):
 def test_a_dense_set_too_big_for_the_device_is_streamed(monkeypatch):
     # stands in for a GPU whose free memory is smaller than the data: the
     # check is patched, so it runs (and streams) on the CPU
-    from skae import _base
+    from skae import _data
 
     X = np.random.RandomState(0).normal(size=(300, 10))
     expected = skae.AutoencoderTransformer(2, max_iter=3, random_state=0).fit(X)
     seen = []
-    real = _base.LazyRows
+    real = _data.LazyRows
 
     def recording(*args, **kwargs):
         seen.append(args[0].shape)
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(_base, "_free_device_memory", lambda device: 4 * X.size)
-    monkeypatch.setattr(_base, "LazyRows", recording)
+    monkeypatch.setattr(_data, "_free_device_memory", lambda device: 4 * X.size)
+    monkeypatch.setattr(_data, "LazyRows", recording)
     streamed = skae.AutoencoderTransformer(2, max_iter=3, random_state=0).fit(X)
     assert seen == [X.shape]  # not moved whole
     np.testing.assert_allclose(streamed.transform(X), expected.transform(X), rtol=1e-5)

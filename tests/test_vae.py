@@ -10,6 +10,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV
 
 from skae import VAETransformer
+from skae._data import Normalisation
 from skae._net import VAENet
 from skae._vae import N_SCORE_DRAWS, SCORE_SEED
 
@@ -151,7 +152,7 @@ def test_transform_is_the_deterministic_posterior_mean(fitted, digits):
     module = fitted.net_.module_
     module.eval()
     with torch.no_grad():
-        x = torch.as_tensor(fitted._normalise(X, fitted.offset_, fitted.scale_, "f4"))
+        x = torch.as_tensor(Normalisation(fitted.offset_, fitted.scale_).apply(X, "f4"))
         mu, _ = module.posterior(x)
     np.testing.assert_allclose(Z, mu.numpy().astype(np.float64), rtol=1e-5, atol=1e-6)
 

@@ -1,0 +1,158 @@
+"""skae's own skorch callbacks: the epoch means of batch scores, and the
+training monitor (divergence guard, stopping rule, best-weights restore).
+The history helpers they share with the nets and the estimators sit here
+too."""
+
+import math
+
+import torch
+from skorch.callbacks import Callback, PassthroughScoring
+
+
+def history_column(history, key):
+    """``history[:, key]`` as floats: the values of ``key`` in the epochs
+    that have it, a KeyError when none has, without skorch's ``History``
+    indexing (about 1 µs an epoch, paid at the end of every call of a
+    stream, whose history grows by an epoch a call)."""
+    values = [float(epoch[key]) for epoch in history if key in epoch]
+    if history and not values:
+        raise KeyError(f"Key {key!r} was not found in history.")
+    return values
+
+
+def batch_row(net):
+    """The history row of the batch in progress, in constant time.
+
+    ``net.history[-1]["batches"][-1]``, without skorch's ``History`` indexing,
+    which copies the list of epochs on every call (``History.to_list``): read
+    once a batch, that copy would grow with the epochs so far (0.7 µs a read
+    after 20 epochs, 6 µs after 2000; 0.1 µs this way).
+    """
+    return list.__getitem__(net.history, -1)["batches"][-1]
+
+
+class EpochMean(PassthroughScoring):
+    """skorch's ``PassthroughScoring`` (an epoch's batch-size weighted mean
+    of a batch score, and whether it is the best yet), reading the epoch's
+    batch rows directly: the history's column indexing that skorch's own
+    does, and numpy's average, cost as much as a small net's batch."""
+
+    def on_epoch_end(self, net, **kwargs):
+        size = ("train" if self.on_train else "valid") + "_batch_size"
+        rows = [row for row in net.history[-1]["batches"] if self.name in row]
+        if not rows:  # no validation data, say
+            return
+        # the weighted mean, in exactly rounded sums (numpy's average of a
+        # few dozen numbers costs more than a small net's batch)
+        score = math.fsum(row[size] * row[self.name] for row in rows) / math.fsum(
+            row[size] for row in rows
+        )
+        is_best = self._is_best_score(score)
+        if is_best:
+            self.best_score_ = score
+        net.history.record(self.name, score)
+        if is_best is not None:
+            net.history.record(self.name + "_best", bool(is_best))
+
+
+class TrainingDiverged(ValueError):
+    """The loss or the weights became non-finite during training."""
+
+
+class TrainingMonitor(Callback):
+    """Divergence guard, stopping rule, best-weights restore and epoch count.
+
+    A non-finite training or validation loss raises :class:`TrainingDiverged`
+    in the batch it appears in; non-finite weights raise it when training
+    ends. A non-finite gradient behind a finite loss (``sqrt`` at 0, say) is
+    caught one of these two ways: the optimizer's step carries it into the
+    weights, which make the next batch's loss non-finite, or, after the last
+    step, are the weights the fit would return. The guard reads the loss the
+    history records anyway and the weights once a fit, so it adds nothing to
+    a training step (a check of the gradients before every step cost small
+    nets 3% of their training time); the estimator trains a copy, so the
+    weights a failed fit leaves are thrown away with it.
+
+    Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
+    each epoch. When it has not improved by at least ``tol`` for ``patience``
+    epochs in a row, training stops; with ``restore_best`` the weights of the
+    best epoch are loaded back when training ends. Epochs before ``start``
+    (counted in the net's history, so across warm starts) are not judged: the
+    loss of a warm-up is not comparable with the loss that follows it.
+
+    It stops training the way skorch's callbacks do, by raising
+    ``KeyboardInterrupt``, and records that it did (``converged_``); the
+    estimator tells a user's Ctrl-C apart by the signal itself.
+    """
+
+    def __init__(
+        self,
+        monitor="train_loss",
+        patience=10,
+        tol=1e-4,
+        restore_best=False,
+        start=0,
+    ):
+        self.monitor = monitor
+        self.patience = patience
+        self.tol = tol
+        self.restore_best = restore_best
+        self.start = start
+
+    def on_train_begin(self, net, **kwargs):
+        self.best_ = math.inf
+        self.best_epoch_ = None
+        self.misses_ = 0
+        self.best_state_ = None
+        self.epochs_ = 0
+        self.converged_ = False
+        self.params_ = [p for _, p in net.get_all_learnable_params()]
+
+    def on_batch_end(self, net, training=False, **kwargs):
+        # the net has just recorded the batch loss as a Python float (read
+        # from the row itself: the history's column indexing costs more)
+        name = "train_loss" if training else "valid_loss"
+        loss = batch_row(net)[name]
+        if not math.isfinite(loss):
+            self._diverged(net, name.replace("_", " "), loss)
+
+    def _check_weights(self, net):
+        # one fused kernel: the sum of the norms is finite iff every weight is
+        with torch.no_grad():
+            total = torch.stack(torch._foreach_norm(self.params_)).sum().item()
+        if not math.isfinite(total):
+            self._diverged(net, "weights' norm", total)
+
+    def _diverged(self, net, what, value):
+        raise TrainingDiverged(
+            f"Training diverged in epoch {len(net.history)}: the {what} became "
+            f"{value}. The estimator was left as it was before this fit. Lower "
+            f"learning_rate_init (now {net.lr}), or look for extreme values in X."
+        )
+
+    def on_epoch_end(self, net, **kwargs):
+        self.epochs_ += 1
+        if len(net.history) <= self.start:
+            return
+        loss = net.history[-1, self.monitor]
+        if loss < self.best_ - self.tol:
+            self.best_ = loss
+            self.best_epoch_ = len(net.history)
+            self.misses_ = 0
+            if self.restore_best:
+                self.best_state_ = {
+                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
+                }
+        else:
+            self.misses_ += 1
+        if self.misses_ >= self.patience:
+            self.converged_ = True
+            raise KeyboardInterrupt  # skorch's way to end the loop
+
+    def on_train_end(self, net, **kwargs):
+        self.restored_ = self.best_state_ is not None
+        if self.restored_:
+            net.module_.load_state_dict(self.best_state_)
+        self.best_state_ = None  # a fitted model keeps no copies
+        self._check_weights(net)  # the weights the fit returns
+        self.params_ = None

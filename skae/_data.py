@@ -1,0 +1,435 @@
+"""The data side of a fit: validating X, choosing ``loss="auto"``, the
+normalisation (one global affine map into the network's units), the
+training rows (a tensor, or rows read a batch at a time from sparse,
+memory-mapped or very large X), their dataset and the validation split.
+
+Nothing here knows about estimators beyond ``validate_data``'s need for
+one: every function takes arrays and returns arrays or tensors.
+"""
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from ._compat import validate_data
+from ._objectives import MissingEntries
+
+#: Rows per chunk wherever X is read a block at a time in float64 (the
+#: normalisation's statistics, normalising a float64 X into float32,
+#: denormalising).
+CHUNK_ROWS = 8192
+
+
+def validate_X(estimator, X, reset, **kwargs):
+    """``validate_data`` for X alone, with hints for images and non-numeric
+    columns."""
+    if getattr(X, "ndim", 2) > 2 and not sp.issparse(X):
+        raise ValueError(
+            f"{type(estimator).__name__} takes 2-D input (n_samples, n_features); "
+            f"got an array of shape {X.shape}. Flatten each sample first, e.g. "
+            "X.reshape(len(X), -1); for images, keep the flat rows and use "
+            "encoder=skae.nn.ConvEncoder(image_shape) and "
+            "decoder=skae.nn.ConvDecoder(image_shape), which reshape them. "
+            f"(Found array with dim {X.ndim}.)"
+        )
+    kwargs.setdefault("accept_sparse", ("csr", "csc"))
+    try:
+        return validate_data(
+            estimator,
+            X,
+            dtype=[np.float64, np.float32],
+            reset=reset,
+            **kwargs,
+        )
+    except ValueError as exc:
+        if "could not convert" in str(exc) or "dtype='numeric'" in str(exc):
+            raise ValueError(
+                f"{type(estimator).__name__} needs numeric input; "
+                f"{_non_numeric_columns(X)}has non-numeric values ({exc}). Encode "
+                "categorical columns first, for example with "
+                "sklearn.preprocessing.OneHotEncoder."
+            ) from exc
+        raise
+
+
+def _non_numeric_columns(X):
+    """'column(s) [...] ' naming the non-numeric columns of X, or 'X '."""
+    columns = getattr(X, "columns", None)
+    if columns is not None:
+        bad = [
+            str(c)
+            for c in columns
+            if not np.issubdtype(np.asarray(X[c]).dtype, np.number)
+            and not np.issubdtype(np.asarray(X[c]).dtype, np.bool_)
+        ]
+        if bad:
+            return f"X's column(s) {bad} "
+    try:
+        array = np.asarray(X, dtype=object)
+    except Exception:
+        return "X "
+    if array.ndim == 2:
+        bad = []
+        for j in range(array.shape[1]):
+            try:
+                array[:, j].astype(np.float64)
+            except (TypeError, ValueError):
+                bad.append(j)
+        if bad:
+            return f"X's column(s) at index {bad} "
+    return "X "
+
+
+#: ``loss="auto"`` picks ``"bce"`` when at least this fraction of X's entries
+#: sit at X's global minimum or maximum ...
+AUTO_BCE_AT_BOUNDS = 0.1
+#: ... and both bounds are reached by at least this fraction each.
+AUTO_BCE_EACH_BOUND = 1e-3
+
+
+def auto_loss(X):
+    """``loss="auto"``: ``"bce"`` for data that piles up at a floor and a
+    ceiling (pixel intensities, binary features), else ``"mse"``.
+
+    Counted a chunk at a time, so no full-size temporary is made.
+    """
+    if sp.issparse(X):
+        low, high = X.min(), X.max()
+    else:  # NaN are missing entries (the imputer's engine)
+        low, high = np.nanmin(X), np.nanmax(X)
+    if low == high:
+        return "mse"
+    if sp.issparse(X):
+        implicit_zeros = X.shape[0] * X.shape[1] - X.nnz
+        at_low = int(np.count_nonzero(X.data == low)) + (
+            implicit_zeros if low == 0 else 0
+        )
+        at_high = int(np.count_nonzero(X.data == high)) + (
+            implicit_zeros if high == 0 else 0
+        )
+    else:
+        at_low = at_high = 0
+        for start in range(0, len(X), CHUNK_ROWS):
+            chunk = X[start : start + CHUNK_ROWS]
+            at_low += int(np.count_nonzero(chunk == low))
+            at_high += int(np.count_nonzero(chunk == high))
+    size = X.shape[0] * X.shape[1]
+    if (
+        at_low + at_high >= AUTO_BCE_AT_BOUNDS * size
+        and min(at_low, at_high) >= AUTO_BCE_EACH_BOUND * size
+    ):
+        return "bce"
+    return "mse"
+
+
+def _statistics(X, loss, missing=False):
+    """(offset, scale) of :meth:`Normalisation.fit`, possibly non-finite."""
+    n_samples, n_features = X.shape
+    if missing:  # NaN entries are missing: statistics of the observed ones
+        if loss == "bce":
+            low, high = float(np.nanmin(X)), float(np.nanmax(X))
+            return np.full(n_features, low), high - low
+        offset = np.nan_to_num(np.nanmean(X, axis=0, dtype=np.float64))
+        centred = X.astype(np.float64) - offset
+        return offset, _rescaled_rms(centred, 0.0, observed=True)
+    if loss == "bce":
+        low, high = float(X.min()), float(X.max())
+        offset = np.full(n_features, low)
+        scale = high - low
+    elif sp.issparse(X):
+        offset = np.asarray(X.mean(axis=0, dtype=np.float64)).ravel()
+        data = X.data.astype(np.float64)
+        # sum of (x - mean)² over every entry, implicit zeros included
+        squares = max(float(data @ data) - n_samples * float(offset @ offset), 0.0)
+        scale = np.sqrt(squares / (n_samples * n_features))
+    else:
+        offset = X.mean(axis=0, dtype=np.float64)
+        squares = 0.0
+        for start in range(0, n_samples, CHUNK_ROWS):
+            chunk = X[start : start + CHUNK_ROWS].astype(np.float64) - offset
+            squares += float(np.einsum("ij,ij->", chunk, chunk))
+        if not _SQUARES_SAFE[0] < squares < _SQUARES_SAFE[1]:
+            # the squares underflow (spread below ~1e-150) or overflow: redo
+            # the sum with each chunk divided by its largest entry
+            return offset, _rescaled_rms(X, offset)
+        scale = np.sqrt(squares / X.size)
+    return offset, scale
+
+
+#: A sum of squares within these bounds lost nothing to underflow or overflow.
+_SQUARES_SAFE = (1e-290, 1e290)
+
+
+def _rescaled_rms(X, offset, observed=False):
+    """The root mean square of X - offset, each chunk scaled by its peak so
+    that no square underflows or overflows (as LAPACK's norms do). With
+    ``observed``, over the non-NaN entries only."""
+    peaks, sums = [], []
+    count = int(np.count_nonzero(~np.isnan(X))) if observed else X.size
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start : start + CHUNK_ROWS].astype(np.float64) - offset
+        if observed:
+            chunk = np.nan_to_num(chunk)  # a missing entry adds nothing
+        peak = float(np.abs(chunk).max()) if chunk.size else 0.0
+        peaks.append(peak)
+        if peak:
+            chunk /= peak
+        sums.append(float(np.einsum("ij,ij->", chunk, chunk)))
+    top = max(peaks)
+    if top == 0 or not np.isfinite(top):
+        return top
+    total = sum((p / top) ** 2 * s for p, s in zip(peaks, sums))
+    return top * np.sqrt(total / max(count, 1))
+
+
+class Normalisation:
+    """One global affine map x -> (x - offset) / scale: X into the units the
+    network trains in, and back.
+
+    ``"mse"``: subtract each feature's mean, divide by one global scale (the
+    root mean square of the centred data); squared error in these units is
+    PCA's objective up to a constant. ``"bce"``: map the global [min, max] of
+    X onto [0, 1]. A fitted estimator keeps the map as ``offset_`` and
+    ``scale_``.
+    """
+
+    def __init__(self, offset, scale):
+        self.offset = offset
+        self.scale = scale
+
+    @classmethod
+    def fit(cls, X, loss, missing=False):
+        """The map for X under ``loss``. Statistics are accumulated in
+        float64, a chunk at a time; with ``missing``, over the observed
+        (non-NaN) entries only."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            # an overflow is caught below, with advice, not as numpy's warning
+            offset, scale = _statistics(X, loss, missing)
+        if not (np.all(np.isfinite(offset)) and np.isfinite(scale)):
+            raise ValueError(
+                "X has values too large to normalise: its mean or spread overflows "
+                "float64. Rescale X first (for example divide it by its largest "
+                "absolute value)."
+            )
+        if scale == 0 or scale < np.finfo(np.float64).tiny:
+            scale = 1.0  # constant data: nothing to scale
+        return cls(offset, float(scale))
+
+    def apply(self, X, dtype):
+        """``(X - offset) / scale`` as a new ``dtype`` array, X left untouched.
+
+        Same dtype: one copy, computed in it as ``X / scale - offset / scale``
+        (``X - offset`` with float64 statistics would first make two float64
+        copies of a float32 X; dividing first cannot overflow where the result
+        does not, as ``X - offset`` can for float32 data near ±3e38). A float64
+        X into float32: computed in float64 a chunk at a time, then narrowed, so
+        values beyond float32's range (1e39, say) stay finite.
+        """
+        offset, scale = self.offset, self.scale
+        if X.dtype == dtype:
+            out = np.divide(X, scale, dtype=dtype)
+            out -= (offset / scale).astype(dtype, copy=False)
+            return out
+        out = np.empty(X.shape, dtype=dtype)
+        for start in range(0, X.shape[0], CHUNK_ROWS):
+            chunk = X[start : start + CHUNK_ROWS].astype(np.float64) - offset
+            chunk /= scale
+            out[start : start + CHUNK_ROWS] = chunk
+        return out
+
+    def invert(self, Xn):
+        """``Xn * scale + offset`` written into ``Xn`` (an array of ours),
+        computed in float64 a block of rows at a time: no float64 copy of the
+        whole output."""
+        for start in range(0, Xn.shape[0], CHUNK_ROWS):
+            block = Xn[start : start + CHUNK_ROWS]
+            block[...] = block * self.scale + self.offset
+        return Xn
+
+    def check_range(self, X, where, fix):
+        """Raise unless X lies within [low, low + width], the range that
+        ``loss="bce"`` (a Bernoulli likelihood) maps onto [0, 1]: outside it
+        binary cross-entropy is not a likelihood and rewards the farthest
+        rows."""
+        low, width = self.offset[0], self.scale
+        x_min, x_max = float(X.min()), float(X.max())
+        high = low + width
+        slack = 1e-6 * width  # low + (high - low) need not give high back exactly
+        if x_min < low - slack or x_max > high + slack:
+            raise ValueError(
+                f"X holds values in [{x_min:g}, {x_max:g}], outside the range "
+                f"[{low:g}, {high:g}] of {where}, which the binary cross-entropy "
+                f"(Bernoulli) loss maps onto [0, 1] and is not defined beyond. {fix}"
+            )
+
+
+class TensorDataset(torch.utils.data.Dataset):
+    """The (already normalised, already on-device) training matrix.
+
+    Items are ``(x, x)``: an autoencoder's target is its input.
+    """
+
+    def __init__(self, X):
+        self.X = X
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, i):
+        return self.X[i], self.X[i]
+
+
+class LazyRows:
+    """Training rows normalised on demand, one batch at a time.
+
+    Stands in for the normalised training tensor when X must not be copied
+    whole: a scipy.sparse CSR matrix (densified a batch at a time) or an
+    ``np.memmap`` (read a batch at a time). Indexing it with a slice or an
+    index tensor returns the normalised float32 rows on ``device``, exactly
+    what indexing the normalised tensor would return.
+    """
+
+    def __init__(self, X, normalisation, device, rows=None):
+        self.source = X
+        self.rows = np.arange(X.shape[0]) if rows is None else rows
+        self.normalisation = Normalisation(
+            np.asarray(normalisation.offset, dtype=np.float64), normalisation.scale
+        )
+        self.device = torch.device(device)
+
+    def __len__(self):
+        return len(self.rows)
+
+    def __getitem__(self, key):
+        if isinstance(key, torch.Tensor):
+            key = key.cpu().numpy()
+        block = self.source[np.atleast_1d(self.rows[key])]
+        dense = block.toarray() if sp.issparse(block) else block
+        # exactly as the estimator normalises a dense X
+        rows = self.normalisation.apply(dense, np.float32)
+        batch = torch.from_numpy(rows).to(self.device)
+        return batch[0] if np.ndim(key) == 0 and not isinstance(key, slice) else batch
+
+    def subset(self, rows):
+        """The same source restricted to ``rows`` (positions in this one)."""
+        if isinstance(rows, torch.Tensor):
+            rows = rows.cpu().numpy()
+        return LazyRows(self.source, self.normalisation, self.device, self.rows[rows])
+
+    def moments(self, entries=2**22):
+        """Per-feature variance and mean of the normalised rows (float32
+        tensors on the device, like ``torch.var_mean`` of the tensor), read
+        in chunks of about ``entries`` values."""
+        n = len(self)
+        chunk = max(1, entries // self.source.shape[1])
+        total = np.zeros(self.source.shape[1])
+        squares = np.zeros(self.source.shape[1])
+        for start in range(0, n, chunk):
+            batch = self[start : start + chunk].double().cpu().numpy()
+            total += batch.sum(axis=0)
+            squares += np.einsum("ij,ij->j", batch, batch)
+        mean = total / n
+        var = np.maximum(squares / n - mean**2, 0.0)
+        to = lambda a: torch.as_tensor(a, dtype=torch.float32).to(self.device)  # noqa: E731
+        return to(var), to(mean)
+
+
+def feature_moments(X_train):
+    """Per-feature (variance, mean) of the normalised training rows, over
+    their observed (non-NaN) entries."""
+    if isinstance(X_train, LazyRows):
+        return X_train.moments()
+    mean = torch.nan_to_num(torch.nanmean(X_train, dim=0))
+    var = torch.nan_to_num(torch.nanmean((X_train - mean) ** 2, dim=0))
+    return var, mean
+
+
+def held_out(fraction, n):
+    """The number of the ``n`` rows that a ``fraction`` holds out for
+    validation: ``ceil(fraction * n)``, as scikit-learn's MLP does (the
+    estimators' early stopping, the detector's threshold rows)."""
+    return math.ceil(fraction * n)
+
+
+class ShuffledSplit:
+    """``train_split`` that holds out a shuffled, seeded fraction.
+
+    skorch's default ``ValidSplit`` takes the last rows unshuffled; this draws
+    the held-out rows with ``np.random.RandomState(seed)``, like scikit-learn's
+    ``MLPRegressor``, and holds out ``ceil(fraction * n_samples)`` of them.
+    """
+
+    def __init__(self, fraction, seed):
+        self.fraction = fraction
+        self.seed = seed
+
+    def __call__(self, dataset, y=None, **fit_params):
+        n = len(dataset)
+        n_valid = held_out(self.fraction, n)
+        order = np.random.RandomState(self.seed).permutation(n)
+        X = dataset.X
+        if isinstance(X, LazyRows):  # split the row indices, copy nothing
+            return TensorDataset(X.subset(order[n_valid:])), TensorDataset(
+                X.subset(order[:n_valid])
+            )
+        order = torch.from_numpy(order).to(X.device)
+        return (
+            TensorDataset(X[order[n_valid:]]),
+            TensorDataset(X[order[:n_valid]]),
+        )
+
+
+#: A dense training set whose float32 copy needs more than this fraction of
+#: the accelerator's free memory stays on the host and goes to the device one
+#: batch at a time (the network, its gradients and Adam's moments need room
+#: too).
+DEVICE_MEMORY_FRACTION = 0.5
+
+
+def _free_device_memory(device):
+    """Free bytes on a CUDA device; None (no limit applied) elsewhere."""
+    if device.type != "cuda":
+        return None
+    return torch.cuda.mem_get_info(device)[0]
+
+
+def training_rows(X, normalisation, device, memmap=False):
+    """The normalised float32 training rows on ``device``: one tensor, or
+    rows read one batch at a time (:class:`LazyRows`) for sparse X, for
+    ``memmap`` (X came as an ``np.memmap``, which validation turns into a
+    plain view of the map) and for a dense X larger than
+    :data:`DEVICE_MEMORY_FRACTION` of the device's free memory."""
+    free = _free_device_memory(device)
+    too_big = free is not None and 4 * X.size > DEVICE_MEMORY_FRACTION * free
+    if sp.issparse(X) or memmap or too_big:
+        # densified / read / moved one batch at a time, never whole
+        return LazyRows(X.tocsr() if sp.issparse(X) else X, normalisation, device)
+    return torch.from_numpy(normalisation.apply(X, np.float32)).to(device)
+
+
+class TrainingData:
+    """What one training run reads: the validated X's shape, the device, the
+    likelihood piece, the normalisation, the normalised training rows
+    (:func:`training_rows`) and the missing entries' fill (None when X has
+    none), prepared together instead of travelling side by side.
+
+    ``resume``: the run continues a fitted net (whose likelihood,
+    normalisation and fill these are). ``missing``: True when X's NaN
+    entries are missing values (their fill is computed from the rows), a
+    fitted net's :class:`~skae._objectives.MissingEntries`, or None.
+    """
+
+    def __init__(
+        self, X, device, likelihood, normalisation, resume, memmap=False, missing=None
+    ):
+        self.n_samples, self.n_features = X.shape
+        self.device = device
+        self.likelihood = likelihood
+        self.normalisation = normalisation
+        self.resume = resume
+        self.rows = training_rows(X, normalisation, device, memmap)
+        if missing is True:
+            missing = MissingEntries.from_rows(self.rows)
+        self.missing = missing

@@ -1,0 +1,164 @@
+"""Batched evaluation of a fitted network: ``transform``, the scores,
+``inverse_transform`` and the codes of the training rows all run through
+:func:`run_batches` (eval mode, no gradients, a batch of rows at a time).
+Also the float64 copy of a network that float64 input runs through on the
+CPU, and the snapshot that inference methods read the fitted state from.
+"""
+
+import copy
+import functools
+import threading
+import weakref
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from sklearn.utils import assert_all_finite
+
+from ._data import Normalisation
+
+#: Rows per forward pass in transform / inverse_transform / score_samples ...
+INFERENCE_BATCH_SIZE = 4096
+#: ... and at most this many entries (rows x features) per pass, so that a
+#: wide input (a sparse matrix with 50k columns, say) is densified in batches
+#: of tens of MB, not GB.
+INFERENCE_BATCH_ENTRIES = 2**22
+
+
+def inference_batch_rows(n_features):
+    """Rows per inference batch for inputs of ``n_features`` columns."""
+    by_entries = INFERENCE_BATCH_ENTRIES // max(n_features, 1)
+    return max(1, min(INFERENCE_BATCH_SIZE, by_entries))
+
+
+#: Process-wide: module -> (parameter versions, its float64 copy), for
+#: float64 inference on the CPU. A cache so that the copy is made once per
+#: trained network, not once per call; weak keys, so it is dropped with the
+#: module; never pickled. The lock makes it safe for threads that transform
+#: with one model at once.
+_FLOAT64_COPIES = weakref.WeakKeyDictionary()
+_FLOAT64_LOCK = threading.Lock()
+
+
+def _float64_copy(module):
+    """A float64 copy of ``module``, cached while its weights are unchanged
+    (torch's version counters tell an in-place update)."""
+    versions = tuple(t._version for t in module.state_dict().values())
+    with _FLOAT64_LOCK:
+        cached = _FLOAT64_COPIES.get(module)
+        if cached is not None and cached[0] == versions:
+            return cached[1]
+    double = copy.deepcopy(module).double().eval()
+    with _FLOAT64_LOCK:
+        _FLOAT64_COPIES[module] = (versions, double)
+    return double
+
+
+def view(estimator):
+    """A new instance of the estimator's class whose ``__dict__`` is a copy of
+    the estimator's (one C-level copy, atomic under the GIL)."""
+    snapshot = object.__new__(type(estimator))
+    snapshot.__dict__ = estimator.__dict__.copy()
+    return snapshot
+
+
+def reads_fitted_state(method):
+    """Run an inference method on a snapshot of the fitted state, so that a
+    concurrent refit cannot mix an old network with new statistics."""
+
+    @functools.wraps(method)
+    def on_snapshot(self, *args, **kwargs):
+        return method(view(self), *args, **kwargs)
+
+    return on_snapshot
+
+
+def run_batches(estimator, fn, X, normalise=False, dtype=None):
+    """Apply ``fn(module, batch)`` to X in eval mode, without gradients,
+    with the fitted ``estimator``'s network.
+
+    With ``normalise``, each batch is first mapped into the units the net
+    trained in (one batch at a time: no full-size copy of X; sparse X is
+    densified a batch at a time). The result has X's dtype unless
+    ``dtype`` says otherwise. On the CPU,
+    float64 input runs through a float64 copy of the module, so each
+    row's result does not depend on which rows share its batch (float32
+    matrix products do, in the last bit); otherwise float32.
+    """
+    module = estimator.net_.module_
+    device = torch.device(estimator.net_.device)
+    offset, scale = estimator.offset_, estimator.scale_
+    out_dtype = X.dtype if dtype is None else dtype
+    if X.dtype == np.float64 and device.type == "cpu":
+        module = _float64_copy(module)
+        dtype = np.float64
+    else:
+        dtype = np.float32
+    # x / scale - offset / scale: no overflow where the result has none
+    shift = torch.as_tensor((offset / scale).astype(dtype), device=device)
+    module.eval()
+    parts = []
+    with torch.inference_mode():
+        rows = inference_batch_rows(max(X.shape[1], estimator.n_features_in_))
+        for start in range(0, X.shape[0], rows):
+            batch = X[start : start + rows]
+            if sp.issparse(batch):
+                batch = batch.toarray()
+            scaled = normalise and batch.dtype == np.float64 and dtype != batch.dtype
+            if scaled:
+                # float64 X for a float32 network (on a GPU): normalise in
+                # float64 first, so values beyond float32's range survive
+                batch = Normalisation(offset, scale).apply(batch, dtype)
+            if not (
+                batch.dtype == dtype
+                and batch.flags.writeable
+                and batch.flags.c_contiguous
+            ):
+                # torch warns about (and must not write to) read-only
+                # memory, e.g. the memmaps joblib hands its workers, and
+                # cannot wrap negative strides
+                batch = np.array(batch, dtype=dtype, order="C")
+            batch = torch.from_numpy(batch).to(device)
+            if normalise and not scaled:
+                batch = batch.div(scale).sub_(shift)  # one temporary
+            parts.append(fn(module, batch).cpu().numpy())
+    if not parts:
+        return np.empty((0, 0), dtype=out_dtype)
+    out = np.concatenate(parts).astype(out_dtype, copy=False)
+    if not np.isfinite(out).all():
+        if normalise:
+            # inference skips validate_data's finiteness pass over all of
+            # X (a float64 sum, as long as the encoder on 784 columns):
+            # NaN and inf propagate through the network, so they are
+            # looked for, with scikit-learn's messages, only here
+            assert_all_finite(
+                X, input_name="X", estimator_name=type(estimator).__name__
+            )
+        raise ValueError(
+            "The network's output overflowed (non-finite values): the input "
+            "has values far outside the range of the training data. Check X "
+            "for extreme values."
+        )
+    return out
+
+
+def training_codes(estimator, X_train):
+    """The trained network's codes of ``X_train``, the normalised float32
+    rows it trained on (missing entries filled in as in training), in
+    eval mode and without gradients: a float32 array.
+
+    Cheaper than ``transform`` on the raw X: no second normalisation
+    and, for float64 X on the CPU, no float64 copy of the network.
+    """
+    net = estimator.net_
+    module = net.module_
+    module.eval()
+    parts = []
+    with torch.inference_mode():
+        rows = inference_batch_rows(estimator.n_features_in_)
+        for start in range(0, len(X_train), rows):
+            batch = X_train[start : start + rows]
+            if net.missing is not None:
+                batch = net.missing.fill_in(batch)
+            parts.append(estimator._encode(module, batch).cpu().numpy())
+    return np.concatenate(parts)
