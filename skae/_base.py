@@ -5,9 +5,10 @@ building and training the skorch net (one training path for ``fit`` and
 ``partial_fit``), dtype handling, batched inference and the fitted
 bookkeeping.
 
-A variant is a small class: ``__init__ = make_init(...)`` with its own
-defaults (and any parameters of its own), plus, where it needs them, the
-hooks at the bottom of :class:`BaseAutoencoder`. Its objective is a choice of
+A variant is a small class: an ``__init__`` written out with its own
+defaults (and any parameters of its own; ``tests/test_signatures.py`` checks
+it against the table in ``_params``), plus, where it needs them, the hooks at
+the bottom of :class:`BaseAutoencoder`. Its objective is a choice of
 the pieces in ``_objectives`` (likelihood, code penalty, corruption), which
 every estimator accepts.
 """
@@ -65,6 +66,7 @@ from ._objectives import (
     make_corruption,
     make_penalty,
 )
+from ._params import ARCHITECTURE
 from ._progress import EpochLog
 from ._schedule import OneCycle, auto_epochs, first_judged_epoch
 from ._threads import ThreadPolicy, training_threads
@@ -326,82 +328,6 @@ def _non_numeric_columns(X):
     return "X "
 
 
-#: The parameters every estimator takes, with their defaults, in signature
-#: order (``n_components`` is the one positional parameter).
-BASE_PARAMS = {
-    "n_components": 2,
-    "encoder": None,
-    "decoder": None,
-    "hidden_layer_sizes": (512,),
-    "decoder_layer_sizes": None,
-    "activation": "relu",
-    "code_activation": None,
-    "loss": "auto",
-    "penalty": None,
-    "alpha": 0.3,
-    "sparsity_target": 0.05,
-    "noise": None,
-    "noise_level": 0.2,
-    "dropout": 0.1,
-    "weight_decay": 0.0,
-    "batch_size": 128,
-    "learning_rate": "one_cycle",
-    "learning_rate_init": 3e-3,
-    "max_iter": "auto",
-    "early_stopping": False,
-    "validation_fraction": 0.1,
-    "n_iter_no_change": 10,
-    "tol": 1e-4,
-    "callbacks": None,
-    "device": "auto",
-    "random_state": None,
-    "verbose": 0,
-    "warm_start": False,
-}
-
-#: Parameters that shape the network (or the data's units): fixed once a
-#: model is fitted, so a warm start or ``partial_fit`` that finds one changed
-#: raises instead of silently training the old network. Every other
-#: parameter (learning rate, weight decay, alpha, beta, noise, batch size,
-#: the stopping rule) takes effect on the next call.
-ARCHITECTURE = (
-    "n_components",
-    "encoder",
-    "decoder",
-    "hidden_layer_sizes",
-    "decoder_layer_sizes",
-    "activation",
-    "code_activation",
-    "dropout",
-    "penalty",
-    "device",
-)
-
-
-def make_init(**defaults):
-    """An ``__init__`` that stores every parameter of :data:`BASE_PARAMS`,
-    with ``defaults`` overriding their defaults and adding parameters of the
-    variant's own (after the shared ones).
-
-    Written as source and compiled, as :mod:`dataclasses` writes its
-    ``__init__``: a real signature for scikit-learn's ``get_params`` and
-    ``clone``, and one place that lists the parameters instead of one copy per
-    estimator. It only assigns, as scikit-learn requires.
-    """
-    params = {**BASE_PARAMS, **defaults}
-    first, *rest = params
-    signature = ", ".join(
-        [f"{first}=_defaults[{first!r}]", "*"]
-        + [f"{name}=_defaults[{name!r}]" for name in rest]
-    )
-    body = "".join(f"    self.{name} = {name}\n" for name in params)
-    namespace = {"_defaults": params}
-    exec(f"def __init__(self, {signature}):\n{body}", namespace)  # noqa: S102
-    init = namespace["__init__"]
-    init.__doc__ = "Store the parameters; see the class docstring."
-    return init
-
-
 #: module -> (parameter versions, its float64 copy), for float64 inference on
 #: the CPU: made once per trained network, not once per call; dropped with
 #: the module (weak keys), never pickled.
@@ -530,8 +456,9 @@ def _sizes(sizes):
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared machinery of the skae estimators; not public.
 
-    Subclasses set ``__init__ = make_init(...)`` and may override the hooks
-    at the bottom: ``_requested_likelihood``, ``_likelihood_label``,
+    Subclasses write their ``__init__`` out (the parameters of the table in
+    ``_params``, checked by ``tests/test_signatures.py``) and may override
+    the hooks at the bottom: ``_requested_likelihood``, ``_likelihood_label``,
     ``_make_module``, ``_net_class``, ``_net_params``, ``_warmup_epochs``,
     ``_check_params``, ``_after_training`` and ``_record_history``.
     The fitted ``loss_`` ("mse" or "bce") names the likelihood piece, which
