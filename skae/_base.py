@@ -6,7 +6,8 @@ The work happens in rooms of its own: the data (validation, normalisation,
 training rows) in ``_data``, a training run (epochs, seeding, callbacks, the
 one net builder) in ``_training``, batched evaluation in ``_inference``, the
 parameter table and its checks in ``_params``. A variant is a small class
-that writes its ``__init__`` out and overrides, where it needs them, the
+that writes its ``__init__`` out (``tests/test_signatures.py`` checks it
+against the table in ``_params``) and overrides, where it needs them, the
 hooks at the bottom of :class:`BaseAutoencoder`. Its objective is a choice
 of the pieces in ``_objectives`` (likelihood, code penalty, corruption),
 which every estimator accepts.
@@ -37,7 +38,7 @@ from ._inference import reads_fitted_state, run_batches, view
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import PENALTIES, likelihood
-from ._params import check_architecture_unchanged, check_params, make_init  # noqa: F401 TEMP
+from ._params import check_architecture_unchanged, check_params
 from ._training import TrainingRun, warn_at_caller
 
 #: Beyond this scale_, a squared error in X's units overflows float64.

@@ -1,6 +1,6 @@
 """DenoisingAutoencoder: trained to reconstruct clean inputs from corrupted ones."""
 
-from ._base import BaseAutoencoder, make_init
+from ._base import BaseAutoencoder
 from ._docstrings import fill_doc
 
 
@@ -39,4 +39,64 @@ class DenoisingAutoencoder(BaseAutoencoder):
     (1797, 16)
     """
 
-    __init__ = make_init(noise="gaussian")
+    def __init__(
+        self,
+        n_components=2,
+        *,
+        encoder=None,
+        decoder=None,
+        hidden_layer_sizes=(512,),
+        decoder_layer_sizes=None,
+        activation="relu",
+        code_activation=None,
+        loss="auto",
+        penalty=None,
+        alpha=0.3,
+        sparsity_target=0.05,
+        noise="gaussian",
+        noise_level=0.2,
+        dropout=0.1,
+        weight_decay=0.0,
+        batch_size=128,
+        learning_rate="one_cycle",
+        learning_rate_init=3e-3,
+        max_iter="auto",
+        early_stopping=False,
+        validation_fraction=0.1,
+        n_iter_no_change=10,
+        tol=1e-4,
+        callbacks=None,
+        device="auto",
+        random_state=None,
+        verbose=0,
+        warm_start=False,
+    ):
+        """Store the parameters; see the class docstring."""
+        self.n_components = n_components
+        self.encoder = encoder
+        self.decoder = decoder
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.decoder_layer_sizes = decoder_layer_sizes
+        self.activation = activation
+        self.code_activation = code_activation
+        self.loss = loss
+        self.penalty = penalty
+        self.alpha = alpha
+        self.sparsity_target = sparsity_target
+        self.noise = noise
+        self.noise_level = noise_level
+        self.dropout = dropout
+        self.weight_decay = weight_decay
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.max_iter = max_iter
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.n_iter_no_change = n_iter_no_change
+        self.tol = tol
+        self.callbacks = callbacks
+        self.device = device
+        self.random_state = random_state
+        self.verbose = verbose
+        self.warm_start = warm_start

@@ -221,28 +221,3 @@ def same_param(a, b):
         except (TypeError, ValueError):
             return False
     return a == b or (a is None and b is None)
-
-
-# TEMP
-def make_init(**defaults):
-    """An ``__init__`` that stores every parameter of :data:`BASE_PARAMS`,
-    with ``defaults`` overriding their defaults and adding parameters of the
-    variant's own (after the shared ones).
-
-    Written as source and compiled, as :mod:`dataclasses` writes its
-    ``__init__``: a real signature for scikit-learn's ``get_params`` and
-    ``clone``, and one place that lists the parameters instead of one copy per
-    estimator. It only assigns, as scikit-learn requires.
-    """
-    params = {**BASE_PARAMS, **defaults}
-    first, *rest = params
-    signature = ", ".join(
-        [f"{first}=_defaults[{first!r}]", "*"]
-        + [f"{name}=_defaults[{name!r}]" for name in rest]
-    )
-    body = "".join(f"    self.{name} = {name}\n" for name in params)
-    namespace = {"_defaults": params}
-    exec(f"def __init__(self, {signature}):\n{body}", namespace)  # noqa: S102
-    init = namespace["__init__"]
-    init.__doc__ = "Store the parameters; see the class docstring."
-    return init
