@@ -39,7 +39,7 @@ from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import PENALTIES, likelihood
 from ._params import check_architecture_unchanged, check_params
-from ._training import TrainingRun, warn_at_caller
+from ._training import TrainingRun, warn_at_caller, warn_if_overcomplete
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
@@ -197,7 +197,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             # the parameters the network is built from: warm starts, loading
             # and saving read these, not parameters set after the fit
             self._fitted_params = self.get_params(deep=False)
-            self._warn_if_overcomplete(data.n_features)
+            warn_if_overcomplete(self, data.n_features)
         net = run.train(self, data)
         seen = getattr(self, "n_samples_seen_", 0) if (incremental and fitted) else 0
         self._publish(net, data, validated=run.validating)
@@ -255,23 +255,6 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             **self._record_history(history),
         )
         self.__dict__.update(fitted)
-
-    def _warn_if_overcomplete(self, n_features):
-        """A code at least as wide as the input, with nothing to stop the
-        network from copying it, can learn the identity."""
-        if (
-            self.n_components >= n_features
-            and self.penalty is None
-            and self.noise is None
-            and not self._regularised_code
-        ):
-            warn_at_caller(
-                f"n_components={self.n_components} >= n_features={n_features}: "
-                f"an overcomplete {type(self).__name__} with no penalty and no "
-                "noise can learn to copy its input. Use fewer components, or a "
-                "penalty ('l1', 'contractive') or noise ('gaussian').",
-                UserWarning,
-            )
 
     # ------------------------------------------------------------ inference
 

@@ -78,7 +78,11 @@ def likelihood(name):
 
 # ---------------------------------------------------------------- penalties
 
-#: ``penalty`` name -> :class:`CodePenalty` subclass.
+#: Process-wide: ``penalty`` name -> :class:`CodePenalty` subclass, filled at
+#: import by :func:`register_penalty`, so that a variant's file can bring its
+#: own penalty (``_contractive.py``). Complete whenever skae is in use:
+#: importing any skae module first runs ``skae/__init__.py``, which imports
+#: every variant.
 PENALTIES = {}
 
 

@@ -63,9 +63,13 @@ ABANDON_AT = 1.5
 #: Environment variables by which a user sets the thread count.
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
+#: Process-wide: torch's thread count is one per process. The count the
+#: process started with tells the caller's own choice from skae's, and the
+#: number of skae fits training now (in any thread, counted under the lock)
+#: tells a policy whether other fits compete for the cores.
 _DEFAULT_THREADS = torch.get_num_threads()
 _lock = threading.Lock()
-_training = 0  # skae fits training now, in any thread
+_training = 0
 
 
 #: Tells this process's carried thread state (see :meth:`ThreadPolicy.on_train_end`)

@@ -236,6 +236,24 @@ def build_net(estimator, n_features, device, lik, previous=None, **net_params):
     return net
 
 
+def warn_if_overcomplete(estimator, n_features):
+    """A code at least as wide as the input, with nothing to stop the
+    network from copying it, can learn the identity."""
+    if (
+        estimator.n_components >= n_features
+        and estimator.penalty is None
+        and estimator.noise is None
+        and not estimator._regularised_code
+    ):
+        warn_at_caller(
+            f"n_components={estimator.n_components} >= n_features={n_features}: "
+            f"an overcomplete {type(estimator).__name__} with no penalty and no "
+            "noise can learn to copy its input. Use fewer components, or a "
+            "penalty ('l1', 'contractive') or noise ('gaussian').",
+            UserWarning,
+        )
+
+
 #: ``max_iter`` "cut a fit short" when the monitored loss fell by more than
 #: this fraction over the last ``n_iter_no_change`` epochs.
 STILL_IMPROVING = 0.02
