@@ -14,8 +14,9 @@ it is for files you trust. A skae model file holds only data:
 - ``manifest.sha256``: the SHA-256 of the manifest, so that a damaged or
   edited manifest is refused rather than silently loaded.
 
-All sit in one zip file, written to a temporary file beside the target and
-moved over it only when complete: a failed save leaves any older file intact.
+All sit in one zip file (its container is :mod:`skae._modelfile`), written
+to a temporary file beside the target and moved over it only when complete: a
+failed save leaves any older file intact.
 
 An :class:`~skae.AutoencoderOutlierDetector` or :class:`~skae.AutoencoderImputer`
 whose model is a skae estimator is saved the same way: its own parameters
@@ -30,15 +31,9 @@ still runs no code.
 
 import hashlib
 import io
-import json
-import os
 import pickle
-import tempfile
-import zipfile
-import zlib
 
 import numpy as np
-import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.impute import MissingIndicator
@@ -47,22 +42,12 @@ from skorch.history import History
 
 from ._base import BaseAutoencoder
 from ._device import resolve_device
+from ._modelfile import read, write
 from ._objectives import MissingEntries, likelihood
 from ._training import build_net, max_epochs, warn_at_caller
 
-FORMAT = "skae-model"
-#: Bumped whenever a file written by this version could be misread by an
-#: older reader, or a file of an older version by this reader.
-FORMAT_VERSION = 2
-
 #: Parameters that may hold a torch module of the caller's.
 MODULE_PARAMS = ("encoder", "decoder")
-
-#: No member of a model file is decompressed beyond this many bytes, nor
-#: beyond this ratio to its compressed size (weights barely compress; a
-#: crafted file declaring gigabytes is refused before anything is read).
-MAX_MEMBER_BYTES = 64 * 2**20
-MAX_RATIO = 200
 
 
 def _classes():
@@ -126,27 +111,7 @@ def save(estimator, path):
     record, weights = _model_record(model)
     if wrapped:
         record = {**_wrapper_record(estimator), "estimator": record}
-    manifest = {
-        "format": FORMAT,
-        "format_version": FORMAT_VERSION,
-        "versions": {
-            "skae": _skae_version(),
-            "torch": torch.__version__,
-            "scikit-learn": sklearn.__version__,
-        },
-        **record,
-        "weights_sha256": hashlib.sha256(weights).hexdigest(),
-    }
-    # everything is serialised before the file is touched
-    manifest_bytes = json.dumps(manifest, indent=1, allow_nan=True).encode()
-    _write_atomically(
-        path,
-        {
-            "manifest.json": manifest_bytes,
-            "manifest.sha256": hashlib.sha256(manifest_bytes).hexdigest().encode(),
-            "weights.pt": weights,
-        },
-    )
+    write(path, record, weights)
 
 
 def _model_record(estimator):
@@ -213,28 +178,6 @@ def _check_random_state(random_state):
         )
 
 
-def _write_atomically(path, members):
-    """Write a zip of ``members`` to a temporary file beside ``path``, flush
-    it to disk, then move it over ``path`` in one step (``os.replace``)."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".skae-", suffix=".tmp", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as file:
-            with zipfile.ZipFile(file, "w", compression=zipfile.ZIP_DEFLATED) as z:
-                for name, data in members.items():
-                    z.writestr(name, data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def load(path, device=None, *, encoder=None, decoder=None):
     """Load an estimator saved by :func:`save`, running no code from the file.
 
@@ -275,7 +218,7 @@ AutoencoderImputer
     --------
     save : Write such a file.
     """
-    manifest, weights = _read(path)
+    manifest, weights = read(path)
     try:
         sha256 = manifest.get("weights_sha256")
         wrapper = _wrappers().get(manifest.get("class"))
@@ -447,12 +390,6 @@ def _missing_indicator(path, n_features, features):
 # ----------------------------------------------------------------- helpers
 
 
-def _skae_version():
-    from . import __version__
-
-    return __version__
-
-
 def _import_path(module):
     return f"{type(module).__module__}.{type(module).__qualname__}"
 
@@ -496,66 +433,6 @@ def _module_back(path, name, recorded, given):
             f"{_import_path(given) if isinstance(given, torch.nn.Module) else given!r}."
         )
     return given
-
-
-def _read(path):
-    """The manifest (checked against its checksum) and the weights' bytes;
-    anything wrong with the file is a ValueError."""
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = {}
-            for name in ("manifest.json", "manifest.sha256", "weights.pt"):
-                info = archive.getinfo(name)
-                if info.file_size > max(
-                    MAX_MEMBER_BYTES, MAX_RATIO * info.compress_size
-                ):
-                    raise ValueError(
-                        f"its member {name} declares {info.file_size} bytes from "
-                        f"{info.compress_size} compressed, more than a model file holds"
-                    )
-                members[name] = archive.read(name)
-    except ValueError as exc:
-        raise ValueError(
-            f"{path} is not a skae model file (written by skae.save): {exc}"
-        ) from exc
-    except (
-        zipfile.BadZipFile,
-        KeyError,
-        OSError,
-        EOFError,
-        NotImplementedError,
-        zlib.error,
-        RuntimeError,
-        UnicodeError,
-    ) as exc:
-        raise ValueError(
-            f"{path} is not a skae model file (written by skae.save), or it is "
-            f"damaged: {type(exc).__name__}: {exc}"
-        ) from exc
-    manifest_bytes = members["manifest.json"]
-    if (
-        hashlib.sha256(manifest_bytes).hexdigest().encode()
-        != members["manifest.sha256"]
-    ):
-        raise ValueError(
-            f"{path}: the manifest does not match its checksum; the file was "
-            "altered or corrupted. Refusing to load it."
-        )
-    try:
-        manifest = json.loads(manifest_bytes)
-    except (json.JSONDecodeError, UnicodeError) as exc:
-        raise ValueError(f"{path} is not a skae model file: {exc}") from exc
-    if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
-        raise ValueError(f"{path} is not a skae model file (written by skae.save).")
-    version = manifest.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ValueError(
-            f"{path} was written in skae model format {version!r} (by skae "
-            f"{manifest.get('versions', {}).get('skae')}); this skae "
-            f"({_skae_version()}) reads format {FORMAT_VERSION} only. Load it with "
-            "the skae version that wrote it."
-        )
-    return manifest, members["weights.pt"]
 
 
 def _saved_device(saved):

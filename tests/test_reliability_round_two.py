@@ -330,10 +330,10 @@ def test_fuzzed_files_load_identically_or_raise_value_error(X, tmp_path):
 
 
 def test_declared_sizes_are_capped_before_reading(good_file, monkeypatch):
-    from skae import _persistence
+    from skae import _modelfile
 
-    monkeypatch.setattr(_persistence, "MAX_MEMBER_BYTES", 100)
-    monkeypatch.setattr(_persistence, "MAX_RATIO", 1)
+    monkeypatch.setattr(_modelfile, "MAX_MEMBER_BYTES", 100)
+    monkeypatch.setattr(_modelfile, "MAX_RATIO", 1)
     read = []
     real = zipfile.ZipFile.read
     monkeypatch.setattr(
