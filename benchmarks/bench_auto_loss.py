@@ -36,7 +36,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import skae
-from skae._base import _auto_loss
+from skae._data import auto_loss
 
 
 def datasets():
@@ -80,7 +80,7 @@ def main():
     ok = True
     for name, X, ks in datasets():
         X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
-        auto = _auto_loss(X_train)
+        auto = auto_loss(X_train)
         for k in ks:
             pca = PCA(k).fit(X_train)
             pca_mse = np.mean(
