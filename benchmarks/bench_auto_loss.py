@@ -29,13 +29,14 @@ import time
 import warnings
 
 import numpy as np
+from _report import print_header
 from sklearn.datasets import load_breast_cancer, load_digits, load_wine
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import StandardScaler
 
 import skae
-from skae._base import _auto_loss
+from skae._data import auto_loss
 
 
 def datasets():
@@ -72,16 +73,14 @@ def datasets():
 
 def main():
     warnings.simplefilter("ignore")
-    header = (
+    print_header(
         f"{'data':34s} {'k':>3s} {'PCA MSE':>10s} {'mse/PCA':>8s} "
         f"{'bce/PCA':>8s} {'auto':>5s} {'fit s mse/bce':>14s}"
     )
-    print(header)
-    print("-" * len(header))
     ok = True
     for name, X, ks in datasets():
         X_train, X_test = train_test_split(X, test_size=0.2, random_state=0)
-        auto = _auto_loss(X_train)
+        auto = auto_loss(X_train)
         for k in ks:
             pca = PCA(k).fit(X_train)
             pca_mse = np.mean(

@@ -43,6 +43,7 @@ import warnings
 
 import numpy as np
 import torch
+from _report import pca_verdict, print_header
 from sklearn.decomposition import PCA
 from sklearn.model_selection import train_test_split
 
@@ -87,12 +88,10 @@ def main(argv=None):
         f"{torch.__version__} on {torch.get_num_threads()} threads; load "
         f"average {os.getloadavg()[0]:.2f}"
     )
-    header = (
+    print_header(
         f"{'model':30s} {'sq. error':>9s} {'/ PCA':>6s} {'fit s':>7s} "
         f"{'epochs':>6s} {'s/epoch':>7s}"
     )
-    print(header)
-    print("-" * len(header))
     pca_error = conv = None
     for name, model in models(not args.no_mlp):
         start = time.perf_counter()
@@ -111,13 +110,14 @@ def main(argv=None):
         if "conv" in name:
             conv = (error / pca_error, seconds)
     ratio, seconds = conv
-    ok = ratio <= MAX_RATIO and seconds < MAX_SECONDS
-    print(
-        f"{'PASS' if ok else 'FAIL'}: conv autoencoder at its defaults: "
-        f"{ratio:.3f} x PCA's error (bar {MAX_RATIO}), fit {seconds:.1f} s "
-        f"(bar {MAX_SECONDS:.0f} s); load average now {os.getloadavg()[0]:.2f}"
+    return pca_verdict(
+        "conv autoencoder at its defaults",
+        ratio,
+        seconds,
+        max_ratio=MAX_RATIO,
+        max_seconds=MAX_SECONDS,
+        note=f"; load average now {os.getloadavg()[0]:.2f}",
     )
-    return 0 if ok else 1
 
 
 if __name__ == "__main__":

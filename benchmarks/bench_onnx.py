@@ -64,23 +64,23 @@ SPEED_ROWS = 100_000
 REPEATS = 5
 
 
+#: The variants whose inference graph differs from their class's defaults:
+#: (class, the one parameter set, its value).
+VARIANTS = [
+    (skae.SparseAutoencoder, "penalty", "kl"),
+    (skae.VAETransformer, "likelihood", "gaussian"),
+    (skae.VAETransformer, "likelihood", "bernoulli"),
+    (skae.AutoencoderTransformer, "loss", "mse"),
+]
+
+
 def variants(max_iter):
     """The estimators of the parity table: every public class (discovered)
-    and the variants with a different inference graph."""
+    and the :data:`VARIANTS`, named ``Class(param='value')``."""
     common = dict(n_components=N_COMPONENTS, max_iter=max_iter, random_state=0)
     models = {cls.__name__: cls(**common) for cls in skae.onnx.estimator_classes()}
-    models["SparseAutoencoder(penalty='kl')"] = skae.SparseAutoencoder(
-        penalty="kl", **common
-    )
-    models["VAETransformer(likelihood='gaussian')"] = skae.VAETransformer(
-        likelihood="gaussian", **common
-    )
-    models["VAETransformer(likelihood='bernoulli')"] = skae.VAETransformer(
-        likelihood="bernoulli", **common
-    )
-    models["AutoencoderTransformer(loss='mse')"] = skae.AutoencoderTransformer(
-        loss="mse", **common
-    )
+    for cls, param, value in VARIANTS:
+        models[f"{cls.__name__}({param}={value!r})"] = cls(**{param: value}, **common)
     return models
 
 

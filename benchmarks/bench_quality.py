@@ -42,6 +42,7 @@ import time
 import warnings
 
 import numpy as np
+from _report import pca_verdict, print_header
 from sklearn.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.exceptions import ConvergenceWarning
@@ -76,12 +77,10 @@ def main(argv=None):
     parser.add_argument("--digits", action="store_true", help="digits only")
     args = parser.parse_args(argv)
     warnings.simplefilter("ignore")
-    header = (
+    print_header(
         f"{'data':9s} {'k':>3s}  {'model':24s} {'sq. error':>9s} {'/ PCA':>6s} "
         f"{'LR acc':>7s} {'fit s':>6s} {'epochs':>6s} {'warned':>6s}"
     )
-    print(header)
-    print("-" * len(header))
     headline = None
     for name, X, y, top, test_size in datasets(args.digits):
         X_train, X_test, y_train, y_test = train_test_split(
@@ -115,13 +114,13 @@ def main(argv=None):
     if headline is None:
         return 0
     ratio, seconds = headline
-    ok = ratio <= 0.45 and seconds < 30
-    print(
-        f"{'PASS' if ok else 'FAIL'}: MNIST-5k, 30 components, default "
-        f"AutoencoderTransformer: {ratio:.3f} x PCA's error (bar 0.45), "
-        f"fit {seconds:.1f} s (bar 30 s)"
+    return pca_verdict(
+        "MNIST-5k, 30 components, default AutoencoderTransformer",
+        ratio,
+        seconds,
+        max_ratio=0.45,
+        max_seconds=30,
     )
-    return 0 if ok else 1
 
 
 if __name__ == "__main__":

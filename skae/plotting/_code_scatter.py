@@ -6,7 +6,7 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import check_matplotlib_support
-from ._common import _get_ax
+from ._common import _fill_display_doc, _get_ax, _keep_axes
 
 #: Above this many distinct labels, CodeScatterDisplay draws a colorbar
 #: instead of a legend.
@@ -38,11 +38,11 @@ def _check_components(components, n_components):
     return int(first), int(second)
 
 
+@_fill_display_doc
 class CodeScatterDisplay:
     """Scatter plot of two components of an autoencoder's codes.
 
-    Use :meth:`from_estimator` to create one from a fitted estimator; all
-    parameters are stored as attributes.
+    {use_from_estimator}
 
     Parameters
     ----------
@@ -51,10 +51,8 @@ class CodeScatterDisplay:
     labels : array-like of shape (n_samples,), default=None
         Labels colouring the points, e.g. class labels. None draws every
         point in one colour.
-    components : tuple of (int, int), default=(0, 1)
-        Indices of the code components on the x and y axes.
-    estimator_name : str, default=None
-        Name of the estimator, used as the title. None means no title.
+    {components}
+    {estimator_name}
 
     Attributes
     ----------
@@ -99,17 +97,11 @@ class CodeScatterDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on. None creates a new figure and axes.
-        cmap : str or matplotlib Colormap, default="tab10"
-            Colormap of the labels; unused without labels.
-        **scatter_kwargs : dict
-            Further keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
+        {ax}
+        {cmap_labels}
+        {scatter_kwargs}
 
-        Returns
-        -------
-        CodeScatterDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         codes = np.asarray(self.codes)
@@ -147,9 +139,7 @@ class CodeScatterDisplay:
         ax.set_ylabel(f"code {second}")
         if self.estimator_name is not None:
             ax.set_title(self.estimator_name)
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _keep_axes(self, ax)
 
     @classmethod
     def from_estimator(
@@ -173,19 +163,12 @@ class CodeScatterDisplay:
             Samples to encode with ``estimator.transform``.
         y : array-like of shape (n_samples,), default=None
             Labels colouring the points. None draws every point in one colour.
-        components : tuple of (int, int), default=(0, 1)
-            Indices of the code components on the x and y axes.
-        ax : matplotlib Axes, default=None
-            Axes to draw on. None creates a new figure and axes.
-        cmap : str or matplotlib Colormap, default="tab10"
-            Colormap of the labels; unused without labels.
-        **scatter_kwargs : dict
-            Further keyword arguments of :meth:`matplotlib.axes.Axes.scatter`.
+        {components}
+        {ax}
+        {cmap_labels}
+        {scatter_kwargs}
 
-        Returns
-        -------
-        CodeScatterDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)

@@ -4,14 +4,14 @@ import numpy as np
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import check_matplotlib_support
-from ._common import _get_ax, _set_title
+from ._common import _fill_display_doc, _get_ax, _keep_axes, _set_title
 
 
+@_fill_display_doc
 class LossCurveDisplay:
     """Training (and validation) loss curve of a fitted autoencoder.
 
-    Use :meth:`from_estimator` to create one from a fitted estimator; all
-    parameters are stored as attributes.
+    {use_from_estimator}
 
     Parameters
     ----------
@@ -20,8 +20,7 @@ class LossCurveDisplay:
     validation_loss : array-like of shape (n_epochs,), default=None
         Validation loss of each epoch, or None when there is none. Note that
         an estimator's ``validation_scores_`` are *minus* the validation loss.
-    estimator_name : str, default=None
-        Name of the estimator, used as the title. None means no title.
+    {estimator_name}
 
     Attributes
     ----------
@@ -65,15 +64,10 @@ class LossCurveDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on. None creates a new figure and axes.
-        name : str, default=None
-            Title of the plot. None uses ``estimator_name``.
+        {ax}
+        {name_plot}
 
-        Returns
-        -------
-        LossCurveDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         from matplotlib.ticker import MaxNLocator
@@ -95,9 +89,7 @@ class LossCurveDisplay:
         ax.set_ylabel("loss")
         ax.legend(loc="upper right")
         _set_title(ax, name, self.estimator_name)
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _keep_axes(self, ax)
 
     @classmethod
     def from_estimator(cls, estimator, *, ax=None, name=None):
@@ -112,15 +104,10 @@ class LossCurveDisplay:
         estimator : estimator instance
             A fitted skae estimator (anything with ``loss_curve_`` and
             ``validation_scores_``).
-        ax : matplotlib Axes, default=None
-            Axes to draw on. None creates a new figure and axes.
-        name : str, default=None
-            Title of the plot. None uses the estimator's class name.
+        {ax}
+        {name_from_estimator}
 
-        Returns
-        -------
-        LossCurveDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)

@@ -8,6 +8,7 @@ from sklearn.utils import check_array, check_consistent_length
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import _safe_indexing, check_matplotlib_support
+from ._common import _fill_display_doc
 
 
 def _check_image_shape(image_shape, n_features, what):
@@ -27,11 +28,11 @@ def _check_image_shape(image_shape, n_features, what):
     return image_shape
 
 
+@_fill_display_doc
 class ReconstructionDisplay:
     """Images next to their reconstructions by an autoencoder.
 
-    Use :meth:`from_estimator` to create one from a fitted estimator; all
-    parameters are stored as attributes.
+    {use_from_estimator}
 
     For a denoiser, whose input is a corrupted version of a clean image, pass
     the clean images as well: the figure then has three rows, the clean
@@ -43,9 +44,7 @@ class ReconstructionDisplay:
         The samples given to the estimator, one flattened image per row.
     reconstructions : array-like of shape (n_images, n_features)
         Their reconstructions, in the same order.
-    image_shape : tuple of int
-        Shape each row is reshaped to for display, e.g. ``(8, 8)``; its
-        product must be ``n_features``.
+    {image_shape}
     clean : array-like of shape (n_images, n_features), default=None
         Clean targets of ``originals`` when those are corrupted (a denoiser's
         noisy input), in the same order; drawn as a first row. None draws
@@ -113,17 +112,10 @@ class ReconstructionDisplay:
               in, the rows are drawn into its rows, in the order above.
             - If None, a new figure with an n_rows x n_images grid of axes is
               created.
-        cmap : str or matplotlib Colormap, default="gray_r"
-            Colormap of the images.
-        im_kw : dict, default=None
-            Further keyword arguments of :meth:`matplotlib.axes.Axes.imshow`,
-            e.g. ``{"vmin": 0, "vmax": 1}`` to fix the colour scale (by
-            default it spans the values of all rows).
+        {cmap_images}
+        {im_kw}
 
-        Returns
-        -------
-        ReconstructionDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         import matplotlib.pyplot as plt
@@ -223,9 +215,7 @@ class ReconstructionDisplay:
         X : array-like of shape (n_samples, n_features)
             Samples, one flattened image per row; the first ``n_images`` rows
             are shown (all of them if there are fewer).
-        image_shape : tuple of int
-            Shape each row is reshaped to for display, e.g. ``(8, 8)``; its
-            product must be ``n_features``.
+        {image_shape}
         X_clean : array-like of shape (n_samples, n_features), default=None
             Clean versions of the rows of ``X`` when ``X`` is corrupted (a
             denoiser's noisy input), drawn as a first row above ``X``. None
@@ -242,17 +232,10 @@ class ReconstructionDisplay:
               ``n_images`` is the number of images actually shown.
             - If None, a new figure with an n_rows x n_images grid of axes is
               created.
-        cmap : str or matplotlib Colormap, default="gray_r"
-            Colormap of the images.
-        im_kw : dict, default=None
-            Further keyword arguments of :meth:`matplotlib.axes.Axes.imshow`,
-            e.g. ``{"vmin": 0, "vmax": 1}`` to fix the colour scale (by
-            default it spans the values of all rows).
+        {cmap_images}
+        {im_kw}
 
-        Returns
-        -------
-        ReconstructionDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)

@@ -5,14 +5,14 @@ from sklearn.base import is_outlier_detector
 from sklearn.utils.validation import check_is_fitted
 
 from .._compat import check_matplotlib_support
-from ._common import _get_ax, _set_title
+from ._common import _fill_display_doc, _get_ax, _keep_axes, _set_title
 
 
+@_fill_display_doc
 class ScoreDistributionDisplay:
     """Histogram of the scores of a model or outlier detector, with its threshold.
 
-    Use :meth:`from_estimator` to create one from a fitted estimator; all
-    parameters are stored as attributes.
+    {use_from_estimator}
 
     Parameters
     ----------
@@ -25,8 +25,7 @@ class ScoreDistributionDisplay:
     threshold : float, default=None
         Score drawn as a vertical line, e.g. an outlier detector's
         ``offset_``. None draws no line.
-    estimator_name : str, default=None
-        Name of the estimator, used as the title. None means no title.
+    {estimator_name}
 
     Attributes
     ----------
@@ -78,24 +77,19 @@ class ScoreDistributionDisplay:
 
         Parameters
         ----------
-        ax : matplotlib Axes, default=None
-            Axes to draw on. None creates a new figure and axes.
+        {ax}
         bins : int, sequence of float or str, default=30
             Bins, as :func:`numpy.histogram_bin_edges` takes them; computed
             over all the scores and shared by every histogram.
         density : bool, default=True
             Normalise each histogram to unit area, so that a small group
             (the outliers) is as visible as a large one. False draws counts.
-        name : str, default=None
-            Title of the plot. None uses ``estimator_name``.
+        {name_plot}
         **hist_kwargs : dict
             Further keyword arguments of :meth:`matplotlib.axes.Axes.hist`;
             the defaults are ``histtype="stepfilled"`` and ``alpha=0.5``.
 
-        Returns
-        -------
-        ScoreDistributionDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{type(self).__name__}.plot")
         scores = np.asarray(self.scores, dtype=np.float64)
@@ -139,9 +133,7 @@ class ScoreDistributionDisplay:
             ax.legend(title=None if self.labels is None else "label")
         _set_title(ax, name, self.estimator_name)
         self.bin_edges_ = edges
-        self.ax_ = ax
-        self.figure_ = ax.figure
-        return self
+        return _keep_axes(self, ax)
 
     @classmethod
     def from_estimator(
@@ -174,22 +166,17 @@ class ScoreDistributionDisplay:
             Labels splitting the scores into one histogram per distinct
             label, e.g. whether each row is an outlier. None draws one
             histogram.
-        ax : matplotlib Axes, default=None
-            Axes to draw on. None creates a new figure and axes.
+        {ax}
         bins : int, sequence of float or str, default=30
             Bins, as :func:`numpy.histogram_bin_edges` takes them; shared by
             every histogram.
         density : bool, default=True
             Normalise each histogram to unit area. False draws counts.
-        name : str, default=None
-            Title of the plot. None uses the estimator's class name.
+        {name_from_estimator}
         **hist_kwargs : dict
             Further keyword arguments of :meth:`matplotlib.axes.Axes.hist`.
 
-        Returns
-        -------
-        ScoreDistributionDisplay
-            The display, with the artists stored as attributes.
+        {returns}
         """
         check_matplotlib_support(f"{cls.__name__}.from_estimator")
         check_is_fitted(estimator)
