@@ -59,7 +59,7 @@ import sklearn
 import torch
 
 import skae
-import skae._base
+import skae._training
 from skae import AutoencoderTransformer
 from skae._threads import forward_flops
 
@@ -198,9 +198,9 @@ def skorch_copy(net):
 def stream_seconds(chunks, mode, passes=2):
     """``partial_fit`` over ``chunks``, ``passes`` times, at ``mode``: 1 or 2
     (forced), "default", or "default, skorch's copy"."""
-    saved_copy = skae._base.copy_net
+    saved_copy = skae._training.copy_net
     if mode == "default, skorch's copy":
-        skae._base.copy_net = skorch_copy
+        skae._training.copy_net = skorch_copy
     saved = torch.get_num_threads()
     if isinstance(mode, int):
         os.environ["OMP_NUM_THREADS"] = str(mode)  # an explicit choice
@@ -215,7 +215,7 @@ def stream_seconds(chunks, mode, passes=2):
     finally:
         os.environ.pop("OMP_NUM_THREADS", None)
         torch.set_num_threads(saved)
-        skae._base.copy_net = saved_copy
+        skae._training.copy_net = saved_copy
 
 
 def stream(repeats):

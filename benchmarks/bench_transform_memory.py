@@ -15,7 +15,7 @@ Question
    - ``transform`` of the same rows as float64 against the bare encoder of a
      float64 copy of the module on the float64 normalised tensor (skae runs
      float64 input through a float64 copy of its network, cached per
-     network: ``_float64_copy`` in ``skae/_base.py``).
+     network: ``_float64_copy`` in ``skae/_inference.py``).
 
    ``PCA(30).transform`` on the same rows is printed for scale.
 2. Memory: fitting on 200k x 784 float32 (627 MB), how much does the
