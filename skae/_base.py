@@ -229,6 +229,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             lik = self._requested_likelihood() or likelihood(auto_loss(X))
             normalisation = Normalisation.fit(X, lik.loss, missing)
             missing = missing or None
+        if self.early_stopping and not incremental and X.shape[0] < 3:
+            raise ValueError(
+                f"early_stopping=True needs at least 3 samples (training and "
+                f"validation rows); got n_samples={X.shape[0]}."
+            )
         return TrainingData(
             X, device, lik, normalisation, resume, memmap=memmap, missing=missing
         )

@@ -1,6 +1,7 @@
-"""Batched evaluation of a fitted network: ``transform``, the scores,
-``inverse_transform`` and the codes of the training rows all run through
-:func:`run_batches` (eval mode, no gradients, a batch of rows at a time).
+"""Batched evaluation of a fitted network: ``transform``, the scores and
+``inverse_transform`` run through :func:`run_batches`, the codes of the
+training rows through :func:`training_codes` (eval mode, no gradients, a
+batch of rows at a time).
 Also the float64 copy of a network that float64 input runs through on the
 CPU, and the snapshot that inference methods read the fitted state from.
 """

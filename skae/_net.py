@@ -18,8 +18,17 @@ from skorch import NeuralNet
 from skorch.callbacks import Callback
 from skorch.utils import TeeGenerator, to_tensor
 
-from ._callbacks import EpochMean, batch_row
+# Pickles made before the base was recomposed name TrainingMonitor (every
+# fitted net holds one) and ShuffledSplit (with early stopping) in this
+# module: those names stay importable from here for them.
+from ._callbacks import (  # noqa: F401
+    EpochMean,
+    TrainingDiverged,
+    TrainingMonitor,
+    batch_row,
+)
 from ._compat import FastTrainingMode
+from ._data import LazyRows, ShuffledSplit, TensorDataset  # noqa: F401
 from ._losses import gaussian_kl
 
 #: The per-batch events of a training step, in the order they fire.

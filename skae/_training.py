@@ -27,6 +27,7 @@ from ._callbacks import EpochMean, TrainingMonitor
 from ._data import ShuffledSplit, TensorDataset, feature_moments, held_out
 from ._net import copy_net
 from ._objectives import make_corruption, make_penalty
+from ._params import sizes_of
 from ._progress import EpochLog
 from ._schedule import OneCycle, auto_epochs, first_judged_epoch
 from ._threads import ThreadPolicy, training_threads
@@ -168,18 +169,14 @@ def user_callbacks(callbacks):
     return named
 
 
-def _sizes(sizes):
-    return tuple(int(s) for s in sizes)
-
-
 def build_module(estimator, n_features, lik):
     """The torch module, built from the fitted parameters (the encoder and
     decoder: copies of the given modules, or skae's MLP blocks), wrapped by
     the estimator's ``_make_module`` hook."""
     p = estimator._fitted_params
-    hidden = _sizes(p["hidden_layer_sizes"])
+    hidden = sizes_of(p["hidden_layer_sizes"])
     decoder_sizes = p["decoder_layer_sizes"]
-    decoder_sizes = hidden[::-1] if decoder_sizes is None else _sizes(decoder_sizes)
+    decoder_sizes = hidden[::-1] if decoder_sizes is None else sizes_of(decoder_sizes)
     encoder = (
         MLPEncoder(hidden, p["activation"], p["dropout"])
         if p["encoder"] is None
@@ -269,11 +266,6 @@ class TrainingRun:
         est = estimator
         self.incremental = incremental
         self.validating = est.early_stopping and not incremental
-        if self.validating and data.n_samples < 3:
-            raise ValueError(
-                f"early_stopping=True needs at least 3 samples (training and "
-                f"validation rows); got n_samples={data.n_samples}."
-            )
         previous = est.net_ if data.resume else None
         epochs_before = len(previous.history) if data.resume else 0
         seed = training_seed(est.random_state)

@@ -402,3 +402,20 @@ def test_bad_imputer_manifests_are_refused(X, tmp_path, edit, match):
     _rewrite(path, manifest=edit)
     with pytest.raises(ValueError, match=match):
         skae.load(path)
+
+
+def test_pickles_naming_the_classes_in_their_old_module_still_load(X):
+    # before the base was recomposed (issue 26), a fitted net's stopping
+    # rule and validation split were pickled as skae._net.TrainingMonitor
+    # and skae._net.ShuffledSplit; protocol 0 names each class on a line
+    model = skae.AutoencoderTransformer(
+        2, hidden_layer_sizes=(4,), max_iter=2, early_stopping=True, random_state=0
+    ).fit(X)
+    raw = pickle.dumps(model, protocol=0)
+    old = raw
+    for module, name in [("_data", "ShuffledSplit"), ("_callbacks", "TrainingMonitor")]:
+        line = f"cskae.{module}\n{name}\n".encode()
+        assert raw.count(line) == 1
+        old = old.replace(line, f"cskae._net\n{name}\n".encode())
+    back = pickle.loads(old)
+    np.testing.assert_array_equal(back.transform(X), model.transform(X))
