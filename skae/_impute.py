@@ -1,18 +1,40 @@
 """AutoencoderImputer: missing values filled in by an autoencoder."""
 
+import copy
+import math
 import numbers
 import warnings
 
 import numpy as np
+import scipy.sparse as sp
+from sklearn import config_context
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 
 from ._base import BaseAutoencoder
-from ._compat import _check_feature_names_in, _fit_context, _get_mask
+from ._compat import Interval, _check_feature_names_in, _fit_context, _get_mask
 from ._data import validate_X
 from ._denoising import DenoisingAutoencoder
 from ._vae import VAETransformer
+
+
+def _is_nan(value):
+    """Whether ``missing_values`` is NaN (float NaN or np.nan)."""
+    return isinstance(value, numbers.Real) and math.isnan(value)
+
+
+def _none_entries(X):
+    """The mask of X's ``None`` entries, found before the conversion to
+    floats turns them into NaN; None when X holds none (no object array)
+    or is no array that validation would take."""
+    try:
+        raw = np.asarray(X)
+    except (TypeError, ValueError):
+        return None  # validation names the problem
+    if raw.dtype != object or raw.ndim != 2:
+        return None
+    return np.frompyfunc(lambda v: v is None, 1, 1)(raw).astype(bool)
 
 
 class AutoencoderImputer(TransformerMixin, BaseEstimator):
@@ -52,17 +74,23 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         50% missing, checked on MNIST (see the benchmarks page).
     missing_values : int, float, str, np.nan or None, default=np.nan
         The placeholder of the missing values; all its occurrences are
-        imputed.
+        imputed. When it is not NaN, X must hold no NaN (a ValueError says
+        so, as scikit-learn's imputers do). None marks the ``None`` entries
+        of an object array or DataFrame column as missing.
     n_passes : int, default=2
-        Passes through the network at ``transform``; each feeds the previous
-        pass's estimates of the missing entries back in.
+        Passes through the network at ``transform`` (a positive int, not a
+        bool); each feeds the previous pass's estimates of the missing
+        entries back in.
     add_indicator : bool, default=False
         Append a :class:`~sklearn.impute.MissingIndicator`'s columns (for the
         features with missing values at ``fit``) to the output.
     keep_empty_features : bool, default=False
-        Keep the features that are missing in every row at ``fit``, imputed
-        as 0; by default they are dropped from the output, with a warning at
-        ``transform``, as scikit-learn's imputers do.
+        Keep the features that are missing in every row at ``fit``: their
+        missing entries are imputed as 0 and their observed entries (in the
+        rows given to ``transform``) are returned unchanged, as
+        :class:`~sklearn.impute.SimpleImputer` does. By default they are
+        dropped from the output, with a warning at ``transform``, as
+        scikit-learn's imputers do.
 
     Attributes
     ----------
@@ -101,7 +129,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [BaseAutoencoder, None],
         "missing_values": [numbers.Real, numbers.Integral, str, None],
-        "n_passes": [numbers.Integral],
+        "n_passes": [Interval(numbers.Integral, 1, None, closed="left")],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
     }
@@ -122,6 +150,10 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         self.keep_empty_features = keep_empty_features
 
     def _validate(self, X, reset):
+        """X as a float array with NaN at its missing entries, and their mask."""
+        none = None
+        if self.missing_values is None and not sp.issparse(X):
+            none = _none_entries(X)
         X = validate_X(
             self,
             X,
@@ -130,14 +162,37 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             accept_sparse=False,
             copy=True,
         )
-        mask = _get_mask(X, self.missing_values)
-        X[mask] = np.nan
+        if _is_nan(self.missing_values):
+            mask = np.isnan(X)
+        else:
+            nan = np.isnan(X)
+            if none is not None:
+                nan &= ~none
+            if nan.any():
+                raise ValueError(
+                    f"Input X contains NaN, but missing_values="
+                    f"{self.missing_values!r}: only the entries equal to "
+                    "missing_values are imputed. Set missing_values=np.nan to "
+                    "impute the NaN entries, or replace them with "
+                    f"{self.missing_values!r} first."
+                )
+            mask = none if none is not None else _get_mask(X, self.missing_values)
+            X[mask] = np.nan
         if np.isinf(X).any():
             raise ValueError(
                 "Input X contains infinity; only missing values (given by "
                 f"missing_values={self.missing_values!r}) can be imputed."
             )
         return X, mask
+
+    def _check_n_passes(self):
+        if isinstance(self.n_passes, bool):
+            # a bool is an Integral to Python and to the parameter checks
+            raise ValueError(
+                "n_passes is the number of passes through the network, a "
+                f"positive int; got {self.n_passes!r} (a bool). Use e.g. "
+                "n_passes=2."
+            )
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y=None):
@@ -155,14 +210,21 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         self : object
             The fitted imputer.
         """
-        if self.n_passes < 1:
-            raise ValueError(f"n_passes must be at least 1; got {self.n_passes!r}.")
+        self._check_n_passes()
         if isinstance(self.estimator, VAETransformer):
             raise ValueError(
                 "AutoencoderImputer's estimator cannot be a VAETransformer (its "
                 "ELBO has no masked form here); use AutoencoderTransformer, "
                 "DenoisingAutoencoder, SparseAutoencoder or ContractiveAutoencoder."
             )
+        # fitted on a copy, published only when it succeeds: a failed call
+        # leaves a fitted imputer as it was
+        work = copy.copy(self)
+        work._fit(X)
+        self.__dict__ = work.__dict__
+        return self
+
+    def _fit(self, X):
         X, mask = self._validate(X, reset=True)
         empty = mask.all(axis=0)
         self._empty = empty
@@ -194,7 +256,6 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             self.indicator_ = MissingIndicator(
                 missing_values=np.nan, error_on_new=False
             ).fit(X)
-        return self
 
     def transform(self, X):
         """Impute the missing entries of X.
@@ -213,6 +274,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             ``add_indicator=True``.
         """
         check_is_fitted(self)
+        self._check_n_passes()
         X, mask = self._validate(X, reset=False)
         empty = self._empty
         if empty.any() and not self.keep_empty_features:
@@ -235,12 +297,17 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             if not missing.any():
                 break
         if self.keep_empty_features:
-            out = np.zeros_like(X)
+            # as SimpleImputer: observed entries kept, missing ones 0
+            out = np.where(mask, 0.0, X).astype(X.dtype, copy=False)
             out[:, ~empty] = filled
         else:
             out = filled
         if self.indicator_ is not None:
-            out = np.hstack([out, self.indicator_.transform(X).astype(out.dtype)])
+            # an array whatever set_output / transform_output ask of the
+            # indicator; this transform's own output is wrapped once, after
+            with config_context(transform_output="default"):
+                indicator = self.indicator_.transform(X)
+            out = np.hstack([out, np.asarray(indicator, dtype=out.dtype)])
         return out
 
     def get_feature_names_out(self, input_features=None):

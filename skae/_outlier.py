@@ -1,8 +1,10 @@
 """AutoencoderOutlierDetector: an autoencoder's scores as an outlier detector."""
 
+import copy
 from numbers import Real
 
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils import assert_all_finite, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted
@@ -10,6 +12,25 @@ from sklearn.utils.validation import check_is_fitted
 from ._autoencoder import AutoencoderTransformer
 from ._compat import HasMethods, Interval, _fit_context, _safe_indexing
 from ._data import held_out, validate_X
+
+
+def _is_dataframe(X):
+    """Whether X is a DataFrame (pandas, polars, ...): it has columns."""
+    return hasattr(X, "columns") and hasattr(X, "shape")
+
+
+def _rows_at_extremes(X):
+    """Two boolean masks over X's rows: those holding X's smallest value,
+    and those holding its largest (NaN ignored)."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        row_min = X.min(axis=1).toarray().ravel()
+        row_max = X.max(axis=1).toarray().ravel()
+    else:
+        row_min = np.fmin.reduce(X, axis=1)  # NaN ignored, no warning
+        row_max = np.fmax.reduce(X, axis=1)
+    with np.errstate(invalid="ignore"):
+        return row_min == np.nanmin(row_min), row_max == np.nanmax(row_max)
 
 
 class _ScoringModel(HasMethods):
@@ -44,7 +65,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     ----------
     estimator : estimator instance, default=None
         The unsupervised model, with ``fit`` and ``score_samples``; it is
-        cloned and fitted as ``estimator_``. None means
+        cloned and fitted as ``estimator_``, on X as given (a DataFrame
+        stays one, so a pipeline may select columns by name). None means
         ``AutoencoderTransformer()``. Its parameters are tuned as
         ``estimator__<name>`` (e.g. in ``GridSearchCV``) once it is passed
         explicitly.
@@ -62,7 +84,10 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         of the model's fit, and ``offset_`` is set from their scores, so that
         ``predict`` flags about ``contamination`` of *new* rows from the same
         distribution even when the model fits its training rows much better
-        than new ones (a wide autoencoder code does).
+        than new ones (a wide autoencoder code does). A row holding X's
+        smallest value and one holding its largest are always among the
+        fitted rows, so the model spans X's range (a Bernoulli VAE scores
+        only rows within it).
 
     random_state : int, RandomState instance or None, default=None
         Shuffles the rows held out by ``validation_fraction``; unused
@@ -170,30 +195,61 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self : object
             The fitted detector.
         """
+        # fitted on a copy, published only when it succeeds: a failed call
+        # leaves a fitted detector as it was
+        work = copy.copy(self)
+        work._fit(X)
+        self.__dict__ = work.__dict__
+        return self
+
+    def _fit(self, X):
         X_given = X
         allow_nan = get_tags(self).input_tags.allow_nan
         X = validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
         if isinstance(X_given, np.memmap) and X.dtype == X_given.dtype:
             # skae's estimators train on a memmap one batch at a time
             X = X_given
+        # the model gets the rows as given when they are a DataFrame (a
+        # pipeline may select columns by name), else the validated array
+        rows = X_given if _is_dataframe(X_given) else X
         estimator = clone(self._model())
-        fit_rows = threshold_rows = X
+        fit_rows = threshold_rows = rows
         if self.validation_fraction is not None:
-            n_valid = held_out(self.validation_fraction, X.shape[0])
-            if not 1 <= n_valid < X.shape[0] - 1:
-                raise ValueError(
-                    f"validation_fraction={self.validation_fraction} of "
-                    f"{X.shape[0]} rows leaves too few rows to fit or to set "
-                    "the threshold on; give more rows or another fraction."
-                )
-            order = check_random_state(self.random_state).permutation(X.shape[0])
-            fit_rows = _safe_indexing(X, np.sort(order[n_valid:]))
-            threshold_rows = _safe_indexing(X, np.sort(order[:n_valid]))
+            fit, held = self._split(X)
+            fit_rows = _safe_indexing(rows, fit)
+            threshold_rows = _safe_indexing(rows, held)
         estimator.fit(fit_rows)
         scores = self._scores(estimator, threshold_rows)
         self.estimator_ = estimator
         self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
-        return self
+
+    def _split(self, X):
+        """The (fit, held-out) row indices of ``validation_fraction``.
+
+        The held-out rows are the first ``ceil(validation_fraction *
+        n_samples)`` of a permutation drawn by ``random_state``, except that
+        a row holding X's smallest value and one holding its largest are
+        always fitted on: the model then spans X's whole range, as it does
+        when fitted on all of X, so a model that scores only rows within
+        its training data's [min, max] (a Bernoulli VAE) can score every
+        held-out row.
+        """
+        n = X.shape[0]
+        n_valid = held_out(self.validation_fraction, n)
+        if not 1 <= n_valid < n - 1:
+            raise ValueError(
+                f"validation_fraction={self.validation_fraction} of "
+                f"{n} rows leaves too few rows to fit or to set "
+                "the threshold on; give more rows or another fraction."
+            )
+        order = check_random_state(self.random_state).permutation(n)
+        keep = []
+        for at_extreme in _rows_at_extremes(X):
+            if at_extreme.any() and not at_extreme[order[n_valid:]].any():
+                keep.append(order[np.argmax(at_extreme[order])])  # first drawn
+        if keep:  # moved to the end: into the fit rows, the rest in order
+            order = np.concatenate([order[~np.isin(order, keep)], keep])
+        return np.sort(order[n_valid:]), np.sort(order[:n_valid])
 
     def score_samples(self, X):
         """Score each sample with the model: higher is more normal.
@@ -213,8 +269,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         # the model's own score_samples checks X for NaN and inf
-        X = validate_X(self, X, reset=False, ensure_all_finite=False)
-        return self._scores(self.estimator_, X)
+        X_checked = validate_X(self, X, reset=False, ensure_all_finite=False)
+        return self._scores(self.estimator_, X if _is_dataframe(X) else X_checked)
 
     def decision_function(self, X):
         """Score each sample relative to the threshold.
@@ -262,7 +318,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         if not np.isfinite(scores).all():
             if not get_tags(self).input_tags.allow_nan:
                 # name a NaN or inf in X the way scikit-learn does
-                assert_all_finite(X, input_name="X", estimator_name=type(self).__name__)
+                assert_all_finite(
+                    X if sp.issparse(X) else np.asarray(X),
+                    input_name="X",
+                    estimator_name=type(self).__name__,
+                )
             raise ValueError(
                 f"{type(estimator).__name__}.score_samples returned non-finite "
                 "scores; check X for extreme values."

@@ -443,6 +443,7 @@ def _shape_calculator(operator):
         operator, good_input_types=[FloatTensorType, DoubleTensorType]
     )
     estimator = operator.raw_operator
+    check_is_fitted(estimator)  # skl2onnx asks for the shapes first
     input_type = operator.inputs[0].type
     shape = input_type.shape
     if len(shape) == 2 and isinstance(shape[1], int):
