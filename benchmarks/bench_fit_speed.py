@@ -85,8 +85,9 @@ busy and the row should be rerun.
   by one global RMS; ``"bce"``: map X's global [min, max] onto [0, 1]; cast
   to float32 in the order skae does), the same module (skae's
   ``Autoencoder`` or ``VariationalAutoencoder`` around the ``skae.nn`` MLP
-  blocks, built under the seed skae derives from ``random_state=0``, inside
-  ``torch.random.fork_rng``, as skae builds it), ``Adam(lr=1e-3)`` (weight
+  blocks, their weights drawn from a ``torch.Generator`` seeded with the
+  seed skae derives from ``random_state=0``, through
+  ``skae.nn.drawing_from``, as skae builds it), ``Adam(lr=1e-3)`` (weight
   decay 0), and per epoch: ``torch.randperm`` shuffle drawn from a
   ``torch.Generator`` seeded with the same seed (skae's per-fit generator),
   gather each batch by index, ``zero_grad`` / forward / loss / ``backward`` /
@@ -143,7 +144,7 @@ from torch.utils.data import DataLoader
 from skae import AutoencoderTransformer, SparseAutoencoder, VAETransformer
 from skae._modules import Autoencoder, VariationalAutoencoder
 from skae._net import AutoencoderNet
-from skae.nn import MLPDecoder, MLPEncoder
+from skae.nn import MLPDecoder, MLPEncoder, drawing_from
 
 N_COMPONENTS = 8
 HIDDEN = (256,)
@@ -278,8 +279,7 @@ def fit_loop(X, batch_size, epochs, kind="mse"):
     Xt = normalised(X, "bce" if kind == "bce" else "mse")
     n = len(Xt)
     seed = skae_seed()
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
+    with drawing_from(torch.Generator().manual_seed(seed)):
         module = build_module(kind, X.shape[1]).float()
     generator = torch.Generator().manual_seed(seed)
     criterion = torch.nn.BCEWithLogitsLoss() if kind == "bce" else torch.nn.MSELoss()

@@ -13,6 +13,8 @@ of the pieces in ``_objectives`` (likelihood, code penalty, corruption),
 which every estimator accepts.
 """
 
+import threading
+import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -43,6 +45,23 @@ from ._training import TrainingRun, warn_at_caller, warn_if_overcomplete
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
+
+#: Process-wide: estimator -> the lock that serialises its updates (fit,
+#: partial_fit), so that two threads updating one model both count. Kept
+#: here, not on the estimator: a lock cannot be pickled, cloned or copied,
+#: and a model's parameters and fitted state stay what they were. Weak keys:
+#: an entry goes with its estimator.
+_UPDATE_LOCKS = weakref.WeakKeyDictionary()
+_UPDATE_LOCKS_GUARD = threading.Lock()
+
+
+def update_lock(estimator):
+    """The lock serialising the updates of ``estimator``."""
+    with _UPDATE_LOCKS_GUARD:
+        lock = _UPDATE_LOCKS.get(estimator)
+        if lock is None:
+            lock = _UPDATE_LOCKS[estimator] = threading.RLock()
+        return lock
 
 
 class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
@@ -162,11 +181,15 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ``self``; only when it succeeds does ``self.__dict__`` become the
         view's (one assignment). A failed or interrupted call leaves the
         estimator exactly as it was, and a reader in another thread sees
-        either the old fitted state or the new one, never a mix.
+        either the old fitted state or the new one, never a mix. Updates of
+        one estimator from several threads run one after another, each
+        continuing from the state the one before published (two
+        ``partial_fit`` calls both count).
         """
-        work = view(self)
-        work._fit(X, incremental, missing, warn_cut_short)
-        self.__dict__ = work.__dict__
+        with update_lock(self):
+            work = view(self)
+            work._fit(X, incremental, missing, warn_cut_short)
+            self.__dict__ = work.__dict__
         return self
 
     def _fit(self, X, incremental, missing=False, warn_cut_short=True):
@@ -256,7 +279,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             n_iter_=len(history),
             loss_curve_=history_column(history, "train_loss"),
             validation_scores_=validation_scores,
-            best_validation_score_=max(validation_scores) if validated else None,
+            best_validation_score_=(
+                max(validation_scores) if validation_scores else None
+            ),
             **self._record_history(history),
         )
         self.__dict__.update(fitted)

@@ -167,8 +167,11 @@ PARAM_DOCS = {
     your own. Each fit trains with deep copies (never shared between fits
     or clones). A callback may stop training early (as ``EarlyStopping``
     does, by raising ``KeyboardInterrupt``): the fit then ends normally,
-    without a ConvergenceWarning; a real Ctrl-C still reaches you. skae's
-    divergence guard keeps running.""",
+    without a ConvergenceWarning, keeping the epochs it completed; a real
+    Ctrl-C still reaches you. A callback that monitors a validation score
+    (``EarlyStopping`` and ``Checkpoint`` at their defaults) needs
+    ``early_stopping=True``; without it the fit raises a ValueError saying
+    so. skae's divergence guard keeps running.""",
     ),
     "device": (
         "str or torch.device",
@@ -180,10 +183,12 @@ PARAM_DOCS = {
     ),
     "random_state": (
         "int, RandomState instance or None",
-        """Seeds weight initialisation, shuffling, corruption, the VAE's draws
-    and the validation split. An int gives bit-identical results on the
-    CPU, also for fits running in parallel threads. The caller's global
-    torch and numpy random states are left untouched.""",
+        """Seeds weight initialisation, shuffling, corruption, dropout, the
+    VAE's draws and the validation split, and the draws of your own
+    ``encoder`` or ``decoder`` from torch's global generator. An int gives
+    bit-identical results on the CPU, also for fits running in parallel
+    threads. The caller's global torch and numpy random states are left
+    untouched.""",
     ),
     "verbose": (
         "int",

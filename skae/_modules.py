@@ -7,7 +7,7 @@ Pure PyTorch: nothing here imports scikit-learn or skorch.
 import torch
 from torch import nn
 
-from .nn import activation_layer
+from .nn import LazyLinear, activation_layer
 
 
 class RunningRMSNorm(nn.Module):
@@ -58,7 +58,7 @@ class _EncoderDecoder(nn.Module):
     def __init__(self, encoder, decoder, n_features, n_components, head_width):
         super().__init__()
         self.encoder = encoder
-        self.code_head = nn.LazyLinear(head_width)
+        self.code_head = LazyLinear(head_width)
         self.decoder = decoder
         self.output_head = None
         self.n_features = n_features
@@ -89,7 +89,7 @@ class _EncoderDecoder(nn.Module):
                         "returns (batch, ...)."
                     ) from exc
                 if out.shape[1] != self.n_features:
-                    self.output_head = nn.LazyLinear(self.n_features)
+                    self.output_head = LazyLinear(self.n_features)
                     self.output_head(out)
         finally:
             self.train(was_training)

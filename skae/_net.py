@@ -12,6 +12,7 @@ callbacks). The one override of a private skorch method sits in
 
 import copy
 import math
+from contextlib import nullcontext
 
 import torch
 from skorch import NeuralNet
@@ -30,6 +31,7 @@ from ._callbacks import (  # noqa: F401
 from ._compat import FastTrainingMode
 from ._data import LazyRows, ShuffledSplit, TensorDataset  # noqa: F401
 from ._losses import gaussian_kl
+from .nn import drawing_from
 
 #: The per-batch events of a training step, in the order they fire.
 BATCH_EVENTS = ("on_batch_begin", "on_grad_computed", "on_batch_end")
@@ -114,9 +116,17 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     the criterion being the likelihood's (squared error or binary
     cross-entropy, averaged over every entry), and the input corrupted by
     ``corruption`` in training steps only. Randomness in training (shuffling,
-    corruption, the VAE's draws) comes from ``generator_``, a
-    ``torch.Generator`` seeded with ``seed`` when training begins.
+    corruption, the VAE's draws, the dropout of skae's blocks through
+    :func:`skae.nn.drawing_from`) comes from ``generator_``, a
+    ``torch.Generator`` seeded with ``seed`` when training begins. A module
+    that may draw from torch's global generator (a user's) trains each step
+    on ``global_rng_``, its fit's stream of that generator, when the
+    estimator sets one (``skae._training.GlobalStream``).
     """
+
+    #: The fit's stream of torch's global generator, set for a training run
+    #: whose module may draw from it; None otherwise.
+    global_rng_ = None
 
     def __init__(
         self,
@@ -229,11 +239,21 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
             generator=getattr(self, "generator_", None) if training else None,
         )
 
+    def _global_rng(self):
+        stream = self.global_rng_
+        return nullcontext() if stream is None else stream.drawing()
+
     def train_step_single(self, batch, **fit_params):
         Xi, yi = batch
         if self.corruption is not None:
             Xi = self.corruption(Xi, self.generator_)
-        return super().train_step_single((Xi, yi), **fit_params)
+        # skae's dropout draws its masks from the fit's generator
+        with drawing_from(self.generator_), self._global_rng():
+            return super().train_step_single((Xi, yi), **fit_params)
+
+    def validation_step(self, batch, **fit_params):
+        with self._global_rng():
+            return super().validation_step(batch, **fit_params)
 
     def infer(self, x, **fit_params):
         if not isinstance(x, torch.Tensor):

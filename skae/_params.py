@@ -213,6 +213,11 @@ def same_param(a, b):
     """Whether two parameter values are the same setting."""
     if isinstance(a, torch.nn.Module) or isinstance(b, torch.nn.Module):
         return a is b
+    if isinstance(a, torch.device) or isinstance(b, torch.device):
+        try:  # "cpu" and torch.device("cpu") are one device
+            return torch.device(a) == torch.device(b)
+        except (TypeError, RuntimeError):
+            return False
     if isinstance(a, list | tuple | np.ndarray) or isinstance(
         b, list | tuple | np.ndarray
     ):

@@ -31,39 +31,135 @@ from ._params import sizes_of
 from ._progress import EpochLog
 from ._schedule import OneCycle, auto_epochs, first_judged_epoch
 from ._threads import ThreadPolicy, training_threads
-from .nn import MLPDecoder, MLPEncoder
+from .nn import ACTIVATIONS, MLPDecoder, MLPEncoder, drawing_from
 
 #: Process-wide: torch's global generator is one per process, so fits
 #: running in threads take turns at the moments they draw from it (building
-#: a network; training one with dropout), each drawing the same numbers as
-#: it would alone.
+#: a network from a user's module; a training step of a user's module that
+#: may draw from it), each drawing the same numbers as it would alone.
+#: skae's own blocks never draw from it, and never take the lock.
 _GLOBAL_RNG_LOCK = threading.RLock()
+
+
+def _generator_states(device):
+    """torch's global generator state for the CPU and, on an accelerator,
+    for ``device``."""
+    states = [torch.get_rng_state()]
+    if device.type == "cuda":
+        states.append(torch.cuda.get_rng_state(device))
+    elif device.type != "cpu":
+        states.append(getattr(torch, device.type).get_rng_state())
+    return states
+
+
+def _set_generator_states(device, states):
+    torch.set_rng_state(states[0])
+    if device.type == "cuda":
+        torch.cuda.set_rng_state(states[1], device)
+    elif device.type != "cpu":
+        getattr(torch, device.type).set_rng_state(states[1])
+
+
+def _seed_generators(seed, device):
+    torch.default_generator.manual_seed(seed)
+    if device.type == "cuda":
+        with torch.cuda.device(device):
+            torch.cuda.manual_seed(seed)
+    elif device.type != "cpu":  # mps, xpu: one generator per backend module
+        getattr(torch, device.type).manual_seed(seed)
 
 
 @contextmanager
 def seeded(seed, device):
     """Seed torch's global generators for the block, holding the lock, and
     restore the caller's state afterwards."""
-    accelerator = device.type != "cpu"
-    fork = torch.random.fork_rng(
-        devices=[device.index or 0] if accelerator else [],
-        device_type=device.type if accelerator else "cuda",
-    )
-    with _GLOBAL_RNG_LOCK, fork:
-        torch.default_generator.manual_seed(seed)
-        if device.type == "cuda":
-            with torch.cuda.device(device):
-                torch.cuda.manual_seed(seed)
-        elif accelerator:  # mps, xpu: one generator per backend module
-            getattr(torch, device.type).manual_seed(seed)
-        yield
+    with _GLOBAL_RNG_LOCK:
+        saved = _generator_states(device)
+        try:
+            _seed_generators(seed, device)
+            yield
+        finally:
+            _set_generator_states(device, saved)
+
+
+class GlobalStream:
+    """torch's global generator as one training run's private stream, for a
+    network that may draw from it (a user's module: ``nn.Dropout``,
+    ``F.dropout``, ``torch.randn_like``).
+
+    Each :meth:`drawing` block (one training or validation step) holds the
+    lock, swaps the run's state in (seeded with ``seed`` the first time),
+    and swaps the caller's back at its end: the run draws the same numbers
+    as it would alone, whatever other threads draw between its steps, and
+    the caller's state is untouched. Between steps the lock is free.
+    """
+
+    def __init__(self, seed, device):
+        self.seed = seed
+        self.device = device
+        self.states = None
+
+    @contextmanager
+    def drawing(self):
+        device = self.device
+        with _GLOBAL_RNG_LOCK:
+            saved = _generator_states(device)
+            try:
+                if self.states is None:
+                    _seed_generators(self.seed, device)
+                else:
+                    _set_generator_states(device, self.states)
+                yield
+            finally:
+                self.states = _generator_states(device)
+                _set_generator_states(device, saved)
+
+
+#: torch layers whose forward and initialisation draw no random numbers.
+#: A network made only of these and of skae's own classes never touches
+#: torch's global generator (skae's blocks draw from the fit's generator,
+#: see :func:`skae.nn.drawing_from`); any other module (a class of yours, a
+#: dropout layer of torch's, a lazy layer of torch's) may, and trains
+#: seeded, on the global generator's stream of its fit.
+DETERMINISTIC_LAYERS = frozenset(
+    {
+        torch.nn.Sequential,
+        torch.nn.ModuleList,
+        torch.nn.ModuleDict,
+        torch.nn.Identity,
+        torch.nn.Flatten,
+        torch.nn.Unflatten,
+        torch.nn.Linear,
+        torch.nn.Conv1d,
+        torch.nn.Conv2d,
+        torch.nn.Conv3d,
+        torch.nn.ConvTranspose1d,
+        torch.nn.ConvTranspose2d,
+        torch.nn.ConvTranspose3d,
+        torch.nn.BatchNorm1d,
+        torch.nn.BatchNorm2d,
+        torch.nn.BatchNorm3d,
+        torch.nn.LayerNorm,
+        torch.nn.GroupNorm,
+        torch.nn.MaxPool1d,
+        torch.nn.MaxPool2d,
+        torch.nn.AvgPool1d,
+        torch.nn.AvgPool2d,
+        torch.nn.Upsample,
+        torch.nn.Softplus,
+        torch.nn.Softmax,
+        *ACTIVATIONS.values(),
+    }
+)
 
 
 def draws_from_global_rng(module):
-    """Whether training ``module`` draws from torch's global generator
-    (dropout does; skae's own draws use the fit's generator)."""
-    return any(
-        isinstance(m, torch.nn.modules.dropout._DropoutNd) for m in module.modules()
+    """Whether building or training ``module`` may draw from torch's global
+    generator: whether it holds anything but skae's own classes and
+    :data:`DETERMINISTIC_LAYERS` (exact classes: a subclass may draw)."""
+    return not all(
+        type(m) in DETERMINISTIC_LAYERS or type(m).__module__.startswith("skae.")
+        for m in module.modules()
     )
 
 
@@ -90,14 +186,17 @@ def warn_at_caller(message, category):
 
 @contextmanager
 def ctrl_c_watch():
-    """Record whether Ctrl-C (SIGINT) arrives during the block.
+    """Record whether Ctrl-C (SIGINT) interrupts the block.
 
     skorch ends training when anything raises KeyboardInterrupt: skae's own
     stopping rule, a callback such as skorch's ``EarlyStopping``, or the
     user's Ctrl-C. Only the last must reach the caller. In the main thread a
-    SIGINT handler marks it (then behaves as the handler it replaces); in
-    other threads no signal arrives, so every interrupt is a callback's.
-    The handler is process-wide state: it is swapped for the block only.
+    SIGINT handler calls the handler it replaces and marks the block
+    interrupted when that one raises KeyboardInterrupt (Python's default
+    does); an application's handler that does not raise has dealt with the
+    signal itself, and training goes on to a normal end. In other threads
+    no signal arrives, so every interrupt is a callback's. The handler is
+    process-wide state: it is swapped for the block only.
     """
     flag = threading.Event()
     if threading.current_thread() is not threading.main_thread():
@@ -109,8 +208,11 @@ def ctrl_c_watch():
         return
 
     def handler(signum, frame):
-        flag.set()
-        previous(signum, frame)
+        try:
+            previous(signum, frame)
+        except KeyboardInterrupt:
+            flag.set()
+            raise
 
     signal.signal(signal.SIGINT, handler)
     try:
@@ -148,9 +250,12 @@ OWN_CALLBACKS = {
 }
 
 
-def user_callbacks(callbacks):
+def user_callbacks(callbacks, validating=True, incremental=False):
     """Deep copies of the ``callbacks`` parameter, named: never shared
-    between fits (nor with clones), after skae's own callbacks."""
+    between fits (nor with clones), after skae's own callbacks. Without
+    ``validating`` (no validation split), a callback that monitors a
+    validation score (skorch's ``EarlyStopping`` and ``Checkpoint`` do by
+    default) is refused: it would fail with a KeyError after an epoch."""
     named = []
     for i, item in enumerate(callbacks or []):
         name, callback = item if isinstance(item, tuple) else (None, item)
@@ -165,6 +270,21 @@ def user_callbacks(callbacks):
                 f"callbacks[{i}] is named {name!r}, a name skae uses for "
                 "its own callbacks; choose another name."
             )
+        monitor = getattr(callback, "monitor", None)
+        if not validating and isinstance(monitor, str) and monitor.startswith("valid"):
+            fix = (
+                "partial_fit trains without one"
+                if incremental
+                else "set early_stopping=True (it holds out validation_fraction "
+                "of the rows)"
+            )
+            raise ValueError(
+                f"callbacks[{i}] ({type(callback).__name__}) monitors "
+                f"{monitor!r}, which is recorded only with a validation split: "
+                f"{fix}, or monitor the training loss instead, e.g. "
+                f"{type(callback).__name__}(monitor="
+                f"{monitor.replace('valid', 'train', 1)!r})."
+            )
         named.append((name, copy.deepcopy(callback)))
     return named
 
@@ -177,17 +297,45 @@ def build_module(estimator, n_features, lik):
     hidden = sizes_of(p["hidden_layer_sizes"])
     decoder_sizes = p["decoder_layer_sizes"]
     decoder_sizes = hidden[::-1] if decoder_sizes is None else sizes_of(decoder_sizes)
-    encoder = (
-        MLPEncoder(hidden, p["activation"], p["dropout"])
-        if p["encoder"] is None
-        else copy.deepcopy(p["encoder"])
-    )
-    decoder = (
-        MLPDecoder(decoder_sizes, p["activation"], p["dropout"], n_features)
-        if p["decoder"] is None
-        else copy.deepcopy(p["decoder"])
-    )
+    encoder, decoder = copy_modules(p["encoder"], p["decoder"])
+    if encoder is None:
+        encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
+    if decoder is None:
+        decoder = MLPDecoder(decoder_sizes, p["activation"], p["dropout"], n_features)
     return estimator._make_module(encoder, decoder, n_features, p, lik)
+
+
+def _copyable(module):
+    try:
+        copy.deepcopy(module)
+    except Exception:
+        return False
+    return True
+
+
+def copy_modules(encoder, decoder):
+    """Deep copies of the user's ``encoder`` and ``decoder`` (None stays
+    None), made together, in one memo: what the two share (one module passed
+    twice, a layer or a Parameter of one held by the other, tied weights)
+    the copies share too."""
+    try:
+        return copy.deepcopy((encoder, decoder))
+    except Exception as exc:
+        name, module = next(
+            (
+                (name, module)
+                for name, module in (("encoder", encoder), ("decoder", decoder))
+                if not _copyable(module)
+            ),
+            ("encoder", encoder),
+        )
+        raise TypeError(
+            f"The {name} ({type(module).__name__}) cannot be copied: {exc}. "
+            "Each fit trains a deep copy of the module you pass (copy.deepcopy), "
+            "so it must not hold locks, open files, threads or other objects "
+            "that cannot be copied: keep those outside the module, or give "
+            "its class a __deepcopy__ that leaves them out."
+        ) from exc
 
 
 def build_net(estimator, n_features, device, lik, previous=None, **net_params):
@@ -204,17 +352,35 @@ def build_net(estimator, n_features, device, lik, previous=None, **net_params):
     if previous is not None:
         net = copy_net(previous)
         settings = {**optimizer, **net_params}
-        # which default callbacks run is a constructor argument to skorch
-        # (set_params refuses to name one that is switched off)
-        for key in [k for k in settings if k.startswith("callbacks__")]:
-            setattr(net, key, settings.pop(key))
-        net.set_params(**settings)  # updates the optimizer's param groups
+        # the optimizer's settings through set_params, which updates its
+        # param groups; the others are the net's constructor arguments, set
+        # as they are (skorch's set_params would first list every parameter,
+        # the callbacks' included: a callback that keeps the net as an
+        # attribute made that recurse forever). Which default callbacks run
+        # is one of them (set_params refuses to name one switched off).
+        net.set_params(
+            **{
+                key: settings.pop(key)
+                for key in list(settings)
+                if key == "lr" or key.startswith("optimizer__")
+            }
+        )
+        for key, value in settings.items():
+            setattr(net, key, value)
         # ... and, for the optimizer a fit re-creates at its end, the
         # argument skorch builds it from (set_params leaves it as it was)
         net.optimizer__weight_decay = estimator.weight_decay
         net.initialize_callbacks()
         return net
-    with seeded(net_params.get("seed", 0), device):
+    seed = net_params.get("seed", 0)
+    given = [estimator._fitted_params[k] for k in ("encoder", "decoder")]
+    global_rng = any(m is not None and draws_from_global_rng(m) for m in given)
+    # skae's blocks draw their weights from a generator of the fit's own;
+    # the user's modules (their lazy layers) from torch's global one, seeded
+    with (
+        drawing_from(torch.Generator().manual_seed(seed)),
+        seeded(seed, device) if global_rng else nullcontext(),
+    ):
         # float32 whatever torch's default dtype (set_default_dtype)
         module = build_module(estimator, n_features, lik).float()
     net = estimator._net_class()(
@@ -275,7 +441,7 @@ class TrainingRun:
             # the whole run
             seed = (seed + epochs_before) % np.iinfo(np.int32).max
         self.epochs = 1 if incremental else max_epochs(est, data.n_samples)
-        users = user_callbacks(est.callbacks)
+        users = user_callbacks(est.callbacks, self.validating, incremental)
         # a skorch LRScheduler among the callbacks takes the schedule's place
         scheduled = (
             not incremental
@@ -372,14 +538,22 @@ class TrainingRun:
                 previous=estimator.net_ if data.resume else None,
                 **self.net_params,
             )
-            # skae's own draws come from the net's generator; dropout draws
-            # from torch's global one, which is then seeded (and held)
-            global_rng = draws_from_global_rng(net.module_)
-            with (
-                seeded(self.seed, data.device) if global_rng else nullcontext(),
-                training_threads(),
-            ):
-                net.partial_fit(TensorDataset(data.rows))
+            # skae's own draws come from the net's generator; a user's module
+            # that may draw from torch's global one gets a seeded stream of
+            # it, swapped in for each step
+            if draws_from_global_rng(net.module_):
+                net.global_rng_ = GlobalStream(self.seed, data.device)
+            try:
+                with training_threads():
+                    net.partial_fit(TensorDataset(data.rows))
+            finally:
+                net.global_rng_ = None
+            history = net.history
+            if history and "train_loss" not in history[-1]:
+                # a callback ended training within an epoch: its steps are in
+                # the weights, but an epoch counts (in n_iter_, loss_curve_
+                # and the next run's epoch numbers) only once it is complete
+                history.pop()
         if ctrl_c.is_set():
             # skorch ends training quietly on KeyboardInterrupt; a user's
             # Ctrl-C must reach the caller (and undo the call)

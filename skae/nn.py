@@ -23,13 +23,116 @@ weights are drawn when the network is built, from the estimator's
 ``random_state``. A module you pass is trained as a copy (the estimator's
 parameter is never changed), starting from the weights it holds; lazy layers
 in it are initialised from ``random_state`` like skae's own.
+
+Randomness: inside :func:`drawing_from` (skae uses it while it builds and
+trains a network), the blocks here draw their initial weights and their
+dropout masks from the given ``torch.Generator``, never from torch's global
+generator; outside it they behave exactly as torch's own layers.
 """
 
 import math
+from contextlib import contextmanager
+from contextvars import ContextVar
 
+import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "ConvDecoder", "ConvEncoder", "MLPDecoder", "MLPEncoder"]
+__all__ = [
+    "ACTIVATIONS",
+    "ConvDecoder",
+    "ConvEncoder",
+    "Dropout",
+    "MLPDecoder",
+    "MLPEncoder",
+    "drawing_from",
+]
+
+#: The generator skae's blocks draw from in the current thread (a context
+#: variable: each thread, and each fit in it, sees its own), or None.
+_GENERATOR = ContextVar("skae_generator", default=None)
+
+
+@contextmanager
+def drawing_from(generator):
+    """Within the block, in this thread, the blocks of :mod:`skae.nn`
+    (:class:`Dropout`, the lazy layers' initialisation) draw from
+    ``generator`` (a ``torch.Generator`` on the device of their tensors)
+    instead of torch's global generator."""
+    token = _GENERATOR.set(generator)
+    try:
+        yield generator
+    finally:
+        _GENERATOR.reset(token)
+
+
+class Dropout(nn.Dropout):
+    """``torch.nn.Dropout`` that, inside :func:`drawing_from`, draws its
+    mask from that generator: the same zeroing with probability ``p`` and
+    scaling by ``1 / (1 - p)`` in training, the identity in eval mode.
+    Shapes: any in, the same out."""
+
+    def forward(self, x):
+        generator = _GENERATOR.get()
+        if generator is None or not self.training or self.p == 0:
+            return super().forward(x)
+        if self.p == 1:
+            return torch.zeros_like(x)
+        keep = 1.0 - self.p
+        mask = torch.empty_like(x).bernoulli_(keep, generator=generator)
+        return x * mask.div_(keep)
+
+
+def _initialise(layer):
+    """torch's default initialisation of a linear or convolution layer
+    (Kaiming-uniform weights with a=sqrt(5), a uniform bias within
+    1/sqrt(fan_in)), drawn from the :func:`drawing_from` generator;
+    False when there is none (torch's own initialisation then runs)."""
+    generator = _GENERATOR.get()
+    if generator is None:
+        return False
+    weight = layer.weight
+    with torch.no_grad():
+        nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=generator)
+        if layer.bias is not None:
+            fan_in = weight.shape[1] * math.prod(weight.shape[2:])
+            bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
+            nn.init.uniform_(layer.bias, -bound, bound, generator=generator)
+    return True
+
+
+class LazyLinear(nn.LazyLinear):
+    """``torch.nn.LazyLinear`` whose weights, once their shape is known, are
+    drawn from the :func:`drawing_from` generator when there is one. It
+    becomes a plain ``torch.nn.Linear`` then, as torch's does."""
+
+    def reset_parameters(self):
+        if self.has_uninitialized_params() or self.in_features == 0:
+            return
+        if not _initialise(self):
+            super().reset_parameters()
+
+
+class LazyConv2d(nn.LazyConv2d):
+    """``torch.nn.LazyConv2d`` drawing its weights like :class:`LazyLinear`;
+    it becomes a plain ``torch.nn.Conv2d``."""
+
+    def reset_parameters(self):
+        if self.has_uninitialized_params() or self.in_channels == 0:
+            return
+        if not _initialise(self):
+            super().reset_parameters()
+
+
+class LazyConvTranspose2d(nn.LazyConvTranspose2d):
+    """``torch.nn.LazyConvTranspose2d`` drawing its weights like
+    :class:`LazyLinear`; it becomes a plain ``torch.nn.ConvTranspose2d``."""
+
+    def reset_parameters(self):
+        if self.has_uninitialized_params() or self.in_channels == 0:
+            return
+        if not _initialise(self):
+            super().reset_parameters()
+
 
 #: Activation names accepted by the estimators and the blocks, mapped to torch
 #: modules. ``"logistic"`` is scikit-learn's name for the sigmoid.
@@ -62,11 +165,11 @@ def _dense_stack(widths, activation, dropout, last=None):
     dropout); then, if ``last`` is given, a plain lazy linear layer to it."""
     layers = []
     for width in widths:
-        layers += [nn.LazyLinear(int(width)), activation_layer(activation)]
+        layers += [LazyLinear(int(width)), activation_layer(activation)]
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
     if last is not None:
-        layers.append(nn.LazyLinear(int(last)))
+        layers.append(LazyLinear(int(last)))
     return layers
 
 
@@ -234,7 +337,7 @@ class ConvEncoder(_ConvBody):
         layers = [_Image(self.image_shape)]
         for stage, out in enumerate(self.channels):
             layers.append(
-                nn.LazyConv2d(
+                LazyConv2d(
                     out,
                     kernel_size=_KERNEL_SIZE,
                     stride=2,
@@ -246,7 +349,7 @@ class ConvEncoder(_ConvBody):
             layers.append(activation_layer(activation))
         layers.append(nn.Flatten())
         if dropout > 0:
-            layers.append(nn.Dropout(dropout))
+            layers.append(Dropout(dropout))
         self.layers = nn.Sequential(*layers)
 
 
@@ -283,7 +386,7 @@ class ConvDecoder(_ConvBody):
         widths = _downsampled(width, len(self.channels))
         inner = (self.channels[-1], heights[-1], widths[-1])
         layers = [
-            nn.LazyLinear(inner[0] * inner[1] * inner[2]),
+            LazyLinear(inner[0] * inner[1] * inner[2]),
             activation_layer(activation),
             _Image(inner),
         ]
@@ -298,7 +401,7 @@ class ConvDecoder(_ConvBody):
                 for t, n, p in zip(target, size_in, pad)
             )
             layers.append(
-                nn.LazyConvTranspose2d(
+                LazyConvTranspose2d(
                     out,
                     kernel_size=_KERNEL_SIZE,
                     stride=2,
