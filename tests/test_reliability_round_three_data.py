@@ -273,3 +273,17 @@ def test_a_float64_user_module_trains_in_float32(X):
     assert all(p.dtype == torch.float32 for p in model.net_.module_.parameters())
     assert encoder.weight.dtype == torch.float64  # the parameter is untouched
     assert model.transform(X).dtype == np.float64
+
+
+def test_the_contractive_penalty_takes_an_inplace_first_layer(X):
+    from skae import ContractiveAutoencoder
+
+    torch.manual_seed(0)
+    encoder = nn.Sequential(nn.ReLU(inplace=True), nn.Linear(6, 8))
+    fits = [
+        ContractiveAutoencoder(
+            2, encoder=_with_inplace(encoder, inplace), max_iter=2, random_state=0
+        ).fit(X)
+        for inplace in (True, False)
+    ]
+    assert fits[0].loss_curve_ == fits[1].loss_curve_
