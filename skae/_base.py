@@ -45,6 +45,14 @@ from ._training import TrainingRun, warn_at_caller, warn_if_overcomplete
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
+#: Below this scale_, scale_**2 is no normal float64 (subnormal or zero) ...
+SMALLEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).tiny))
+#: ... and below this one, a squared error the size of the data's own
+#: variance (scale_**2) is a subnormal float64 with fewer significant bits
+#: than float32 (the network's precision) has, and zero below ~2e-162.
+SMALLEST_SCORABLE = float(
+    np.sqrt(np.finfo(np.float64).smallest_subnormal / np.finfo(np.float32).eps)
+)
 
 #: Process-wide: estimator -> the lock that serialises its updates (fit,
 #: partial_fit), so that two threads updating one model both count. Kept
@@ -366,6 +374,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         -------
         scores : ndarray of shape (n_samples,)
             Float64 scores.
+
+        Raises
+        ------
+        ValueError
+            When squared errors in X's units overflow or underflow float64
+            (``scale_`` above ~1e154 or below ~6e-159): rescale X.
         """
         check_is_fitted(self)
         X = validate_X(self, X, reset=False, ensure_all_finite=False)
@@ -378,10 +392,30 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 "value) before fitting, or compare transforms instead."
             )
 
+        if self.scale_ < SMALLEST_SCORABLE:
+            raise ValueError(
+                f"score_samples measures squared errors in X's units, and X's "
+                f"spread (scale_={self.scale_:g}) makes them underflow float64 "
+                "(their squares are below its smallest numbers, so every "
+                "score would be about 0 and no sample would stand out). "
+                "Rescale X (for example divide it by its largest absolute "
+                "value) before fitting, or compare transforms instead."
+            )
+        scale = self.scale_
+        tiny_scale = scale < SMALLEST_SQUARABLE
+
         def squared_error(module, x):
+            # the input as given (a float64 copy), before a module that
+            # writes to its input (nn.ReLU(inplace=True)) can change it
+            target = x.to(torch.float64, copy=True)
             recon = self._decode_mean(module, self._encode(module, x))
             # in X's units: x - x̂ = scale_ · (x_n - x̂_n)
-            return (x.double() - recon.double()).pow(2).mean(dim=1) * self.scale_**2
+            mse = (target - recon.double()).pow(2).mean(dim=1)
+            if tiny_scale:
+                # scale_**2 is subnormal: one factor at a time, so that the
+                # score is rounded once, not scale_**2 first
+                return mse * scale * scale
+            return mse * scale**2
 
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
 

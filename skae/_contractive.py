@@ -19,7 +19,9 @@ class ContractivePenalty(CodePenalty):
         differentiable = torch.is_grad_enabled()  # False in validation
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
-            z = module.encode(x)
+            # through a copy: an encoder may write to its input, which
+            # autograd refuses for a leaf that requires grad
+            z = module.encode(x.clone())
             total = 0.0
             for j in range(z.shape[1]):
                 (grad,) = torch.autograd.grad(

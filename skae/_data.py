@@ -265,6 +265,27 @@ class Normalisation:
             )
 
 
+def training_batch_count(n, batch_size):
+    """The number of :func:`training_batches` of an epoch over ``n`` rows."""
+    count = -(-n // batch_size)
+    return count - 1 if count > 1 and n % batch_size == 1 else count
+
+
+def training_batches(n, batch_size):
+    """The ``(start, stop)`` rows of each training mini-batch of an epoch
+    over ``n`` rows: ``batch_size`` rows each, the last one what is left,
+    except that a last batch of one row joins the batch before it (of
+    ``batch_size + 1`` rows). Batch normalisation cannot train on one row,
+    and merged, every row still counts in every epoch (a dropped row of a
+    ``partial_fit`` chunk would never be seen). Every count of training
+    steps (the batch iterator, the one-cycle schedule, ``max_iter="auto"``)
+    is :func:`training_batch_count`."""
+    count = training_batch_count(n, batch_size)
+    for i in range(count):
+        start = i * batch_size
+        yield start, n if i == count - 1 else start + batch_size
+
+
 class TensorDataset(torch.utils.data.Dataset):
     """The (already normalised, already on-device) training matrix.
 

@@ -80,7 +80,10 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None):
 
     With ``normalise``, each batch is first mapped into the units the net
     trained in (one batch at a time: no full-size copy of X; sparse X is
-    densified a batch at a time). The result has X's dtype unless
+    densified a batch at a time). ``fn`` receives a tensor of its own,
+    never X's memory: a module may write to its input, X stays as it was
+    (an ``fn`` that reads its batch after the module ran must keep a copy
+    first). The result has X's dtype unless
     ``dtype`` says otherwise. On the CPU,
     float64 input runs through a float64 copy of the module, so each
     row's result does not depend on which rows share its batch (float32
@@ -103,13 +106,15 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None):
         rows = inference_batch_rows(max(X.shape[1], estimator.n_features_in_))
         for start in range(0, X.shape[0], rows):
             batch = X[start : start + rows]
-            if sp.issparse(batch):
+            owned = sp.issparse(batch)  # an array of ours, not the caller's
+            if owned:
                 batch = batch.toarray()
             scaled = normalise and batch.dtype == np.float64 and dtype != batch.dtype
             if scaled:
                 # float64 X for a float32 network (on a GPU): normalise in
                 # float64 first, so values beyond float32's range survive
                 batch = Normalisation(offset, scale).apply(batch, dtype)
+                owned = True
             if not (
                 batch.dtype == dtype
                 and batch.flags.writeable
@@ -119,9 +124,15 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None):
                 # memory, e.g. the memmaps joblib hands its workers, and
                 # cannot wrap negative strides
                 batch = np.array(batch, dtype=dtype, order="C")
+                owned = True
             batch = torch.from_numpy(batch).to(device)
             if normalise and not scaled:
                 batch = batch.div(scale).sub_(shift)  # one temporary
+            elif not owned and device.type == "cpu":
+                # the caller's memory, which a module may write to (a first
+                # layer nn.ReLU(inplace=True)): a copy of the batch (on an
+                # accelerator, .to(device) made one)
+                batch = batch.clone()
             parts.append(fn(module, batch).cpu().numpy())
     if not parts:
         return np.empty((0, 0), dtype=out_dtype)

@@ -45,14 +45,29 @@ def _flat(t):
     return t.reshape(t.shape[0], -1)
 
 
+def _check_rows(body, what, given, returned):
+    """Raise unless ``returned`` (flattened) has a row for each row given."""
+    if returned.shape[0] != given.shape[0]:
+        raise ValueError(
+            f"The {body} returned {returned.shape[0]} rows for {what} of "
+            f"{given.shape[0]} rows (shape {tuple(given.shape)}): it must keep "
+            "the batch dimension, one output row per input row, (batch, ...) "
+            "out for (batch, ...) in. Reshape with x.reshape(x.shape[0], ...) "
+            "and reduce over other dimensions, not over the batch."
+        )
+
+
 class _EncoderDecoder(nn.Module):
     """An encoder, a code head of ``head_width`` outputs, and a decoder with
     an output head when its output is not ``n_features`` wide.
 
     The lazy layers (skae's heads and any in the blocks) are materialised by
-    one forward pass of two zero rows at construction, in eval mode and
+    one forward pass of a few zero rows at construction, in eval mode and
     without gradients, so the module is complete (and its parameters can be
-    handed to an optimizer) as soon as it exists.
+    handed to an optimizer) as soon as it exists. The same pass checks the
+    contract: each body keeps the batch dimension (one output row per input
+    row). The bodies are first converted to torch's default dtype (the
+    probe's), so a float64 body trains in float32 like skae's own blocks.
     """
 
     def __init__(self, encoder, decoder, n_features, n_components, head_width):
@@ -65,7 +80,16 @@ class _EncoderDecoder(nn.Module):
         self.n_components = n_components
 
     def _materialise(self):
-        x = torch.zeros(2, self.n_features)
+        # rows that no width equals, so that an output whose rows are not
+        # the batch's (a transpose, a reduction over the batch) shows
+        rows = next(
+            r for r in (2, 3, 4) if r not in (self.n_features, self.n_components)
+        )
+        x = torch.zeros(rows, self.n_features)
+        # skae trains in float32 (the whole module is made float32 once
+        # built): a float64 body is converted now, for the probe
+        self.encoder.to(x.dtype)
+        self.decoder.to(x.dtype)
         was_training = self.training
         self.eval()
         try:
@@ -78,8 +102,9 @@ class _EncoderDecoder(nn.Module):
                         f"(rows of n_features={self.n_features}): {exc}. An encoder "
                         "receives (batch, n_features) and returns (batch, ...)."
                     ) from exc
+                _check_rows("encoder", "a batch", x, hidden)
                 self.code_head(hidden)
-                z = torch.zeros(2, self.n_components)
+                z = torch.zeros(rows, self.n_components)
                 try:
                     out = _flat(self.decoder(z))
                 except Exception as exc:
@@ -88,6 +113,7 @@ class _EncoderDecoder(nn.Module):
                         f"{exc}. A decoder receives (batch, n_components) and "
                         "returns (batch, ...)."
                     ) from exc
+                _check_rows("decoder", "codes", z, out)
                 if out.shape[1] != self.n_features:
                     self.output_head = LazyLinear(self.n_features)
                     self.output_head(out)

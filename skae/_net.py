@@ -29,7 +29,13 @@ from ._callbacks import (  # noqa: F401
     batch_row,
 )
 from ._compat import FastTrainingMode
-from ._data import LazyRows, ShuffledSplit, TensorDataset  # noqa: F401
+from ._data import (  # noqa: F401
+    LazyRows,
+    ShuffledSplit,
+    TensorDataset,
+    training_batch_count,
+    training_batches,
+)
 from ._losses import gaussian_kl
 from .nn import drawing_from
 
@@ -43,6 +49,9 @@ class TensorBatches:
     Replaces torch's ``DataLoader``: the default per-sample indexing and
     collation costs more than the step on a small net. Shuffling draws from
     ``generator`` (the fit's own), never from torch's global generator.
+    Training epochs (``shuffle``) run the batches of
+    :func:`~skae._data.training_batches`: a last batch of one row joins the
+    one before it.
     """
 
     def __init__(self, dataset, batch_size, shuffle=False, generator=None):
@@ -52,6 +61,8 @@ class TensorBatches:
         self.generator = generator
 
     def __len__(self):
+        if self.shuffle:
+            return training_batch_count(len(self.X), self.batch_size)
         return math.ceil(len(self.X) / self.batch_size)
 
     def __iter__(self):
@@ -59,8 +70,8 @@ class TensorBatches:
         if self.shuffle:
             device = self.generator.device if self.generator is not None else "cpu"
             order = torch.randperm(n, generator=self.generator, device=device)
-            for start in range(0, n, bs):
-                batch = self.X[order[start : start + bs]]
+            for start, stop in training_batches(n, bs):
+                batch = self.X[order[start:stop]]
                 yield batch, batch
         else:
             for start in range(0, n, bs):
@@ -248,8 +259,21 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         if self.corruption is not None:
             Xi = self.corruption(Xi, self.generator_)
         # skae's dropout draws its masks from the fit's generator
-        with drawing_from(self.generator_), self._global_rng():
-            return super().train_step_single((Xi, yi), **fit_params)
+        try:
+            with drawing_from(self.generator_), self._global_rng():
+                return super().train_step_single((Xi, yi), **fit_params)
+        except ValueError as exc:
+            if "Expected more than 1 value per channel" not in str(exc):
+                raise
+            raise ValueError(
+                f"A training batch of {len(Xi)} row(s) reached a batch "
+                f"normalisation layer that has one value per channel ({exc}). "
+                "skae merges a last batch of one row into the one before it, "
+                "but cannot when the epoch has one row (partial_fit on one "
+                "row, or one training row left after the validation split) "
+                "or batch_size=1. Train on at least 2 rows with batch_size>=2, "
+                "or use a network without BatchNorm (batch_norm=False)."
+            ) from exc
 
     def validation_step(self, batch, **fit_params):
         with self._global_rng():
@@ -260,9 +284,17 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
             # skae's batches are tensors on the device already: skorch's
             # ``to_tensor`` and its checks would be a no-op, paid every batch
             x = to_tensor(x, device=self.device)
+        return self.module_(self.module_input(x), **fit_params)
+
+    def module_input(self, x):
+        """The batch as the module receives it: a tensor of its own, which
+        it may write to (a first layer ``nn.ReLU(inplace=True)``). ``x`` is
+        also the loss's target (and the penalty's input, and in validation
+        a view of the held-out rows), which must not change: one copy of
+        the batch, unless filling in missing entries made one already."""
         if self.missing is not None:
-            x = self.missing.fill_in(x)
-        return self.module_(x, **fit_params)
+            return self.missing.fill_in(x)  # a new tensor
+        return x.clone()
 
     def code_penalty(self, code, X):
         """alpha * R(code), or 0 without a penalty."""
@@ -353,6 +385,7 @@ class VAENet(AutoencoderNet):
     def infer(self, x, **fit_params):
         if self.missing is not None:
             raise ValueError("VAETransformer does not train on missing values.")
+        x = self.module_input(x)
         eps = None
         if getattr(self, "generator_", None) is not None:
             eps = torch.randn(

@@ -19,6 +19,8 @@ import math
 from skorch.callbacks import Callback
 from torch.optim.lr_scheduler import OneCycleLR
 
+from ._data import training_batch_count
+
 #: Optimizer steps that ``max_iter="auto"`` aims at: on MNIST-5k's 4000
 #: training rows at ``batch_size=128`` that is 79 epochs, where the one-cycle
 #: schedule reached its measured quality (benchmarks page, *Quality against
@@ -43,14 +45,15 @@ def first_judged_epoch(epochs_before, epochs):
 
 def auto_epochs(n_train_rows, batch_size):
     """The epochs of ``max_iter="auto"`` for ``n_train_rows`` rows."""
-    batches = max(1, math.ceil(n_train_rows / batch_size))
+    batches = max(1, training_batch_count(n_train_rows, batch_size))
     return max(1, min(MAX_AUTO_EPOCHS, math.ceil(STEP_BUDGET / batches)))
 
 
 class OneCycle(Callback):
     """Step torch's ``OneCycleLR`` after every training batch of a fit of
     ``epochs`` epochs; the step count is read off the first epoch's training
-    set, so it is exact with or without a validation split."""
+    set (its batches as the training epoch runs them), so it is exact with or
+    without a validation split."""
 
     def __init__(self, epochs):
         self.epochs = epochs
@@ -62,7 +65,7 @@ class OneCycle(Callback):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.scheduler_ is None:
-            batches = math.ceil(len(dataset_train) / net.batch_size)
+            batches = training_batch_count(len(dataset_train), net.batch_size)
             total = max(2, self.epochs * batches)
             self.scheduler_ = OneCycleLR(
                 net.optimizer_, max_lr=net.lr, total_steps=total, pct_start=PEAK_AT

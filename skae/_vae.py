@@ -278,7 +278,8 @@ class VAETransformer(BaseAutoencoder):
         )
 
         def elbo(module, x):
-            mu, log_var = module.posterior(x)
+            # a copy: an encoder may write to its input, and x is the target
+            mu, log_var = module.posterior(x.clone())
             recon = sum(r for _, r in self._draws(module, x, mu, log_var, eps))
             return recon / len(eps) - gaussian_kl(mu, log_var).double()
 
@@ -338,7 +339,8 @@ class VAETransformer(BaseAutoencoder):
         eps = _rng(random_state).standard_normal((n_samples, self.n_components_))
 
         def iwae(module, x):
-            mu, log_var = module.posterior(x)
+            # a copy: an encoder may write to its input, and x is the target
+            mu, log_var = module.posterior(x.clone())
             total = torch.full(
                 mu.shape[:1], -math.inf, dtype=torch.float64, device=mu.device
             )

@@ -33,6 +33,7 @@ generator; outside it they behave exactly as torch's own layers.
 import math
 from contextlib import contextmanager
 from contextvars import ContextVar
+from numbers import Integral
 
 import torch
 from torch import nn
@@ -232,14 +233,36 @@ class MLPDecoder(nn.Sequential):
         self.n_features = n_features
 
 
+def _positive_int(value):
+    """Whether ``value`` is an integer >= 1 (numpy's too), not a bool."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1
+
+
 def _check_image_shape(image_shape):
     shape = tuple(image_shape)
-    if len(shape) != 3 or not all(isinstance(s, int) and s >= 1 for s in shape):
+    if len(shape) != 3 or not all(_positive_int(s) for s in shape):
         raise ValueError(
             f"image_shape must be (channels, height, width) of positive ints, e.g. "
             f"(1, 28, 28); got {image_shape!r}."
         )
-    return shape
+    return tuple(int(s) for s in shape)
+
+
+def _check_channels(channels, block):
+    channels = tuple(channels)
+    if not all(_positive_int(c) for c in channels):
+        raise ValueError(
+            f"{block}'s channels must be positive ints, one per stage, e.g. "
+            f"(32, 32); got {channels!r}."
+        )
+    if block == "ConvDecoder" and not channels:
+        raise ValueError(
+            "ConvDecoder needs at least one stage: channels=() leaves no "
+            "feature map to map the code onto. Pass the encoder's channels, "
+            "e.g. channels=(32, 32), or use MLPDecoder for a decoder without "
+            "convolutions."
+        )
+    return tuple(int(c) for c in channels)
 
 
 #: Kernel size of the convolutional blocks' strided stages: even, so a stride-2
@@ -280,7 +303,7 @@ class _ConvBody(nn.Module):
     def __init__(self, image_shape, channels, activation, batch_norm):
         super().__init__()
         self.image_shape = _check_image_shape(image_shape)
-        self.channels = tuple(int(c) for c in channels)
+        self.channels = _check_channels(channels, type(self).__name__)
         self.activation = activation
         self.batch_norm = batch_norm
 

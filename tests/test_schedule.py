@@ -106,7 +106,9 @@ def test_auto_epochs():
     assert auto_epochs(4000, 128) == 79  # MNIST-5k's training rows
     assert auto_epochs(60000, 128) == math.ceil(STEP_BUDGET / 469)
     assert auto_epochs(1536, 128) == MAX_AUTO_EPOCHS  # 12 batches
-    assert auto_epochs(1537, 128) == 193  # 13 batches
+    # a last batch of one row joins the one before it: still 12 batches
+    assert auto_epochs(1537, 128) == MAX_AUTO_EPOCHS
+    assert auto_epochs(1538, 128) == 193  # 13 batches
     assert auto_epochs(2, 128) == MAX_AUTO_EPOCHS
     assert auto_epochs(10**9, 1) == 1
 
