@@ -492,7 +492,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
     def _check_params(self, X, incremental):
         """Checks that ``_parameter_constraints`` cannot express (a variant
-        adds its own after these)."""
+        adds its own after these); with X=None, those that need no data."""
         check_params(self, X, incremental)
 
     #: Whether the objective itself keeps the code from copying the input

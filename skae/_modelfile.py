@@ -12,8 +12,8 @@ A model file is one zip holding
 :func:`write` serialises everything before it touches the file, then writes
 it to a temporary file beside the target and moves it over the target only
 when complete. :func:`read` refuses oversized members before reading them,
-and any damaged or edited manifest, foreign file or other format version;
-every such refusal is a ValueError.
+and any damaged or edited manifest, one nested deeper than ``MAX_DEPTH``,
+foreign file or other format version; every such refusal is a ValueError.
 """
 
 import hashlib
@@ -36,6 +36,10 @@ FORMAT_VERSION = 2
 #: crafted file declaring gigabytes is refused before anything is read).
 MAX_MEMBER_BYTES = 64 * 2**20
 MAX_RATIO = 200
+
+#: No manifest nests deeper than this (a model file's nests about six
+#: levels); deeper is refused before anything walks it.
+MAX_DEPTH = 32
 
 
 def write(path, record, weights):
@@ -132,8 +136,18 @@ def read(path):
         )
     try:
         manifest = json.loads(manifest_bytes)
-    except (json.JSONDecodeError, UnicodeError) as exc:
-        raise ValueError(f"{path} is not a skae model file: {exc}") from exc
+    except (ValueError, RecursionError) as exc:
+        # (JSONDecodeError, UnicodeError and an integer of too many digits
+        # are ValueErrors; json's decoder recurses once a level)
+        raise ValueError(
+            f"{path} is not a skae model file: its manifest is not JSON that "
+            f"skae reads ({type(exc).__name__}: {exc})"
+        ) from exc
+    if _depth(manifest) > MAX_DEPTH:
+        raise ValueError(
+            f"{path} is not a skae model file: its manifest nests deeper than "
+            f"{MAX_DEPTH} levels."
+        )
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise ValueError(f"{path} is not a skae model file (written by skae.save).")
     version = manifest.get("format_version")
@@ -145,6 +159,23 @@ def read(path):
             "the skae version that wrote it."
         )
     return manifest, members["weights.pt"]
+
+
+def _depth(value):
+    """How deeply ``value`` (decoded JSON) nests, found without recursion."""
+    deepest, level = 0, [value]
+    while level:
+        deepest += 1
+        if deepest > MAX_DEPTH:
+            return deepest
+        level = [
+            child
+            for item in level
+            if isinstance(item, dict | list)
+            for child in (item.values() if isinstance(item, dict) else item)
+            if isinstance(child, dict | list)
+        ]
+    return deepest
 
 
 def _skae_version():

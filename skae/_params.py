@@ -75,7 +75,8 @@ def sizes_of(sizes):
 
 
 def check_params(estimator, X, incremental):
-    """Checks that ``_parameter_constraints`` cannot express."""
+    """Checks that ``_parameter_constraints`` cannot express (with X=None,
+    those that need no data: ``skae.load`` checks a file's parameters)."""
     for name in ("hidden_layer_sizes", "decoder_layer_sizes"):
         sizes = getattr(estimator, name)
         if sizes is None and name == "decoder_layer_sizes":
@@ -111,7 +112,7 @@ def check_params(estimator, X, incremental):
                 f"({FLOAT32_MAX:.3g}), in which the network trains; use a "
                 "smaller value."
             )
-    if estimator.early_stopping and not incremental:
+    if estimator.early_stopping and not incremental and X is not None:
         n_valid = held_out(estimator.validation_fraction, X.shape[0])
         if n_valid >= X.shape[0]:
             raise ValueError(

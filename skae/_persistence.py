@@ -8,9 +8,11 @@ it is for files you trust. A skae model file holds only data:
   scikit-learn that wrote it, the estimator's class and parameters, its
   fitted attributes (sizes, feature names, normalisation statistics, loss
   curves), the per-epoch training log, and the SHA-256 of the weights;
-- ``weights.pt``: the torch module's ``state_dict``, read back with
-  ``torch.load(weights_only=True)``, which accepts tensors and plain
-  containers only and refuses anything that would import or call code;
+- ``weights.pt``: the torch module's ``state_dict`` and its non-persistent
+  buffers (which ``state_dict`` leaves out, but which a module may update
+  in training), read back with ``torch.load(weights_only=True)``, which
+  accepts tensors and plain containers only and refuses anything that
+  would import or call code;
 - ``manifest.sha256``: the SHA-256 of the manifest, so that a damaged or
   edited manifest is refused rather than silently loaded.
 
@@ -27,6 +29,12 @@ A model with its own encoder or decoder module is saved as weights plus the
 module's import path; :func:`load` takes the module (or its class) back from
 the caller, as torch's ``load_state_dict`` takes a module to fill, so the file
 still runs no code.
+
+Loading checks every field of the manifest (types, ranges, the lengths of
+arrays and logs against the sizes, the sizes against the weights' shapes)
+before anything is built from it (:mod:`skae._manifest`), so that a
+damaged or crafted file is a ValueError naming the field, and allocates no
+more than the file holds.
 """
 
 import hashlib
@@ -40,14 +48,20 @@ from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
+from . import _manifest as fields
 from ._base import BaseAutoencoder
 from ._device import resolve_device
+from ._manifest import refuse, to_json
 from ._modelfile import read, write
 from ._objectives import MissingEntries, likelihood
-from ._training import build_net, max_epochs, warn_at_caller
+from ._params import signature_params, sizes_of
+from ._training import build_net, max_epochs, planned_state, warn_at_caller
 
 #: Parameters that may hold a torch module of the caller's.
 MODULE_PARAMS = ("encoder", "decoder")
+
+#: Parameters holding layer widths (a tuple, a list or a numpy array).
+SIZE_PARAMS = ("hidden_layer_sizes", "decoder_layer_sizes")
 
 
 def _classes():
@@ -88,6 +102,12 @@ def save(estimator, path):
     path : str or path-like
         Where to write the file (a zip archive; ``.skae`` is a good suffix).
 
+    Notes
+    -----
+    ``callbacks`` are code, which a model file does not hold: a model fitted
+    with callbacks is saved without them, with a warning, and loads with
+    ``callbacks=None`` (set them again before continuing its training).
+
     See Also
     --------
     load : Read such a file back.
@@ -121,21 +141,36 @@ def _model_record(estimator):
     # after the fit
     params = dict(estimator._fitted_params)
     _check_random_state(params["random_state"])
+    if params["callbacks"]:
+        warn_at_caller(
+            f"This {type(estimator).__name__} was fitted with callbacks "
+            f"({_callback_names(params['callbacks'])}). A model file holds no "
+            "code, so it is saved without them and loads with callbacks=None: "
+            "the network, its outputs and its training log are saved all the "
+            "same. Set callbacks again (set_params) before continuing its "
+            "training.",
+            UserWarning,
+        )
+        params["callbacks"] = None
     params = {name: _param_to_json(name, value) for name, value in params.items()}
 
+    module = estimator.net_.module_
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    # buffers registered with persistent=False are not in the state_dict,
+    # but the module may have updated them in training: saved beside it
+    buffers = {k: v.detach().cpu() for k, v in module.named_buffers() if k not in state}
     buffer = io.BytesIO()
-    state = {
-        k: v.detach().cpu() for k, v in estimator.net_.module_.state_dict().items()
-    }
-    torch.save(state, buffer)
+    torch.save({**state, **buffers}, buffer)
     record = {
         "class": type(estimator).__name__,
         "params": params,
         "fitted": {
-            name: _to_json(value) for name, value in _fitted_attributes(estimator)
+            name: to_json(value) for name, value in _fitted_attributes(estimator)
         },
-        "history": [_to_json(dict(epoch)) for epoch in estimator.net_.history],
+        "history": [to_json(dict(epoch)) for epoch in estimator.net_.history],
     }
+    if buffers:
+        record["non_persistent_buffers"] = sorted(buffers)
     missing = estimator.net_.missing
     if missing is not None:
         # an imputer's model: the values its network takes for missing entries
@@ -153,18 +188,18 @@ def _wrapper_record(wrapper):
     if "random_state" in params:
         _check_random_state(params["random_state"])
     given = params.pop("estimator")
-    params = {name: _to_json(value) for name, value in params.items()}
+    params = {name: to_json(value) for name, value in params.items()}
     params["estimator"] = None if given is None else type(wrapper.estimator_).__name__
     fitted = {
-        name: _to_json(value)
+        name: to_json(value)
         for name, value in _fitted_attributes(wrapper)
         if name not in ("estimator_", "indicator_")
     }
     if hasattr(wrapper, "indicator_"):  # the imputer
-        fitted["_empty"] = _to_json(wrapper._empty)
+        fitted["_empty"] = to_json(wrapper._empty)
         indicator = wrapper.indicator_
         fitted["indicator_"] = (
-            None if indicator is None else {"features_": _to_json(indicator.features_)}
+            None if indicator is None else {"features_": to_json(indicator.features_)}
         )
     return {"class": type(wrapper).__name__, "params": params, "fitted": fitted}
 
@@ -220,52 +255,64 @@ AutoencoderImputer
     """
     manifest, weights = read(path)
     try:
-        sha256 = manifest.get("weights_sha256")
         wrapper = _wrappers().get(manifest.get("class"))
-        record = manifest if wrapper is None else manifest["estimator"]
-        model = _build(path, record, weights, sha256, device, encoder, decoder)
         if wrapper is None:
-            return model
-        return _build_wrapper(path, wrapper, manifest, model)
+            return _build(path, manifest, weights, device, encoder, decoder)
+        # the wrapper's own record is checked before its model is built
+        parts = _wrapper_parts(path, wrapper, manifest)
+        record = manifest.get("estimator")
+        if not isinstance(record, dict):
+            raise refuse(path, "estimator", "must be an object (the model's record)")
+        record = {**record, "weights_sha256": manifest.get("weights_sha256")}
+        model = _build(path, record, weights, device, encoder, decoder)
+        return _build_wrapper(path, wrapper, parts, model)
     except (
         KeyError,
         TypeError,
         AttributeError,
         IndexError,
-        MemoryError,
         OverflowError,
+        RecursionError,
     ) as exc:
+        # every field is checked before use: this is a safety net only (and
+        # leaves out MemoryError: the checks bound what a load allocates, so
+        # one means this machine is short of memory, not a bad file)
         raise ValueError(
             f"{path} is not a valid skae model file (its manifest is "
             f"inconsistent: {type(exc).__name__}: {exc})."
         ) from exc
 
 
-def _build(path, manifest, weights, sha256, device, encoder, decoder):
+def _build(path, manifest, weights, device, encoder, decoder):
     """The skae estimator that ``manifest`` describes (a whole manifest, or a
-    wrapper's ``estimator`` part), its weights checked against ``sha256``."""
+    wrapper's ``estimator`` part with the weights' checksum): every field
+    checked (the sizes against the weights' shapes) before the network is
+    built."""
     classes = _classes()
     cls = classes.get(manifest.get("class"))
     if cls is None:
         raise ValueError(
-            f"{path} names the class {manifest.get('class')!r}, which is not a "
+            f"{path} names the class {manifest.get('class')!r:.80}, which is not a "
             f"skae estimator (expected one of {sorted(classes | _wrappers())}); "
             "refusing to load it."
         )
-    if hashlib.sha256(weights).hexdigest() != sha256:
+    if hashlib.sha256(weights).hexdigest() != manifest.get("weights_sha256"):
         raise ValueError(
             f"{path}: the weights do not match the checksum in the manifest; the "
             "file was altered or corrupted. Refusing to load it."
         )
-    params = dict(manifest["params"])
+    params = _params_back(path, cls, manifest.get("params"))
     given = {"encoder": encoder, "decoder": decoder}
     for name in MODULE_PARAMS:
-        params[name] = _module_back(path, name, params.get(name), given[name])
-    params["hidden_layer_sizes"] = tuple(params["hidden_layer_sizes"])
-    if params.get("decoder_layer_sizes") is not None:
-        params["decoder_layer_sizes"] = tuple(params["decoder_layer_sizes"])
-    estimator = cls(**params)
-    estimator._validate_params()  # a hand-edited manifest gets sklearn's errors
+        params[name] = _module_back(path, name, params[name], given[name])
+    estimator = _estimator(path, cls, params)
+    fitted = fields.model_fitted(
+        path, cls, manifest.get("fitted"), params["n_components"]
+    )
+    n_features = fitted["n_features_in_"]
+    history = fields.history(path, manifest.get("history"), fitted["n_iter_"])
+    fill = fields.fill_values(path, manifest.get("missing_fill"), n_features)
+    names = fields.buffer_names(path, manifest.get("non_persistent_buffers"))
     if device is None:
         target = _saved_device(params["device"])
         if target.type == "cpu" and params["device"] not in ("auto", "cpu"):
@@ -273,29 +320,26 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
     else:
         target = resolve_device(device)
         estimator.device = device
-    try:
-        state = torch.load(io.BytesIO(weights), map_location=target, weights_only=True)
-    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
-        raise ValueError(
-            f"{path}: the weights hold something other than plain tensors, which "
-            f"skae.load refuses to unpickle ({exc})."
-        ) from exc
-    _set_fitted(path, estimator, manifest["fitted"])
-    missing = _missing_entries(
-        path, manifest.get("missing_fill"), estimator.n_features_in_, target
-    )
+    state = _weights_back(path, weights, target)
+    buffers = {name: state.pop(name, None) for name in names}
     estimator._fitted_params = estimator.get_params(deep=False)
+    lik = likelihood(fitted["loss_"])
+    _check_shapes(path, estimator, n_features, lik, state, buffers)
+    for name, value in fitted.items():
+        setattr(estimator, name, value)
     net = build_net(
         estimator,
-        estimator.n_features_in_,
+        n_features,
         target,
-        likelihood(estimator.loss_),
+        lik,
         max_epochs=max_epochs(estimator, estimator.n_samples_seen_),
         batch_size=estimator.batch_size,
         train_split=None,
         callbacks=[],
         verbose=0,
-        missing=missing,
+        missing=None
+        if fill is None
+        else MissingEntries(torch.tensor(fill, dtype=torch.float32, device=target)),
     )
     try:
         net.module_.load_state_dict(state)
@@ -304,84 +348,212 @@ def _build(path, manifest, weights, sha256, device, encoder, decoder):
             f"{path}: the saved weights do not fit the network built from the "
             f"file's parameters and the modules handed back: {exc}"
         ) from exc
-    net.history = History(manifest["history"])
+    module = net.module_
+    _check_buffer_names(
+        path, buffers, {n for n, _ in module.named_buffers()} - set(state)
+    )
+    for name, tensor in buffers.items():
+        owner, _, leaf = name.rpartition(".")
+        module.get_submodule(owner).register_buffer(
+            leaf, tensor.to(target), persistent=False
+        )
+    net.history = History(history)
     estimator.net_ = net
     return estimator
 
 
-def _missing_entries(path, fill, n_features, device):
-    """An imputer's model's fill values back as its net's ``missing``."""
-    if fill is None:
-        return None
-    if len(fill) != n_features:
+def _params_back(path, cls, recorded):
+    """The recorded parameters of a ``cls``: exactly its parameters, the
+    layer widths as tuples of ints, no callbacks."""
+    if not isinstance(recorded, dict):
+        raise refuse(path, "params", "must be an object of parameters")
+    expected = set(signature_params(cls)) - {"self"}
+    for name in sorted(set(recorded) ^ expected):
+        problem = "is missing" if name in expected else f"is not a {cls.__name__} one"
+        raise refuse(path, f"params.{name}", problem)
+    params = dict(recorded)
+    for name in SIZE_PARAMS:
+        if params[name] is not None:
+            params[name] = fields.sizes(path, f"params.{name}", params[name])
+    if params["callbacks"] is not None:
+        raise refuse(path, "params.callbacks", "must be null (files hold no code)")
+    for name in MODULE_PARAMS:
+        value = params[name]
+        if value is not None and not (
+            isinstance(value, dict)
+            and set(value) == {"module"}
+            and isinstance(value["module"], str)
+        ):
+            raise refuse(path, f"params.{name}", "must be null or {module: path}")
+    if not isinstance(params["device"], str):
+        raise refuse(path, "params.device", "must be a string")
+    return params
+
+
+def _estimator(path, cls, params):
+    """``cls(**params)``, its parameters validated (scikit-learn's checks,
+    and for a skae model those of its ``fit`` that need no data)."""
+    estimator = cls(**params)
+    try:
+        estimator._validate_params()
+        if isinstance(estimator, BaseAutoencoder):
+            estimator._check_params(None, incremental=False)
+    except ValueError as exc:
         raise ValueError(
-            f"{path}: the manifest records {len(fill)} fill values for "
-            f"{n_features} features."
+            f"{path}: the manifest's parameters of the {cls.__name__} are "
+            f"invalid: {exc}"
+        ) from exc
+    return estimator
+
+
+def _weights_back(path, weights, device):
+    """The saved tensors by name (the weights' bytes, at most the
+    container's member limit, are the only thing read)."""
+    try:
+        state = torch.load(io.BytesIO(weights), map_location=device, weights_only=True)
+    except (pickle.UnpicklingError, RuntimeError, EOFError) as exc:
+        raise ValueError(
+            f"{path}: the weights hold something other than plain tensors, which "
+            f"skae.load refuses to unpickle ({exc})."
+        ) from exc
+    if not (
+        isinstance(state, dict)
+        and all(
+            isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
         )
-    return MissingEntries(torch.tensor(fill, dtype=torch.float32, device=device))
+    ):
+        raise ValueError(f"{path}: the weights are not a dict of named tensors.")
+    return state
 
 
-def _build_wrapper(path, cls, manifest, model):
-    """A detector or imputer around its loaded ``model``."""
-    params = dict(manifest["params"])
+def _check_shapes(path, estimator, n_features, lik, state, buffers):
+    """Refuse sizes (``n_features_in_``, ``n_components``, the layer widths)
+    that the weights do not have, before a network of those sizes is built:
+    the network is first built on torch's meta device, which allocates
+    nothing. A module of the caller's that cannot run there is checked
+    more roughly: no size beyond the number of saved weights."""
+    try:
+        planned, planned_buffers = planned_state(estimator, n_features, lik)
+    except Exception as exc:
+        if all(estimator._fitted_params[n] is None for n in MODULE_PARAMS):
+            raise ValueError(
+                f"{path}: the manifest's parameters do not build a network "
+                f"({type(exc).__name__}: {exc})."
+            ) from exc
+        # a module of the caller's that does not run on the meta device:
+        # skae's own layers must be among the saved weights
+        held = sum(t.numel() for t in state.values())
+        if _own_weights(estimator._fitted_params, n_features) > held:
+            raise refuse(
+                path, "params", f"build more weights than the {held} saved"
+            ) from exc
+        return
+    _check_buffer_names(path, buffers, planned_buffers)
+    saved = {name: tuple(t.shape) for name, t in state.items()}
+    if saved != planned:
+        differ = sorted(set(saved) ^ set(planned)) or sorted(
+            n for n in saved if saved[n] != planned[n]
+        )
+        name = differ[0]
+        raise ValueError(
+            f"{path}: the saved weights do not fit the network that the "
+            f"manifest's sizes (n_features_in_={n_features}, n_components="
+            f"{estimator.n_components}, hidden_layer_sizes="
+            f"{estimator.hidden_layer_sizes}, decoder_layer_sizes="
+            f"{estimator.decoder_layer_sizes}) and the modules handed back "
+            f"build: {name} is {saved.get(name, 'missing')} in the file, "
+            f"{planned.get(name, 'missing')} in the network. Refusing to load it."
+        )
+
+
+def _own_weights(p, n_features):
+    """A lower bound on the weights of skae's own layers: the code head
+    (``n_components`` rows at least) and its MLP blocks, if any."""
+    count = p["n_components"]
+    hidden = p["hidden_layer_sizes"] or ()
+    chains = []
+    if p["encoder"] is None:
+        chains.append([n_features, *hidden])
+    if p["decoder"] is None:
+        decoder = p["decoder_layer_sizes"]
+        decoder = hidden[::-1] if decoder is None else decoder
+        chains.append([p["n_components"], *decoder, n_features])
+    for chain in chains:
+        count += sum(a * b for a, b in zip(chain, chain[1:]))
+    return count
+
+
+def _check_buffer_names(path, buffers, known):
+    """The saved non-persistent buffers must be ones of the network."""
+    for name, tensor in buffers.items():
+        if name not in known or tensor is None:
+            raise refuse(
+                path,
+                f"non_persistent_buffers ({name!r:.80})",
+                "names no non-persistent buffer of the network, or one missing "
+                "from the weights",
+            )
+
+
+def _wrapper_parts(path, cls, manifest):
+    """A detector's or imputer's own record, checked: (its parameters but
+    the model, the model's recorded class name or None, its fitted
+    attributes)."""
+    recorded = manifest.get("params")
+    if not isinstance(recorded, dict):
+        raise refuse(path, "params", "must be an object of parameters")
+    expected = set(signature_params(cls)) - {"self"}
+    for name in sorted(set(recorded) ^ expected):
+        problem = "is missing" if name in expected else f"is not a {cls.__name__} one"
+        raise refuse(path, f"params.{name}", problem)
+    params = dict(recorded)
     named = params.pop("estimator")
+    if named is not None and not isinstance(named, str):
+        raise refuse(path, "params.estimator", "must be null or a class name")
+    _estimator(path, cls, {**params, "estimator": None})
+    fitted = fields.wrapper_fitted(path, cls, manifest.get("fitted"))
+    if "indicator_" in fitted and (fitted["indicator_"] is None) == bool(
+        params["add_indicator"]
+    ):
+        raise refuse(
+            path, "fitted.indicator_", "does not agree with params.add_indicator"
+        )
+    return params, named, fitted
+
+
+def _build_wrapper(path, cls, parts, model):
+    """A detector or imputer around its loaded ``model``."""
+    params, named, fitted = parts
     if named is not None and named != type(model).__name__:
         raise ValueError(
-            f"{path}: the {cls.__name__}'s estimator is recorded as a {named!r} "
+            f"{path}: the {cls.__name__}'s estimator is recorded as a {named!r:.80} "
             f"but its saved model is a {type(model).__name__}."
         )
     # the unfitted estimator it was given: the model's parameters
-    params["estimator"] = None if named is None else clone(model)
-    wrapper = cls(**params)
-    wrapper._validate_params()
-    fitted = dict(manifest["fitted"])
-    imputer = "_empty" in fitted
-    indicator = fitted.pop("indicator_", None)
-    _set_fitted(path, wrapper, fitted, private=("_empty",) if imputer else ())
-    n_features = wrapper.n_features_in_
+    wrapper = cls(**params, estimator=None if named is None else clone(model))
+    n_features = fitted["n_features_in_"]
     modelled = n_features
-    if imputer:
-        empty = np.asarray(wrapper._empty, dtype=bool)
-        if empty.shape != (n_features,):
-            raise ValueError(f"{path}: the imputer's _empty has the wrong shape.")
-        wrapper._empty = empty
-        modelled = n_features - int(empty.sum())
-        if indicator is not None:
-            indicator = _missing_indicator(
-                path, n_features, _from_json(indicator["features_"])
-            )
-        wrapper.indicator_ = indicator
+    if "_empty" in fitted:  # the imputer
+        modelled = n_features - int(fitted["_empty"].sum())
+        indicator = fitted.pop("indicator_")
+        fitted["indicator_"] = (
+            None if indicator is None else _missing_indicator(n_features, indicator)
+        )
     if model.n_features_in_ != modelled:
         raise ValueError(
             f"{path}: the {cls.__name__} has {n_features} features and its model "
             f"{model.n_features_in_}; the manifest is inconsistent."
         )
+    for name, value in fitted.items():
+        setattr(wrapper, name, value)
     wrapper.estimator_ = model
     return wrapper
 
 
-def _set_fitted(path, estimator, fitted, private=()):
-    """Set the recorded fitted attributes: public names ending in ``_``, and
-    the ``private`` ones, nothing else (no method, no ``__dict__``)."""
-    for name, value in fitted.items():
-        public = name.endswith("_") and not name.startswith("_")
-        if not (public or name in private):
-            raise ValueError(
-                f"{path}: the manifest sets {name!r}, which is not a fitted "
-                "attribute; refusing to load it."
-            )
-        setattr(estimator, name, _from_json(value))
-
-
-def _missing_indicator(path, n_features, features):
+def _missing_indicator(n_features, features):
     """A fitted ``MissingIndicator(error_on_new=False)`` (the imputer's) whose
-    ``features_`` are ``features``: fitted by scikit-learn on one row that is
-    missing exactly there."""
-    features = np.asarray(features)
-    if features.dtype.kind not in "iu" or np.any(
-        (features < 0) | (features >= n_features)
-    ):
-        raise ValueError(f"{path}: the indicator's features_ are not feature indices.")
+    ``features_`` are ``features`` (checked indices): fitted by scikit-learn
+    on one row that is missing exactly there."""
     row = np.zeros((1, n_features))
     row[0, features] = np.nan
     return MissingIndicator(missing_values=np.nan, error_on_new=False).fit(row)
@@ -394,13 +566,23 @@ def _import_path(module):
     return f"{type(module).__module__}.{type(module).__qualname__}"
 
 
+def _callback_names(callbacks):
+    return ", ".join(
+        type(item[1] if isinstance(item, tuple) else item).__name__
+        for item in callbacks
+    )
+
+
 def _param_to_json(name, value):
-    """A parameter as JSON: plain values; a module as its import path."""
+    """A parameter as JSON: plain values; a module as its import path; layer
+    widths as a list of ints (a numpy array of them too)."""
     if name in MODULE_PARAMS and value is not None:
         return {"module": _import_path(value)}
+    if name in SIZE_PARAMS and value is not None:
+        return list(sizes_of(value))
     if isinstance(value, torch.device):
         return str(value)
-    return _to_json(value)
+    return to_json(value)
 
 
 def _module_back(path, name, recorded, given):
@@ -456,24 +638,3 @@ def _fitted_attributes(estimator):
     for name, value in vars(estimator).items():
         if name.endswith("_") and not name.startswith("_") and name != "net_":
             yield name, value
-
-
-def _to_json(value):
-    if isinstance(value, np.ndarray):
-        return {"ndarray": value.tolist(), "dtype": value.dtype.str}
-    if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, tuple | list):
-        return [_to_json(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _to_json(v) for k, v in value.items()}
-    return value
-
-
-def _from_json(value):
-    if isinstance(value, dict) and set(value) == {"ndarray", "dtype"}:
-        dtype = np.dtype(value["dtype"])
-        if dtype.kind not in "biufUO":
-            raise ValueError(f"unsupported array dtype {dtype} in the manifest")
-        return np.asarray(value["ndarray"], dtype=dtype)
-    return value

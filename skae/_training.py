@@ -289,15 +289,21 @@ def user_callbacks(callbacks, validating=True, incremental=False):
     return named
 
 
-def build_module(estimator, n_features, lik):
+def build_module(estimator, n_features, lik, meta=False):
     """The torch module, built from the fitted parameters (the encoder and
     decoder: copies of the given modules, or skae's MLP blocks), wrapped by
-    the estimator's ``_make_module`` hook."""
+    the estimator's ``_make_module`` hook. ``meta``: the copies are moved to
+    torch's meta device (call it inside ``torch.device("meta")``), so that
+    nothing is allocated."""
     p = estimator._fitted_params
     hidden = sizes_of(p["hidden_layer_sizes"])
     decoder_sizes = p["decoder_layer_sizes"]
     decoder_sizes = hidden[::-1] if decoder_sizes is None else sizes_of(decoder_sizes)
     encoder, decoder = copy_modules(p["encoder"], p["decoder"])
+    if meta:  # the copies too allocate nothing
+        encoder, decoder = (
+            None if m is None else m.to("meta") for m in (encoder, decoder)
+        )
     if encoder is None:
         encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
     if decoder is None:
@@ -336,6 +342,20 @@ def copy_modules(encoder, decoder):
             "that cannot be copied: keep those outside the module, or give "
             "its class a __deepcopy__ that leaves them out."
         ) from exc
+
+
+def planned_state(estimator, n_features, lik):
+    """The shapes of the ``state_dict`` entries, and of the non-persistent
+    buffers, of the module :func:`build_module` builds: built on torch's
+    meta device, so nothing is allocated whatever the sizes (``skae.load``
+    checks a file's sizes against its weights with it before building)."""
+    with _GLOBAL_RNG_LOCK, torch.random.fork_rng(devices=[]), torch.device("meta"):
+        module = build_module(estimator, n_features, lik, meta=True)
+    state = {name: tuple(t.shape) for name, t in module.state_dict().items()}
+    buffers = {
+        name: tuple(t.shape) for name, t in module.named_buffers() if name not in state
+    }
+    return state, buffers
 
 
 def build_net(estimator, n_features, device, lik, previous=None, **net_params):

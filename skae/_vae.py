@@ -454,7 +454,7 @@ class VAETransformer(BaseAutoencoder):
                 "penalty='kl' needs a code in (0, 1); the VAE's code (the "
                 "posterior mean) is unbounded. Use penalty='l1' or 'l2'."
             )
-        epochs = None if incremental else max_epochs(self, X.shape[0])
+        epochs = None if incremental or X is None else max_epochs(self, X.shape[0])
         if epochs is not None and self.kl_warmup >= epochs:
             raise ValueError(
                 f"kl_warmup={self.kl_warmup} epochs cannot finish within "

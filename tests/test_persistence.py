@@ -119,6 +119,15 @@ def _model_edit(**changes):
     return lambda m: {**m, "estimator": {**m["estimator"], **changes}}
 
 
+def _bools(n):
+    """An array record of ``n`` False values, as a model file holds it."""
+    return {"ndarray": [False] * n, "dtype": "|b1"}
+
+
+def _ints(*values):
+    return {"ndarray": list(values), "dtype": "<i8"}
+
+
 @pytest.mark.parametrize(
     "detector",
     [
@@ -382,11 +391,14 @@ def test_a_wrapper_is_saved_as_fitted_whatever_was_set_after(X, tmp_path):
     [
         (_fitted_edit(predict=1), "not a fitted attribute"),
         (_fitted_edit(__dict__={}), "not a fitted attribute"),
-        (_fitted_edit(_empty=[False]), "wrong shape"),
-        (_fitted_edit(n_features_in_=7, _empty=[False] * 7), "inconsistent"),
-        (_fitted_edit(indicator_={"features_": [0, 99]}), "not feature indices"),
+        (_fitted_edit(_empty=_bools(1)), "wrong shape"),
+        (_fitted_edit(n_features_in_=7, _empty=_bools(7)), "inconsistent"),
+        (
+            _fitted_edit(indicator_={"features_": _ints(0, 99)}),
+            "not increasing feature indices",
+        ),
         (_model_edit(missing_fill=[0.0] * 99), "fill values"),
-        (_fitted_edit(n_features_in_=10**13, _empty=[]), "wrong shape"),
+        (_fitted_edit(n_features_in_=10**13, _empty=_bools(0)), "wrong shape"),
     ],
 )
 def test_bad_imputer_manifests_are_refused(X, tmp_path, edit, match):
