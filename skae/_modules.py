@@ -173,7 +173,10 @@ class Autoencoder(_EncoderDecoder):
 
     def forward(self, x):
         z = self.encode(x)
-        return self.decode(z), z
+        # the decoder gets its own copy of the code: a first layer that
+        # writes to its input (ReLU(inplace=True)) must not change the code
+        # the penalty reads, nor an output autograd keeps (a sigmoid's)
+        return self.decode(z.clone()), z
 
 
 class VariationalAutoencoder(_EncoderDecoder):
