@@ -72,11 +72,28 @@ sphinx_gallery_conf = {
 
 html_theme = "pydata_sphinx_theme"
 html_title = f"skae {release}"
-html_theme_options = {"navigation_with_keys": False}
-# custom.css: wide code, long API titles and long "On this page" entries wrap
-# instead of being cut off at the right of their column
+# The layout, checked at 1280 and 800 px by docs/check_layout.py:
+# - every top-level page is a link in the header (no "More" menu; the
+#   toctree in index.md gives them short names), with search as a button
+#   rather than a wide field, so that they fit on one row at 1280 px;
+# - one sidebar, on the left, on every page: the whole site (the current
+#   page's children unfolded) and below it the page's own sections and its
+#   source link, which the theme puts in a second sidebar on the right;
+#   without that one the text
+#   column takes the width the right sidebar held (645 px at 1280 before);
+# - custom.css: code scrolls sideways and never wraps, tables scroll
+#   sideways instead of being cut off (table-scroll.js fades the edge a
+#   table goes on past), the text column takes the width.
+html_theme_options = {
+    "navigation_with_keys": False,
+    "header_links_before_dropdown": 8,
+    "navbar_persistent": ["search-button"],
+    "secondary_sidebar_items": [],
+}
+html_sidebars = {"**": ["sidebar-site-nav", "page-toc", "sourcelink"]}
 html_static_path = ["_static"]
 html_css_files = ["custom.css"]
+html_js_files = ["table-scroll.js"]
 # "On this page" of an API page lists fit(), transform(), ... rather than
 # AutoencoderTransformer.fit(), which ran out of the sidebar at 1280 px
 toc_object_entries_show_parents = "hide"
