@@ -1,10 +1,10 @@
 """Export fitted skae estimators to ONNX, for serving without Python or torch.
 
-Needs the ``onnx`` extra: ``pip install "skae[onnx]"`` (skl2onnx, onnx,
-onnxruntime, and onnxscript, which torch's ONNX exporter runs on). skae
-itself never imports this module; importing it registers a skl2onnx
-converter for every skae estimator, so that skl2onnx converts them alone
-and inside pipelines::
+Needs the ``onnx`` extra (from a clone: ``pip install -e ".[onnx]"``):
+skl2onnx, onnx, onnxruntime, and onnxscript, which torch's ONNX exporter runs
+on. skae itself never imports this module; importing it registers a
+skl2onnx converter for every skae estimator, so that skl2onnx converts them
+alone and inside pipelines::
 
     import skl2onnx
     import skae.onnx  # noqa: F401  (registers the converters)
@@ -55,8 +55,8 @@ try:
     )
 except ImportError as exc:
     raise ImportError(
-        f'skae.onnx needs the onnx extra ({exc}): pip install "skae[onnx]" '
-        "(skl2onnx, onnx, onnxruntime, onnxscript)."
+        f"skae.onnx needs the onnx extra ({exc}): from a clone of skae, "
+        'pip install -e ".[onnx]" (skl2onnx, onnx, onnxruntime, onnxscript).'
     ) from exc
 from sklearn.utils.validation import check_is_fitted
 

@@ -4,9 +4,9 @@ Each display holds the data it draws; its ``from_estimator`` classmethod
 computes that data from a fitted estimator and calls ``plot``, which draws on
 matplotlib axes and keeps the artists as attributes ending in ``_``.
 
-matplotlib is an optional dependency (``pip install skae[plot]``): this module
-imports without it, and the displays raise a clear ``ImportError`` when it is
-missing.
+matplotlib is an optional dependency (from a clone:
+``pip install -e ".[plot]"``): this module imports without it, and the
+displays raise a clear ``ImportError`` when it is missing.
 """
 
 # public as skae.plotting.MAX_LEGEND_LABELS, as before, though not in __all__
