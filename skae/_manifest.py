@@ -167,7 +167,7 @@ def _code_means(path, field, value, fitted):
 #: and the class (by name) it belongs to, None for every estimator.
 MODEL_FITTED = {
     "n_features_in_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
-    "n_iter_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
+    "n_iter_": (None, lambda p, f, v, d: integer(p, f, v, 0)),
     "n_components_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
     "n_samples_seen_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
     "feature_names_in_": (None, _feature_names),

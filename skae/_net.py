@@ -272,7 +272,9 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
                 "but cannot when the epoch has one row (partial_fit on one "
                 "row, or one training row left after the validation split) "
                 "or batch_size=1. Train on at least 2 rows with batch_size>=2, "
-                "or use a network without BatchNorm (batch_norm=False)."
+                "or a network without batch normalisation (for skae's "
+                "ConvEncoder, batch_norm=False; in your own module, a norm that "
+                "works on one row, such as LayerNorm)."
             ) from exc
 
     def validation_step(self, batch, **fit_params):

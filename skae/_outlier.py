@@ -246,7 +246,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         keep = []
         for at_extreme in _rows_at_extremes(X):
             if at_extreme.any() and not at_extreme[order[n_valid:]].any():
-                keep.append(order[np.argmax(at_extreme[order])])  # first drawn
+                row = order[np.argmax(at_extreme[order])]  # the first drawn
+                if row not in keep:  # one row may hold both extremes
+                    keep.append(row)
         if keep:  # moved to the end: into the fit rows, the rest in order
             order = np.concatenate([order[~np.isin(order, keep)], keep])
         return np.sort(order[n_valid:]), np.sort(order[:n_valid])

@@ -362,16 +362,22 @@ def _build(path, manifest, weights, device, encoder, decoder):
     return estimator
 
 
-def _params_back(path, cls, recorded):
-    """The recorded parameters of a ``cls``: exactly its parameters, the
-    layer widths as tuples of ints, no callbacks."""
+def _exact_params(path, cls, recorded):
+    """A copy of the ``recorded`` parameters, checked to be exactly the
+    parameters of ``cls``."""
     if not isinstance(recorded, dict):
         raise refuse(path, "params", "must be an object of parameters")
     expected = set(signature_params(cls)) - {"self"}
     for name in sorted(set(recorded) ^ expected):
         problem = "is missing" if name in expected else f"is not a {cls.__name__} one"
         raise refuse(path, f"params.{name}", problem)
-    params = dict(recorded)
+    return dict(recorded)
+
+
+def _params_back(path, cls, recorded):
+    """The recorded parameters of a ``cls``: exactly its parameters, the
+    layer widths as tuples of ints, no callbacks."""
+    params = _exact_params(path, cls, recorded)
     for name in SIZE_PARAMS:
         if params[name] is not None:
             params[name] = fields.sizes(path, f"params.{name}", params[name])
@@ -500,13 +506,7 @@ def _wrapper_parts(path, cls, manifest):
     the model, the model's recorded class name or None, its fitted
     attributes)."""
     recorded = manifest.get("params")
-    if not isinstance(recorded, dict):
-        raise refuse(path, "params", "must be an object of parameters")
-    expected = set(signature_params(cls)) - {"self"}
-    for name in sorted(set(recorded) ^ expected):
-        problem = "is missing" if name in expected else f"is not a {cls.__name__} one"
-        raise refuse(path, f"params.{name}", problem)
-    params = dict(recorded)
+    params = _exact_params(path, cls, recorded)
     named = params.pop("estimator")
     if named is not None and not isinstance(named, str):
         raise refuse(path, "params.estimator", "must be null or a class name")

@@ -163,6 +163,21 @@ def draws_from_global_rng(module):
     )
 
 
+#: The streams a fit draws from besides its net's generator (shuffling,
+#: corruption, skae's dropout), each seeded apart from the others: with one
+#: seed for all, a user's lazy layer and skae's code head drew the same
+#: numbers (one weight matrix a scaled copy of the other).
+_STREAMS = {"weights": 1, "global": 2}
+
+
+def stream_seed(seed, stream):
+    """The seed of one of a fit's streams (:data:`_STREAMS`), derived from
+    the fit's ``seed`` with numpy's ``SeedSequence``: independent of the
+    seed itself and of the other streams."""
+    state = np.random.SeedSequence([seed, _STREAMS[stream]]).generate_state(1)
+    return int(state[0] >> 1)  # below 2**31: any torch generator takes it
+
+
 def training_seed(random_state):
     """The torch seed of a training run, drawn from ``random_state``."""
     return int(check_random_state(random_state).randint(np.iinfo(np.int32).max))
@@ -398,7 +413,7 @@ def build_net(estimator, n_features, device, lik, previous=None, **net_params):
     # skae's blocks draw their weights from a generator of the fit's own;
     # the user's modules (their lazy layers) from torch's global one, seeded
     with (
-        drawing_from(torch.Generator().manual_seed(seed)),
+        drawing_from(torch.Generator().manual_seed(stream_seed(seed, "weights"))),
         seeded(seed, device) if global_rng else nullcontext(),
     ):
         # float32 whatever torch's default dtype (set_default_dtype)
@@ -562,7 +577,9 @@ class TrainingRun:
             # that may draw from torch's global one gets a seeded stream of
             # it, swapped in for each step
             if draws_from_global_rng(net.module_):
-                net.global_rng_ = GlobalStream(self.seed, data.device)
+                net.global_rng_ = GlobalStream(
+                    stream_seed(self.seed, "global"), data.device
+                )
             try:
                 with training_threads():
                     net.partial_fit(TensorDataset(data.rows))

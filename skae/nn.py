@@ -101,38 +101,38 @@ def _initialise(layer):
     return True
 
 
-class LazyLinear(nn.LazyLinear):
-    """``torch.nn.LazyLinear`` whose weights, once their shape is known, are
-    drawn from the :func:`drawing_from` generator when there is one. It
-    becomes a plain ``torch.nn.Linear`` then, as torch's does."""
+class _FitGeneratorInit:
+    """Mixin for torch's lazy layers: once their shape is known, the weights
+    are drawn from the :func:`drawing_from` generator when there is one (by
+    torch's own rule when there is none). The layer then becomes torch's
+    plain class, as torch's lazy layers do."""
+
+    _inputs = "in_features"  # the attribute that is 0 until the shape is known
 
     def reset_parameters(self):
-        if self.has_uninitialized_params() or self.in_features == 0:
+        if self.has_uninitialized_params() or getattr(self, self._inputs) == 0:
             return
         if not _initialise(self):
             super().reset_parameters()
 
 
-class LazyConv2d(nn.LazyConv2d):
+class LazyLinear(_FitGeneratorInit, nn.LazyLinear):
+    """``torch.nn.LazyLinear`` drawing its weights from the fit's generator;
+    it becomes a plain ``torch.nn.Linear``."""
+
+
+class LazyConv2d(_FitGeneratorInit, nn.LazyConv2d):
     """``torch.nn.LazyConv2d`` drawing its weights like :class:`LazyLinear`;
     it becomes a plain ``torch.nn.Conv2d``."""
 
-    def reset_parameters(self):
-        if self.has_uninitialized_params() or self.in_channels == 0:
-            return
-        if not _initialise(self):
-            super().reset_parameters()
+    _inputs = "in_channels"
 
 
-class LazyConvTranspose2d(nn.LazyConvTranspose2d):
+class LazyConvTranspose2d(_FitGeneratorInit, nn.LazyConvTranspose2d):
     """``torch.nn.LazyConvTranspose2d`` drawing its weights like
     :class:`LazyLinear`; it becomes a plain ``torch.nn.ConvTranspose2d``."""
 
-    def reset_parameters(self):
-        if self.has_uninitialized_params() or self.in_channels == 0:
-            return
-        if not _initialise(self):
-            super().reset_parameters()
+    _inputs = "in_channels"
 
 
 #: Activation names accepted by the estimators and the blocks, mapped to torch

@@ -394,3 +394,33 @@ def test_callback_keeping_the_net_allows_partial_fit_and_warm_start():
     ae.partial_fit(data())
     ae.set_params(warm_start=True).fit(data())
     assert ae.n_iter_ == 2 * FAST["max_iter"] + 1
+
+
+def test_a_model_stopped_in_its_first_epoch_saves_and_loads(tmp_path):
+    ae = skae.AutoencoderTransformer(
+        2, callbacks=[StopsAt(1, batch=2)], random_state=0, **FAST
+    ).fit(data())
+    assert ae.n_iter_ == 0
+    with pytest.warns(UserWarning, match="callbacks"):
+        skae.save(ae, tmp_path / "m.skae")
+    loaded = skae.load(tmp_path / "m.skae")
+    assert loaded.n_iter_ == 0
+    np.testing.assert_array_equal(loaded.transform(data()), ae.transform(data()))
+
+
+def test_a_user_lazy_layer_and_skaes_heads_draw_independent_weights():
+    # the user's lazy layer draws from torch's global generator, skae's heads
+    # from the fit's own: seeded alike, one matrix was a scaled copy of the other
+    encoder = nn.Sequential(nn.LazyLinear(16), nn.ReLU())
+    ae = skae.AutoencoderTransformer(  # a step too small to move the weights
+        4,
+        encoder=encoder,
+        random_state=0,
+        max_iter=1,
+        learning_rate="constant",
+        learning_rate_init=1e-12,
+    ).fit(data())
+    module = ae.net_.module_
+    head = module.code_head.weight.detach().ravel()
+    ratio = head / module.encoder[0].weight.detach().ravel()[: len(head)]
+    assert ratio.std() > 0.1

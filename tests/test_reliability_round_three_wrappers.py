@@ -191,3 +191,13 @@ def test_onnx_export_of_an_unfitted_model_raises_not_fitted():
         skl2onnx.to_onnx(make_pipeline(AutoencoderTransformer(2)), X)
     with pytest.raises(NotFittedError):
         skae_onnx.to_onnx_inverse(AutoencoderTransformer(2))
+
+
+def test_a_row_holding_both_extremes_is_fitted_once():
+    X = np.random.RandomState(0).uniform(size=(20, 3))
+    X[5] = [-10.0, 10.0, 0.5]  # X's smallest and largest value in one row
+    for seed in range(10):
+        detector = AutoencoderOutlierDetector(
+            AutoencoderTransformer(**TINY), validation_fraction=0.25, random_state=seed
+        ).fit(X)
+        assert detector.estimator_.n_samples_seen_ == 20 - 5
