@@ -40,7 +40,13 @@ from ._inference import reads_fitted_state, run_batches, view
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import PENALTIES, likelihood
-from ._params import check_architecture_unchanged, check_params
+from ._params import (
+    FOREIGN_NAMES,
+    check_architecture_unchanged,
+    check_n_components,
+    check_params,
+    foreign_name_hint,
+)
 from ._training import TrainingRun, warn_at_caller, warn_if_overcomplete
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
@@ -118,6 +124,46 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
+
+    def __new__(cls, *args, **kwargs):
+        # only to name the right parameter for another library's (skorch's
+        # max_epochs, lr): __init__ is written out and takes no **kwargs
+        hint = foreign_name_hint(kwargs)
+        if hint:
+            raise TypeError(
+                f"{cls.__name__}.__init__() got an unexpected keyword argument "
+                f"{next(k for k in kwargs if k in FOREIGN_NAMES)!r}.{hint}"
+            )
+        return super().__new__(cls)
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (scikit-learn's
+        ``set_params``; another library's name for a parameter, skorch's
+        ``max_epochs`` say, is refused naming skae's).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        valid = self.get_params(deep=False)
+        unknown = [name for name in params if name not in valid]
+        hint = foreign_name_hint(unknown)
+        if hint:
+            raise ValueError(
+                f"Invalid parameter {next(n for n in unknown if n in FOREIGN_NAMES)!r} "
+                f"for estimator {type(self).__name__}.{hint}"
+            )
+        return super().set_params(**params)
+
+    def _validate_params(self):
+        check_n_components(self)  # before sklearn's less helpful message
+        super()._validate_params()
 
     # ------------------------------------------------------------------ fit
 

@@ -56,7 +56,17 @@ class EpochMean(PassthroughScoring):
 
 
 class TrainingDiverged(ValueError):
-    """The loss or the weights became non-finite during training."""
+    """The loss or the weights became non-finite during training, or a fit's
+    loss blew up (see :class:`TrainingMonitor`)."""
+
+
+#: A fit "blew up" when its final training loss is more than this many times
+#: its reference: the loss of the first batch of the call (the network as it
+#: was before the first step), or 1, whichever is larger. In the normalised
+#: units skae trains in, predicting the mean costs about 1 (mse) or less
+#: (bce), so a final loss ten times that is no fit at all; a loss that only
+#: fell to a poor value is not a blow-up.
+BLOWUP = 10.0
 
 
 class TrainingMonitor(Callback):
@@ -83,6 +93,14 @@ class TrainingMonitor(Callback):
     It stops training the way skorch's callbacks do, by raising
     ``KeyboardInterrupt``, and records that it did (``converged_``); the
     estimator tells a user's Ctrl-C apart by the signal itself.
+
+    With ``blowup_check`` (``fit``, not ``partial_fit``), a loss that stayed
+    finite but blew up raises :class:`TrainingDiverged` too, when training
+    ends: the final epoch's training loss (or, with ``restore_best``, the
+    best monitored loss) above :data:`BLOWUP` times the larger of 1 and the
+    loss of the call's first batch. A too large ``learning_rate_init`` under
+    the one-cycle schedule does that: the loss explodes early, and the
+    schedule's annealing then keeps it finite (and huge) to the end.
     """
 
     def __init__(
@@ -92,12 +110,14 @@ class TrainingMonitor(Callback):
         tol=1e-4,
         restore_best=False,
         start=0,
+        blowup_check=False,
     ):
         self.monitor = monitor
         self.patience = patience
         self.tol = tol
         self.restore_best = restore_best
         self.start = start
+        self.blowup_check = blowup_check
 
     def on_train_begin(self, net, **kwargs):
         self.best_ = math.inf
@@ -107,6 +127,7 @@ class TrainingMonitor(Callback):
         self.epochs_ = 0
         self.converged_ = False
         self.params_ = [p for _, p in net.get_all_learnable_params()]
+        self.first_loss_ = None
 
     def on_batch_end(self, net, training=False, **kwargs):
         # the net has just recorded the batch loss as a Python float (read
@@ -115,6 +136,8 @@ class TrainingMonitor(Callback):
         loss = batch_row(net)[name]
         if not math.isfinite(loss):
             self._diverged(net, name.replace("_", " "), loss)
+        if training and self.first_loss_ is None:
+            self.first_loss_ = loss  # computed before the first step
 
     def _check_weights(self, net):
         # one fused kernel: the sum of the norms is finite iff every weight is
@@ -156,3 +179,25 @@ class TrainingMonitor(Callback):
         self.best_state_ = None  # a fitted model keeps no copies
         self._check_weights(net)  # the weights the fit returns
         self.params_ = None
+        if self.blowup_check:
+            self._check_blowup(net)
+
+    def _check_blowup(self, net):
+        if not self.epochs_ or self.first_loss_ is None:
+            return
+        epochs = [e for e in net.history[-self.epochs_ :] if "train_loss" in e]
+        if not epochs:
+            return
+        final = self.best_ if self.restored_ else float(epochs[-1]["train_loss"])
+        which = "best validation" if self.restored_ else "training"
+        reference = max(self.first_loss_, 1.0)
+        if final > BLOWUP * reference:
+            raise TrainingDiverged(
+                f"Training diverged: the {which} loss "
+                f"ended at {final:.3g}, over {BLOWUP:g} times the loss before the "
+                f"first step ({self.first_loss_:.3g}, or 1 if less): it blew up, "
+                "though it stayed finite (a learning-rate schedule that anneals "
+                "keeps it so). The estimator was left as it was before this fit. "
+                "Lower learning_rate_init (now "
+                f"{net.lr}), or look for extreme values in X."
+            )

@@ -81,12 +81,13 @@ PARAM_DOCS = {
     ),
     "alpha": (
         "float",
-        """The strength λ of ``penalty``; unused when ``penalty`` is None.""",
+        """The strength λ of ``penalty``. With ``penalty=None`` it has no
+    effect, and a value other than the default or 0.0 is an error.""",
     ),
     "sparsity_target": (
         "float",
         """The target mean activation ρ of each code unit for ``penalty="kl"``;
-    unused otherwise.""",
+    with any other penalty, a value other than the default is an error.""",
     ),
     "noise": (
         '{"gaussian", "masking"} or None',
@@ -101,12 +102,14 @@ PARAM_DOCS = {
         """For ``noise="gaussian"``, the noise's standard deviation as a
     fraction of the training data's global standard deviation (over all
     entries); for ``"masking"``, the fraction of entries replaced (below
-    1). Unused when ``noise`` is None.""",
+    1). With ``noise=None`` it has no effect, and a value other than the
+    default or 0.0 is an error.""",
     ),
     "dropout": (
         "float",
         """Dropout probability after every hidden activation of the default
-    encoder and decoder (training only).""",
+    encoder and decoder (training only). Where no such layer is built, a
+    value other than the default or 0.0 is an error.""",
     ),
     "weight_decay": (
         "float",
@@ -149,7 +152,8 @@ PARAM_DOCS = {
     ),
     "validation_fraction": (
         "float",
-        """Fraction of rows held out when ``early_stopping=True``.""",
+        """Fraction of rows held out when ``early_stopping=True``; without
+    early stopping, a value other than the default is an error.""",
     ),
     "n_iter_no_change": (
         "int",

@@ -3,7 +3,6 @@
 import copy
 import math
 import numbers
-import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -16,6 +15,7 @@ from ._base import BaseAutoencoder
 from ._compat import Interval, _check_feature_names_in, _fit_context, _get_mask
 from ._data import validate_X
 from ._denoising import DenoisingAutoencoder
+from ._training import warn_at_caller
 from ._vae import VAETransformer
 
 
@@ -244,6 +244,14 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             )
         self.estimator_ = clone(estimator)
         self.estimator_._validate_params()  # as its own fit would
+        if self.estimator_.noise != "masking":
+            warn_at_caller(
+                f"AutoencoderImputer's estimator has noise={self.estimator_.noise!r}: "
+                "without masking noise it is never trained to fill in an entry "
+                "from the others, and imputes worse. Set noise='masking' on it "
+                "(e.g. noise_level=0.25, the default estimator's).",
+                UserWarning,
+            )
         self.estimator_._fit_missing(
             X[:, ~empty],
             # the default's 40 epochs are chosen for the imputation error
@@ -281,12 +289,12 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             # as scikit-learn's imputers say it, at transform
             names = getattr(self, "feature_names_in_", None)
             skipped = np.flatnonzero(empty) if names is None else names[empty]
-            warnings.warn(
+            # at the caller's line, also through set_output's wrapper
+            warn_at_caller(
                 f"Skipping features without any observed values: {skipped}. At "
                 "least one non-missing value is needed for imputation with "
                 "AutoencoderImputer.",
                 UserWarning,
-                stacklevel=2,
             )
         kept = X[:, ~empty]
         missing = mask[:, ~empty]

@@ -92,7 +92,8 @@ def _write_atomically(path, members):
 
 def read(path):
     """The manifest (checked against its checksum) and the weights' bytes;
-    anything wrong with the file is a ValueError. The weights are not checked
+    anything wrong with the file is a ValueError (a path with no readable
+    file at it, open's OSError: FileNotFoundError, say). The weights are not checked
     here: the reader checks them against the manifest's ``weights_sha256``."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -111,6 +112,8 @@ def read(path):
         raise ValueError(
             f"{path} is not a skae model file (written by skae.save): {exc}"
         ) from exc
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        raise  # no file to read (an OSError naming the path, as open's)
     except (
         zipfile.BadZipFile,
         KeyError,

@@ -10,7 +10,7 @@ from sklearn.utils import assert_all_finite, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted
 
 from ._autoencoder import AutoencoderTransformer
-from ._compat import HasMethods, Interval, _fit_context, _safe_indexing
+from ._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
 from ._data import held_out, validate_X
 
 
@@ -48,6 +48,23 @@ class _ScoringModel(HasMethods):
         )
 
 
+#: ``contamination="auto"``: the threshold lies this many robust standard
+#: deviations (1.4826 MAD) below the median score.
+AUTO_MADS = 3.0
+
+
+def threshold(scores, contamination):
+    """``offset_`` for the scores: their ``100 * contamination`` percentile,
+    or for ``"auto"`` the median less :data:`AUTO_MADS` robust standard
+    deviations."""
+    scores = np.asarray(scores, dtype=np.float64)
+    if isinstance(contamination, str):  # "auto"
+        median = np.median(scores)
+        mad = np.median(np.abs(scores - median))
+        return float(median - AUTO_MADS * 1.4826 * mad)
+    return float(np.percentile(scores, 100.0 * contamination))
+
+
 class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     """Outlier detection with an autoencoder's (or any model's) sample scores.
 
@@ -71,10 +88,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         ``estimator__<name>`` (e.g. in ``GridSearchCV``) once it is passed
         explicitly.
 
-    contamination : float, default=0.1
+    contamination : "auto" or float, default=0.1
         The expected proportion of outliers in the training data, in
         (0, 0.5]. It sets the threshold ``offset_``; the scores do not depend
-        on it.
+        on it. ``"auto"`` (as :class:`~sklearn.ensemble.IsolationForest`
+        takes it) assumes no proportion: ``offset_`` is set
+        :data:`AUTO_MADS` (3) robust standard deviations below the median
+        score, ``median - 3 * 1.4826 * MAD``, the usual robust outlier rule
+        (IsolationForest's fixed -0.5 has no counterpart on scores whose
+        scale depends on the data and the model). It flags only rows that
+        stand out from the bulk, so on clean data it flags few (about 0.1%
+        of Gaussian scores; more where the error's tail is long).
 
     validation_fraction : float or None, default=None
         None: the model is fitted on all of X and ``offset_`` is set from the
@@ -101,7 +125,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     offset_ : float
         The threshold on the scores: the ``100 * contamination`` percentile
         of ``score_samples`` over the training rows (over the held-out rows
-        with ``validation_fraction``). ``decision_function`` is
+        with ``validation_fraction``); with ``contamination="auto"``, their
+        median less 3 robust standard deviations. ``decision_function`` is
         ``score_samples - offset_``; rows below it are outliers. (Not the
         ``offset_`` of an skae autoencoder, the normalisation offset, which
         is ``estimator_.offset_``.)
@@ -154,7 +179,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "estimator": [None, _ScoringModel()],
-        "contamination": [Interval(Real, 0, 0.5, closed="right")],
+        "contamination": [StrOptions({"auto"}), Interval(Real, 0, 0.5, closed="right")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "random_state": ["random_state"],
     }
@@ -221,7 +246,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         estimator.fit(fit_rows)
         scores = self._scores(estimator, threshold_rows)
         self.estimator_ = estimator
-        self.offset_ = float(np.percentile(scores, 100.0 * self.contamination))
+        self.offset_ = threshold(scores, self.contamination)
 
     def _split(self, X):
         """The (fit, held-out) row indices of ``validation_fraction``.

@@ -5,7 +5,7 @@ holds the signatures to this table), the checks that scikit-learn's
 parameters shape the network and cannot change once it is fitted)."""
 
 import inspect
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 import torch
@@ -69,6 +69,50 @@ ARCHITECTURE = (
 )
 
 
+#: Names that newcomers bring from neighbouring libraries (skorch, Keras,
+#: PCA), with skae's parameter for the same thing. A constructor or
+#: ``set_params`` given one (a TypeError or ValueError either way) names the
+#: right parameter.
+FOREIGN_NAMES = {
+    "max_epochs": "max_iter (the number of epochs; skorch's max_epochs)",
+    "epochs": "max_iter (the number of epochs)",
+    "lr": "learning_rate_init (skorch's lr)",
+    "module": "encoder and decoder (your own torch modules)",
+    "criterion": "loss ('mse' or 'bce')",
+    "optimizer__weight_decay": "weight_decay",
+    "iterator_train__batch_size": "batch_size",
+    "train_split": "early_stopping=True with validation_fraction",
+    "patience": "n_iter_no_change",
+    "seed": "random_state",
+}
+
+
+def foreign_name_hint(names):
+    """ " Did you mean ...?" for the first of ``names`` that is a known name
+    of another library, or ""."""
+    for name in names:
+        if name in FOREIGN_NAMES:
+            return f" {name!r} is not a skae parameter: use {FOREIGN_NAMES[name]}."
+    return ""
+
+
+def check_n_components(estimator):
+    """A float ``n_components`` (PCA's fraction of variance to keep) is
+    refused with what skae's means instead; sklearn's constraint message
+    does not say why."""
+    value = estimator.n_components
+    if isinstance(value, Real) and not isinstance(value, Integral | bool):
+        if float(value).is_integer() and value >= 1:
+            return  # 8.0: sklearn's constraint refuses it with its own words
+        raise ValueError(
+            f"n_components={value!r}: skae's n_components is the width of the "
+            "code, a positive int. A float in (0, 1) is PCA's fraction of "
+            "variance to keep, which an autoencoder has no counterpart for; "
+            "pick a width (e.g. PCA(n_components=...).fit(X).n_components_ as "
+            "a start) or compare a few with GridSearchCV."
+        )
+
+
 def sizes_of(sizes):
     """Layer widths as a tuple of ints."""
     return tuple(int(s) for s in sizes)
@@ -126,12 +170,39 @@ def check_params(estimator, X, incremental):
             "noise_level is the fraction of entries masked when noise='masking' "
             f"and must be below 1; got {estimator.noise_level!r}."
         )
-    check_unused_mlp_params(estimator)
+    # at fit, every rule; a model file (X=None), the MLP's only
+    check_no_effect(estimator, mlp_only=X is None)
 
 
-def check_unused_mlp_params(estimator):
-    """The MLP parameters that build no layer must keep their defaults:
-    a value that would be silently ignored is an error."""
+#: The neutral values of the parameters that act only together with another
+#: one: the value that means "off", accepted (as is each estimator's own
+#: default) where the parameter has no effect, so that a grid can pin it.
+#: A parameter with no neutral value (``sparsity_target``,
+#: ``validation_fraction``) can only be left at its default there.
+NEUTRAL = {
+    "alpha": (0.0,),  # a penalty of strength 0
+    "sparsity_target": (),
+    "noise_level": (0.0,),  # no corruption
+    "validation_fraction": (),
+    "dropout": (0.0,),  # no dropout
+    "activation": ("identity",),  # linear either way
+    "hidden_layer_sizes": ((),),  # no layer
+    "decoder_layer_sizes": (None,),
+    "kl_warmup": (0,),  # no warm-up
+}
+
+
+def _penalties_reading(name):
+    """The penalties whose constructor takes the estimator's ``name``."""
+    return sorted(p for p, cls in PENALTIES.items() if name in cls.params)
+
+
+def no_effect(estimator, mlp_only=False):
+    """The parameters that the estimator's other parameters make
+    ineffective: ``{name: (why, fix)}``. With ``mlp_only``, those of the
+    MLP only (what a model file is checked for: a file written before the
+    other rules existed may hold an ignored value, which trained nothing)."""
+    unused = {}
     hidden = sizes_of(estimator.hidden_layer_sizes)
     decoder_sizes = (
         hidden[::-1]
@@ -141,7 +212,6 @@ def check_unused_mlp_params(estimator):
     mlp_layers = (len(hidden) if estimator.encoder is None else 0) + (
         len(decoder_sizes) if estimator.decoder is None else 0
     )
-    unused = {}
     if mlp_layers == 0:
         why = (
             "encoder and decoder are your own modules"
@@ -149,32 +219,83 @@ def check_unused_mlp_params(estimator):
             else "no MLP hidden layer is built (hidden_layer_sizes=() and "
             "decoder_layer_sizes)"
         )
-        unused.update(activation=why, dropout=why)
+        build = (
+            "configure your modules directly."
+            if estimator.encoder is not None and estimator.decoder is not None
+            else "give hidden_layer_sizes to build the layers it acts on."
+        )
+        unused["activation"] = (
+            why,
+            "set code_activation for a nonlinear code, or " + build,
+        )
+        unused["dropout"] = (why, build)
     if estimator.encoder is not None and (
         estimator.decoder is not None or estimator.decoder_layer_sizes is not None
     ):
-        unused["hidden_layer_sizes"] = "encoder is your own module"
+        unused["hidden_layer_sizes"] = (
+            "encoder is your own module",
+            "configure your module directly.",
+        )
     if estimator.decoder is not None:
-        unused["decoder_layer_sizes"] = "decoder is your own module"
+        unused["decoder_layer_sizes"] = (
+            "decoder is your own module",
+            "configure your module directly.",
+        )
+    if mlp_only:
+        return unused
+    if estimator.penalty is None:
+        named = ", ".join(repr(p) for p in sorted(PENALTIES))
+        unused["alpha"] = (
+            "without a penalty (penalty=None)",
+            f"set penalty to one of {named} to use it.",
+        )
+    readers = _penalties_reading("sparsity_target")
+    if estimator.penalty not in readers:
+        unused["sparsity_target"] = (
+            f"with penalty={estimator.penalty!r}: only penalty="
+            + " or ".join(repr(p) for p in readers)
+            + " reads it",
+            "set penalty='kl' to use it.",
+        )
+    if estimator.noise is None:
+        unused["noise_level"] = (
+            "without noise (noise=None)",
+            "set noise='masking' or 'gaussian' to use it.",
+        )
+    if not estimator.early_stopping:
+        unused["validation_fraction"] = (
+            "without early stopping (early_stopping=False): no rows are held out",
+            "set early_stopping=True to use it.",
+        )
+    if getattr(estimator, "beta", None) == 0:
+        unused["kl_warmup"] = (
+            "with beta=0: there is no KL weight to ramp up",
+            "set beta > 0 to use it.",
+        )
+    return unused
+
+
+def check_no_effect(estimator, mlp_only=False):
+    """One rule for every parameter: a value that has no effect is an error,
+    unless it is the estimator's default or the parameter's neutral value
+    (:data:`NEUTRAL`); a default must always pass, since ``clone`` and
+    ``GridSearchCV`` rely on it."""
+    unused = no_effect(estimator, mlp_only)
     defaults = {
         name: p.default
         for name, p in signature_params(type(estimator)).items()
         if name in unused
     }
-    for name, why in unused.items():
+    for name, (why, fix) in unused.items():
         value = getattr(estimator, name)
-        if name == "activation" and value == "identity":
-            continue  # linear either way
-        if not same_param(value, defaults[name]):
-            raise ValueError(
-                f"{name}={value!r} has no effect here: {why}. Leave {name} at "
-                f"its default ({defaults[name]!r}); "
-                + (
-                    "code_activation makes the code itself nonlinear."
-                    if name == "activation"
-                    else "configure your module directly."
-                )
-            )
+        accepted = (defaults[name], *NEUTRAL[name])
+        if any(same_param(value, ok) for ok in accepted):
+            continue
+        leave = " or ".join(repr(v) for v in dict.fromkeys(accepted))
+        raise ValueError(
+            f"{name}={value!r} has no effect here: {why}. Leave {name} at its "
+            f"default or neutral value ({leave}), or {fix}"
+        )
 
 
 def check_architecture_unchanged(estimator):

@@ -242,6 +242,10 @@ AutoencoderImputer
 
     Raises
     ------
+    FileNotFoundError
+        If there is no file at ``path`` (and, like :func:`open`, another
+        OSError, e.g. IsADirectoryError or PermissionError, if it cannot be
+        opened).
     ValueError
         If the file is not a skae model file, is damaged or was edited, names
         a class that is not a skae estimator, was written by an incompatible

@@ -489,6 +489,7 @@ class TrainingRun:
             patience=np.inf if incremental else est.n_iter_no_change,
             tol=est.tol,
             restore_best=self.validating,
+            blowup_check=not incremental,
             start=max(
                 est._warmup_epochs(),
                 first_judged_epoch(epochs_before, self.epochs) if scheduled else 0,
@@ -618,8 +619,11 @@ class TrainingRun:
         window = min(estimator.n_iter_no_change, len(curve) - 1)
         if window < 1:
             return
-        drop = curve[-window - 1] - curve[-1]
-        relative = drop / abs(curve[-1]) if curve[-1] else math.inf
+        earlier = curve[-window - 1]
+        drop = earlier - curve[-1]
+        # relative to the earlier loss: a fall of at most 100% for a loss
+        # falling towards 0 (dividing by the final loss overstated it)
+        relative = drop / abs(earlier) if earlier else math.inf
         if relative > STILL_IMPROVING and drop / window > estimator.tol:
             warn_at_caller(
                 f"{type(estimator).__name__} stopped at max_iter="

@@ -214,7 +214,8 @@ class VAETransformer(BaseAutoencoder):
     ``kl_warmup >= max_iter`` raises a ValueError at ``fit`` (not at
     ``partial_fit``, where ``max_iter`` does not apply). The stopping rule
     does not judge the warm-up epochs, so training never stops before the
-    full beta is reached.""",
+    full beta is reached. With ``beta=0`` there is nothing to ramp, and a
+    value other than 0 is an error.""",
         ),
         "likelihood": (
             '{"auto", "gaussian", "bernoulli"}',

@@ -39,6 +39,7 @@ def _mse(A, B):
 # ---------------------------------------------------------------- learning
 
 
+@pytest.mark.slow
 def test_it_learns(digits):
     X = digits[0]
     ae = AutoencoderTransformer(8, **SMALL).fit(X)
@@ -68,6 +69,7 @@ def test_linear_autoencoder_matches_pca(digits):
     assert pca_error * 0.999 < ae_error < pca_error * 1.05
 
 
+@pytest.mark.slow
 def test_default_pipeline_accuracy_on_digits():
     X, y = load_digits(return_X_y=True)
     Xtr, Xte, ytr, yte = train_test_split(X, y, test_size=0.25, random_state=0)
@@ -79,6 +81,7 @@ def test_default_pipeline_accuracy_on_digits():
     assert pipe.fit(Xtr, ytr).score(Xte, yte) >= 0.90
 
 
+@pytest.mark.slow
 def test_grid_search_over_activation_in_parallel(digits):
     X, y = digits
     pipe = make_pipeline(
@@ -363,6 +366,7 @@ def test_units_beyond_float32_range_do_not_matter(scale):
     assert np.isfinite(b.score_samples(scale * X)).all()
 
 
+@pytest.mark.slow
 def test_default_beats_pca_on_held_out_digits_at_2_and_8():
     # the foundation's quality bar, at every default (python -m skae.demo
     # prints the same comparison)

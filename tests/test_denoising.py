@@ -17,6 +17,7 @@ def X():
     return load_digits().data[:300]
 
 
+@pytest.mark.slow
 def test_denoises_digits():
     X = load_digits().data / 16.0
     X_train, X_test = train_test_split(X, test_size=0.25, random_state=0)

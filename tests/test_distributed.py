@@ -33,6 +33,7 @@ def client():
             yield client
 
 
+@pytest.mark.slow
 def test_dask_backend_gives_the_serial_cv_results(client):
     X = np.random.RandomState(0).normal(size=(200, 6))
     base = skae.AutoencoderTransformer(
@@ -63,6 +64,7 @@ def test_dask_workers_run_torch_on_one_thread(client):
     assert set(grid.cv_results_["mean_test_score"]) == {1}
 
 
+@pytest.mark.slow
 def test_dask_ml_incremental_trains_block_by_block_on_the_cluster(client):
     # dask-ml's Incremental calls partial_fit once per block of a dask array,
     # on the cluster's workers, shipping the model from one task to the next

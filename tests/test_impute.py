@@ -49,6 +49,7 @@ def test_observed_entries_are_unchanged_bit_for_bit(digits_missing):
     assert not np.isnan(out).any()
 
 
+@pytest.mark.slow
 def test_beats_the_mean_on_digits_with_30_percent_missing(digits_missing):
     X, X_missing, missing = digits_missing
     imputer = AutoencoderImputer(

@@ -18,6 +18,7 @@ from skae import AutoencoderTransformer, SparseAutoencoder, VAETransformer
 ANSI = re.compile(r"\x1b\[")
 
 
+@pytest.mark.slow
 def test_default_fit_in_a_pipeline_is_quiet():
     X, y = load_digits(return_X_y=True)
     pipe = make_pipeline(

@@ -110,6 +110,7 @@ def test_every_public_estimator_is_registered():
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", CASES)
+@pytest.mark.slow
 def test_transform_parity(name, dtype, digits, fitted):
     estimator = fitted(name)
     X = digits[0].astype(dtype)
@@ -121,6 +122,7 @@ def test_transform_parity(name, dtype, digits, fitted):
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
 @pytest.mark.parametrize("name", CASES)
+@pytest.mark.slow
 def test_inverse_transform_parity(name, dtype, digits, fitted):
     estimator = fitted(name)
     Z = estimator.transform(digits[0].astype(dtype))
@@ -170,6 +172,7 @@ def test_pipeline_scaler_autoencoder_logistic_regression(dtype, digits):
     assert one == pipeline.predict(X[:1])[0]
 
 
+@pytest.mark.slow
 def test_conv_encoder_and_decoder(digits):
     X = digits[0][:400]
     estimator = _fit(
@@ -282,6 +285,7 @@ def test_errors(fitted, digits):
         )
 
 
+@pytest.mark.slow
 def test_skae_does_not_import_the_onnx_extra():
     code = (
         "import sys, skae; "

@@ -410,6 +410,7 @@ def _load_capped(paths, headroom=HEADROOM):
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS, /proc")
+@pytest.mark.slow
 def test_crafted_sizes_are_refused_before_allocating(saved, tmp_path):
     source = saved["model"][0]
     names = sorted(HUNGRY)
@@ -686,6 +687,7 @@ tests._fuzz_child(sys.argv[2], float(sys.argv[3]), int(sys.argv[4]))
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="RLIMIT_AS, /proc")
+@pytest.mark.slow
 def test_structured_manifest_mutations_load_identically_or_raise_value_error(tmp_path):
     # bounded for CI: 20 s or 1000 cases, whichever comes first, in a child
     # whose address space is capped (HEADROOM beyond its imports)

@@ -58,7 +58,9 @@ def _same_file(path, data):
 
 def test_numpy_scalar_parameters_save(X, tmp_path):
     # what GridSearchCV over np.arange leaves behind
-    model = AutoencoderTransformer(np.int64(2), alpha=np.float64(0.5), **SMALL)
+    model = AutoencoderTransformer(
+        np.int64(2), penalty="l2", alpha=np.float64(0.5), **SMALL
+    )
     skae.save(model.fit(X), tmp_path / "m.skae")
     loaded = skae.load(tmp_path / "m.skae")
     np.testing.assert_array_equal(loaded.transform(X), model.transform(X))

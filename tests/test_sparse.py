@@ -120,6 +120,7 @@ def test_each_penalty_reconstructs(X, penalty):
     assert 0.0 <= model.inactive_fraction_ <= 1.0
 
 
+@pytest.mark.slow
 def test_grid_search_over_alpha_and_activation_on_digits():
     X, y = load_digits(return_X_y=True)
     X_train, X_test, y_train, y_test = train_test_split(
