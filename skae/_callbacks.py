@@ -85,10 +85,12 @@ class TrainingMonitor(Callback):
 
     Watches ``monitor`` (``"train_loss"`` or ``"valid_loss"``) at the end of
     each epoch. When it has not improved by at least ``tol`` for ``patience``
-    epochs in a row, training stops; with ``restore_best`` the weights of the
-    best epoch are loaded back when training ends. Epochs before ``start``
-    (counted in the net's history, so across warm starts) are not judged: the
-    loss of a warm-up is not comparable with the loss that follows it.
+    epochs in a row, training stops. Epochs before ``start`` (counted in the
+    net's history, so across warm starts) are not judged: a warm-up, or the
+    rising half of a one-cycle schedule, must not stop a fit. With
+    ``restore_best`` (a validation loss, always the final objective) the
+    weights of the best epoch of all are loaded back when training ends, as
+    scikit-learn's MLP keeps its best coefficients.
 
     It stops training the way skorch's callbacks do, by raising
     ``KeyboardInterrupt``, and records that it did (``converged_``); the
@@ -123,6 +125,8 @@ class TrainingMonitor(Callback):
         self.best_ = math.inf
         self.best_epoch_ = None
         self.misses_ = 0
+        self.kept_ = math.inf
+        self.kept_epoch_ = None
         self.best_state_ = None
         self.epochs_ = 0
         self.converged_ = False
@@ -155,6 +159,17 @@ class TrainingMonitor(Callback):
 
     def on_epoch_end(self, net, **kwargs):
         self.epochs_ += 1
+        if self.restore_best:
+            # the weights kept are the best epoch's of all (any improvement,
+            # judged or not), as scikit-learn's MLP keeps its coefficients:
+            # those that best_validation_score_ reports
+            loss = net.history[-1, self.monitor]
+            if loss < self.kept_:
+                self.kept_ = loss
+                self.kept_epoch_ = len(net.history)
+                self.best_state_ = {
+                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
+                }
         if len(net.history) <= self.start:
             return
         loss = net.history[-1, self.monitor]
@@ -162,10 +177,6 @@ class TrainingMonitor(Callback):
             self.best_ = loss
             self.best_epoch_ = len(net.history)
             self.misses_ = 0
-            if self.restore_best:
-                self.best_state_ = {
-                    k: v.detach().clone() for k, v in net.module_.state_dict().items()
-                }
         else:
             self.misses_ += 1
         if self.misses_ >= self.patience:
@@ -188,7 +199,7 @@ class TrainingMonitor(Callback):
         epochs = [e for e in net.history[-self.epochs_ :] if "train_loss" in e]
         if not epochs:
             return
-        final = self.best_ if self.restored_ else float(epochs[-1]["train_loss"])
+        final = self.kept_ if self.restored_ else float(epochs[-1]["train_loss"])
         which = "best validation" if self.restored_ else "training"
         reference = max(self.first_loss_, 1.0)
         if final > BLOWUP * reference:

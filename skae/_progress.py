@@ -101,8 +101,8 @@ class EpochLog(Callback):
             )
             if getattr(monitor, "restored_", False):
                 line += (
-                    f"; restored the weights of epoch {monitor.best_epoch_} "
-                    f"(best {which} {monitor.best_:.5g})"
+                    f"; restored the weights of epoch {monitor.kept_epoch_} "
+                    f"(best {which} {monitor.kept_:.5g})"
                 )
         elif epoch < self.total_:
             line = f"stopped after epoch {epoch} by a callback"
