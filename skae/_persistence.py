@@ -102,15 +102,15 @@ def save(estimator, path):
     path : str or path-like
         Where to write the file (a zip archive; ``.skae`` is a good suffix).
 
+    See Also
+    --------
+    load : Read such a file back.
+
     Notes
     -----
     ``callbacks`` are code, which a model file does not hold: a model fitted
     with callbacks is saved without them, with a warning, and loads with
     ``callbacks=None`` (set them again before continuing its training).
-
-    See Also
-    --------
-    load : Read such a file back.
     """
     wrapped = type(estimator) in _wrappers().values()
     if not wrapped and type(estimator) not in _classes().values():
