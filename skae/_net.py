@@ -132,7 +132,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     ``torch.Generator`` seeded with ``seed`` when training begins. A module
     that may draw from torch's global generator (a user's) trains each step
     on ``global_rng_``, its fit's stream of that generator, when the
-    estimator sets one (``skae._training.GlobalStream``).
+    estimator sets one (``skae._random.GlobalStream``).
     """
 
     #: The fit's stream of torch's global generator, set for a training run
