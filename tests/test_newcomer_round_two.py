@@ -1,7 +1,7 @@
 """Issue 32, "A newcomer's first hour, round two": one rule for parameters
-that have no effect, a blow-up under the one-cycle schedule, the names and
-values newcomers bring from neighbouring libraries, the warnings' arithmetic
-and lines, and the fast test selection."""
+that have no effect, a quickstart that wins, a blow-up under the one-cycle
+schedule, the names and values newcomers bring from neighbouring libraries,
+the warnings' arithmetic and lines, and the fast test selection."""
 
 import inspect
 import math
@@ -136,6 +136,28 @@ def test_alpha_grid_without_penalty_is_refused_at_fit():
         skae.AutoencoderTransformer(
             8, hidden_layer_sizes=(), dropout=0.0, max_iter=1
         ).fit(X)
+
+
+# ------------------------------------------------------------ item 2
+
+
+def _readme_quickstart():
+    """The README's quickstart: its first code block and the output shown
+    under it."""
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Quickstart", 1)[1]
+    code, shown = re.findall(r"```(?:python)?\n(.*?)```", section, re.S)[:2]
+    return code, shown
+
+
+@pytest.mark.slow
+def test_readme_quickstart_runs_wins_and_prints_what_the_readme_shows(capsys):
+    code, shown = _readme_quickstart()
+    exec(compile(code, "README quickstart", "exec"), {})
+    printed = capsys.readouterr().out
+    assert printed.split() == shown.split()
+    scores = dict(re.findall(r"(\w+)\s+accuracy ([\d.]+)", printed))
+    assert float(scores["AutoencoderTransformer"]) > float(scores["PCA"]) + 0.02
 
 
 # ------------------------------------------------------------ item 4
