@@ -43,16 +43,74 @@ from .nn import MLPDecoder, MLPEncoder, drawing_from
 #: Modules whose frames are skipped to find the user's line for a warning.
 _LIBRARY_FRAMES = ("skae", "sklearn", "joblib", "contextlib", "functools")
 
+#: Modules that start a worker (a process of a parallel search, a thread
+#: pool): a stack that begins there holds no line of the user's.
+_WORKER_FRAMES = ("multiprocessing", "concurrent", "threading")
+
+
+def _package(frame):
+    return frame.f_globals.get("__name__", "").split(".")[0]
+
+
+#: (text, category, file, line) of the warnings shown in this process, for
+#: the actions that show a warning once ("default", "module", "once").
+_SHOWN = set()
+_SHOWN_LOCK = threading.Lock()
+
+
+def _action(message, category, module, lineno):
+    """The action of the first entry of ``warnings.filters`` that matches,
+    as ``warnings.warn`` picks it."""
+    for action, text, cat, mod, line in warnings.filters:
+        if (
+            (text is None or text.match(message))
+            and issubclass(category, cat)
+            and (mod is None or mod.match(module))
+            and line in (0, lineno)
+        ):
+            return action
+    return warnings.defaultaction
+
 
 def warn_at_caller(message, category):
     """``warnings.warn`` pointing at the first frame outside skae,
     scikit-learn and joblib: the user's line that called fit (or pickle.load,
-    or skae.load), not skae's internals."""
+    or skae.load), not skae's internals.
+
+    In a worker (``GridSearchCV(n_jobs=2)``'s processes, a thread pool) the
+    user's line is in another process or thread; the warning then points at
+    the outermost skae frame (the estimator's ``fit``), not at
+    ``multiprocessing/process.py``.
+
+    Under an action that shows a warning once ("default", Python's for
+    most categories; "module"; "once"), a text already shown at the same
+    place in this process is not shown again, although scikit-learn's
+    parallel tasks reset Python's own record of shown warnings for each
+    fit of a search (they set the filters anew). Messages keep a constant
+    text per cause (no figures of the fit), as scikit-learn's own do.
+    """
     frame, level = sys._getframe(1), 2  # stacklevel 1 is this function
-    while frame is not None and (
-        frame.f_globals.get("__name__", "").split(".")[0] in _LIBRARY_FRAMES
-    ):
+    outermost_skae = None
+    while frame is not None and _package(frame) in _LIBRARY_FRAMES:
+        if _package(frame) == "skae":
+            outermost_skae = (level, frame)
         frame, level = frame.f_back, level + 1
+    if outermost_skae is not None and (
+        frame is None or _package(frame) in _WORKER_FRAMES
+    ):
+        level, frame = outermost_skae
+    if frame is not None:
+        module = frame.f_globals.get("__name__", "")
+        if _action(message, category, module, frame.f_lineno) in (
+            "default",
+            "module",
+            "once",
+        ):
+            key = (message, category, frame.f_code.co_filename, frame.f_lineno)
+            with _SHOWN_LOCK:
+                if key in _SHOWN:
+                    return
+                _SHOWN.add(key)
     warnings.warn(message, category, stacklevel=level)
 
 
@@ -482,12 +540,17 @@ class TrainingRun:
         # falling towards 0 (dividing by the final loss overstated it)
         relative = drop / abs(earlier) if earlier else math.inf
         if relative > STILL_IMPROVING and drop / window > estimator.tol:
+            # one text per estimator and setting, none of the fit's own
+            # figures (they are in loss_curve_, and in verbose's lines):
+            # Python's default filter then shows it once per location, not
+            # once per fit of a search
             warn_at_caller(
                 f"{type(estimator).__name__} stopped at max_iter="
-                f"{estimator.max_iter!r} ({self.epochs} epochs) "
-                f"while its {which} loss was still falling ({relative:.1%} over "
-                f"the last {window} epoch{'s' * (window > 1)}). Raise max_iter (or "
-                "learning_rate_init) to train it further; with "
-                "early_stopping=True it stops on held-out data instead.",
+                f"{estimator.max_iter!r} while its {which} loss was still "
+                f"falling (by more than {STILL_IMPROVING:.0%} over the last "
+                f"{window} epoch{'s' * (window > 1)}; loss_curve_ holds the "
+                "losses). Raise max_iter (or learning_rate_init) to train it "
+                "further; with early_stopping=True it stops on held-out data "
+                "instead.",
                 ConvergenceWarning,
             )

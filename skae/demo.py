@@ -6,9 +6,9 @@ quarter, the mean squared reconstruction error per pixel and the accuracy of a
 LogisticRegression trained on the codes, for a few code widths. The header is
 printed first and each row as soon as it is computed.
 
-Its time depends on the cores, their other load and torch's threads: 29.0 s on
-the idle 2-core development machine (2026-11-22), 64 s for the rows on a 2-core
-machine busy with other jobs, with ``OMP_NUM_THREADS=1`` (2026-11-29).
+Its time depends on the cores, their other load and torch's threads; the
+README's section "What the demo prints" gives the rows and the time of its
+latest measured run, with the date and the machine.
 """
 
 import time

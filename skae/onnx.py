@@ -4,7 +4,9 @@ Needs the ``onnx`` extra (from a clone: ``pip install -e ".[onnx]"``):
 skl2onnx, onnx, onnxruntime, and onnxscript, which torch's ONNX exporter runs
 on. skae itself never imports this module; importing it registers a
 skl2onnx converter for every skae estimator, so that skl2onnx converts them
-alone and inside pipelines::
+alone and inside pipelines (:class:`~skae.AutoencoderOutlierDetector` too,
+when its model scores by reconstruction error; :class:`~skae.AutoencoderImputer`
+is refused with an :class:`ExportError` that says what to do instead)::
 
     import skl2onnx
     import skae.onnx  # noqa: F401  (registers the converters)
@@ -20,6 +22,14 @@ exported with ``torch.export`` (non-strict) and torch's ONNX exporter
 graph. :func:`to_onnx_inverse` gives ``inverse_transform`` as a model of its
 own: the decoder, the output map (a sigmoid for ``loss_="bce"``) and the
 de-normalisation ``Z * scale_ + offset_``.
+
+An :class:`~skae.AutoencoderOutlierDetector` converts as skl2onnx converts
+scikit-learn's ``IsolationForest``: two outputs of shape ``(N, 1)``,
+``"label"`` (``predict``: -1 for outliers, +1 for inliers, int64) and
+``"scores"`` (``decision_function``: minus the mean squared reconstruction
+error in X's units, computed in float64, minus ``offset_``). Its model must
+score by reconstruction error (every skae estimator but
+:class:`~skae.VAETransformer`, whose ``score_samples`` is the ELBO).
 
 Opset: the one skl2onnx targets (``target_opset``; its default, the latest
 opset it is tested with), which must be at least :data:`MIN_OPSET`, the
@@ -48,7 +58,11 @@ try:
     import onnxscript  # noqa: F401  (torch's ONNX exporter runs on it)
     from onnx import TensorProto, helper, numpy_helper
     from skl2onnx import get_latest_tested_opset_version, update_registered_converter
-    from skl2onnx.common.data_types import DoubleTensorType, FloatTensorType
+    from skl2onnx.common.data_types import (
+        DoubleTensorType,
+        FloatTensorType,
+        Int64TensorType,
+    )
     from skl2onnx.common.utils import (
         check_input_and_output_numbers,
         check_input_and_output_types,
@@ -76,10 +90,15 @@ _EXAMPLE_ROWS = 2
 
 
 class ExportError(RuntimeError):
-    """A fitted network that torch cannot export to ONNX.
+    """A fitted model that skae.onnx cannot export to ONNX.
 
-    The message names the module that failed (its path in the network, e.g.
-    ``'encoder.2'``, and its class) and why.
+    For a network torch cannot export, the message names the module that
+    failed (its path in the network, e.g. ``'encoder.2'``, and its class)
+    and why; for an estimator with no ONNX counterpart
+    (:class:`~skae.AutoencoderImputer`, an
+    :class:`~skae.AutoencoderOutlierDetector` around a
+    :class:`~skae.VAETransformer`), it names the estimator and what to
+    export instead.
     """
 
 
@@ -445,6 +464,12 @@ def _shape_calculator(operator):
     estimator = operator.raw_operator
     check_is_fitted(estimator)  # skl2onnx asks for the shapes first
     input_type = operator.inputs[0].type
+    shape = _checked_input_shape(estimator, input_type)
+    operator.outputs[0].type = type(input_type)([shape[0], estimator.n_components_])
+
+
+def _checked_input_shape(estimator, input_type):
+    """The ONNX input's shape, checked against the fitted width."""
     shape = input_type.shape
     if len(shape) == 2 and isinstance(shape[1], int):
         if shape[1] != estimator.n_features_in_:
@@ -453,7 +478,7 @@ def _shape_calculator(operator):
                 f"{estimator.n_features_in_} features; the ONNX input has "
                 f"{shape[1]}."
             )
-    operator.outputs[0].type = type(input_type)([shape[0], estimator.n_components_])
+    return shape
 
 
 def _converter(scope, operator, container):
@@ -479,11 +504,130 @@ def _fitted_snapshot(estimator):
     return view(estimator)
 
 
+# ------------------------------------------- the outlier detector, the imputer
+
+
+def _scored_by_reconstruction(detector):
+    """The detector's fitted model, when its ``score_samples`` is minus the
+    mean squared reconstruction error (skae's, not the VAE's ELBO); else a
+    clear error saying what can be exported instead."""
+    check_is_fitted(detector)
+    model = detector.estimator_
+    if not isinstance(model, BaseAutoencoder) or (
+        type(model).score_samples is not BaseAutoencoder.score_samples
+    ):
+        raise ExportError(
+            f"skae.onnx converts an AutoencoderOutlierDetector whose model "
+            f"scores by reconstruction error (AutoencoderTransformer, "
+            f"SparseAutoencoder, DenoisingAutoencoder, ContractiveAutoencoder); "
+            f"this one's is a {type(model).__name__}, whose score_samples has "
+            "no ONNX counterpart. Export its transform instead "
+            "(skl2onnx.to_onnx(detector.estimator_, X[:1])) and score in Python."
+        )
+    return model
+
+
+def _detector_shape_calculator(operator):
+    check_input_and_output_numbers(operator, input_count_range=1, output_count_range=2)
+    check_input_and_output_types(
+        operator, good_input_types=[FloatTensorType, DoubleTensorType]
+    )
+    model = _scored_by_reconstruction(operator.raw_operator)
+    shape = _checked_input_shape(model, operator.inputs[0].type)
+    # as skl2onnx's IsolationForest: the label and decision_function, (N, 1)
+    operator.outputs[0].type = Int64TensorType([shape[0], 1])
+    operator.outputs[1].type.shape = [shape[0], 1]
+
+
+def _detector_converter(scope, operator, container):
+    detector = operator.raw_operator
+    model = _fitted_snapshot(_scored_by_reconstruction(detector))
+    builder = _Builder(_check_opset(container.target_opset), scope, container)
+    dtype = _dtype_of(operator.inputs[0].type)
+    x = operator.inputs[0].full_name
+    recon = _decode_graph(
+        builder, _encode_graph(builder, x, model, dtype), model, dtype
+    )
+    # score_samples: minus the mean squared error over the features, in X's
+    # units and in float64 (as skae computes it)
+    if dtype == np.float32:
+        x = builder.node("Cast", [x], "skae_x64", to=TensorProto.DOUBLE)
+        recon = builder.node("Cast", [recon], "skae_recon64", to=TensorProto.DOUBLE)
+    diff = builder.node("Sub", [x, recon], "skae_residual")
+    squared = builder.node("Mul", [diff, diff], "skae_squared")
+    axis = builder.constant("skae_feature_axis", np.array([1], dtype=np.int64))
+    mse = builder.node("ReduceMean", [squared, axis], "skae_mse", keepdims=1)
+    # decision_function: score_samples - offset_ = -(mse + offset_)
+    offset = builder.constant("skae_offset", np.array(detector.offset_, np.float64))
+    decision = builder.node(
+        "Neg", [builder.node("Add", [mse, offset], "skae_mse_offset")], "skae_decision"
+    )
+    # predict: -1 below the threshold, +1 at or above it
+    below = builder.node(
+        "Less",
+        [decision, builder.constant("skae_zero", np.zeros((), np.float64))],
+        "skae_below",
+    )
+    label = builder.node(
+        "Where",
+        [
+            below,
+            builder.constant("skae_outlier", np.array(-1, np.int64)),
+            builder.constant("skae_inlier", np.array(1, np.int64)),
+        ],
+        "skae_label",
+    )
+    if dtype == np.float32:
+        decision = builder.node(
+            "Cast", [decision], "skae_decision32", to=TensorProto.FLOAT
+        )
+    for value, output in (
+        (label, operator.outputs[0]),
+        (decision, operator.outputs[1]),
+    ):
+        builder.add_node(
+            helper.make_node(
+                "Identity", [value], [output.full_name], name=builder.node_name(value)
+            )
+        )
+
+
+def _imputer_shape_calculator(operator):
+    _refuse_imputer()
+
+
+def _imputer_converter(scope, operator, container):
+    _refuse_imputer()  # not reached: skl2onnx asks for the shapes first
+
+
+def _refuse_imputer():
+    raise ExportError(
+        "skae.onnx does not convert AutoencoderImputer: its fill of the missing "
+        "entries (the masked reconstruction, the placeholder, the indicator "
+        "and empty-feature options) has no ONNX counterpart. Impute in Python "
+        "(skae.save or pickle keep the fitted imputer), or export a pipeline "
+        "whose imputer skl2onnx converts (SimpleImputer) before a skae "
+        "transformer."
+    )
+
+
 def _register():
     for cls in estimator_classes():
         update_registered_converter(
             cls, f"Skae{cls.__name__}", _shape_calculator, _converter
         )
+    update_registered_converter(
+        skae.AutoencoderOutlierDetector,
+        "SkaeAutoencoderOutlierDetector",
+        _detector_shape_calculator,
+        _detector_converter,
+    )
+    update_registered_converter(
+        skae.AutoencoderImputer,
+        "SkaeAutoencoderImputer",
+        _imputer_shape_calculator,
+        _imputer_converter,
+    )
 
 
 _register()

@@ -106,6 +106,9 @@ def test_every_public_estimator_is_registered():
     }
     for cls in skae.onnx.estimator_classes():
         assert f"Skae{cls.__name__}" in skl2onnx.supported_converters()
+    # the two built on them: converted, or refused with a clear error
+    for name in ("AutoencoderOutlierDetector", "AutoencoderImputer"):
+        assert f"Skae{name}" in skl2onnx.supported_converters()
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
@@ -293,3 +296,78 @@ def test_skae_does_not_import_the_onnx_extra():
         "if m in sys.modules]; print(bad); sys.exit(bool(bad))"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --------------------------------------------- the outlier detector, the imputer
+
+
+def _detector(model, X):
+    return _fit(skae.AutoencoderOutlierDetector(model, contamination=0.1), X)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: d.__name__)
+@pytest.mark.slow
+def test_outlier_detector_label_and_decision_function(dtype, digits):
+    X = digits[0].astype(dtype)
+    detector = _detector(skae.AutoencoderTransformer(**TINY), X)
+    model = skl2onnx.to_onnx(detector, X[:1])
+    onnx.checker.check_model(model, full_check=True)
+    assert [o.name for o in model.graph.output] == ["label", "scores"]
+    label, scores = _run(model, X)
+    # as skl2onnx's IsolationForest: (N, 1) label and decision_function
+    assert label.shape == scores.shape == (len(X), 1)
+    decision = detector.decision_function(X)
+    assert scores.dtype == dtype
+    error = np.abs(scores.ravel() - decision).max()
+    assert error / np.abs(detector.score_samples(X)).max() <= TOLERANCE
+    # the labels agree but where the decision is within float error of 0
+    clear = np.abs(decision) > 10 * error
+    assert clear.mean() > 0.99
+    np.testing.assert_array_equal(label.ravel()[clear], detector.predict(X)[clear])
+    assert set(np.unique(label)) == {-1, 1}
+
+
+@pytest.mark.slow
+def test_outlier_detector_in_a_pipeline(digits):
+    X = digits[0].astype(np.float32)
+    pipe = _fit(
+        Pipeline(
+            [
+                ("scale", MinMaxScaler()),
+                (
+                    "detect",
+                    skae.AutoencoderOutlierDetector(
+                        skae.DenoisingAutoencoder(**TINY), contamination=0.1
+                    ),
+                ),
+            ]
+        ),
+        X,
+    )
+    label, scores = _run(skl2onnx.to_onnx(pipe, X[:1]), X)
+    np.testing.assert_allclose(
+        scores.ravel(), pipe.decision_function(X), rtol=0, atol=1e-5
+    )
+    assert (label.ravel() == pipe.predict(X)).mean() > 0.99
+
+
+def test_outlier_detector_scored_otherwise_is_refused_with_the_alternative(digits):
+    X = digits[0][:200]
+    detector = _detector(skae.VAETransformer(**TINY), X)
+    with pytest.raises(ExportError, match=r"VAETransformer.*detector\.estimator_"):
+        skl2onnx.to_onnx(detector, X[:1].astype(np.float32))
+    with pytest.raises(NotFittedError):
+        skl2onnx.to_onnx(skae.AutoencoderOutlierDetector(), X[:1].astype(np.float32))
+
+
+def test_imputer_is_refused_with_the_alternative(digits):
+    X = digits[0][:200].copy()
+    X[::4, 3] = np.nan
+    imputer = _fit(
+        skae.AutoencoderImputer(
+            skae.DenoisingAutoencoder(noise="masking", noise_level=0.25, **TINY)
+        ),
+        X,
+    )
+    with pytest.raises(ExportError, match="AutoencoderImputer.*SimpleImputer"):
+        skl2onnx.to_onnx(imputer, X[:1].astype(np.float32))
