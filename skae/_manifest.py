@@ -195,8 +195,10 @@ MODEL_FITTED = {
     "mean_activation_": ("SparseAutoencoder", _code_means),
 }
 
-#: Fitted attributes a model may lack (set only for some inputs).
-OPTIONAL = ("feature_names_in_",)
+#: Fitted attributes a model may lack: set only for some inputs, or
+#: recorded only since a later version (``n_dead_components_``: a file saved
+#: before it loads without it).
+OPTIONAL = ("feature_names_in_", "n_dead_components_")
 
 
 def _choice(path, field, value, choices):
