@@ -36,7 +36,7 @@ from ._compat import (
 )
 from ._data import Normalisation, TrainingData, auto_loss, validate_X
 from ._device import resolve_device
-from ._inference import reads_fitted_state, run_batches, view
+from ._inference import reads_fitted_state, run_batches, training_codes, view
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import PENALTIES, likelihood
@@ -47,7 +47,12 @@ from ._params import (
     check_params,
     foreign_name_hint,
 )
-from ._training import TrainingRun, warn_at_caller, warn_if_overcomplete
+from ._training import (
+    TrainingRun,
+    warn_at_caller,
+    warn_if_dead_components,
+    warn_if_overcomplete,
+)
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
@@ -280,6 +285,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._publish(net, data, validated=run.validating)
         self.n_samples_seen_ = seen + data.n_samples
         self._after_training(data.rows)
+        if not incremental:  # a chunk may leave a unit off by chance
+            warn_if_dead_components(self)
         if warn_cut_short:
             run.warn_if_cut_short(self)
         return self
@@ -592,7 +599,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """Fitted diagnostics computed on the rows just trained on
         (``X_train``: the normalised rows, see
         :func:`~skae._data.training_rows`);
-        called after ``fit`` and after every ``partial_fit``."""
+        called after ``fit`` and after every ``partial_fit``. Returns the
+        codes of these rows, for a variant's own diagnostics."""
+        codes = training_codes(self, X_train)
+        self.n_dead_components_ = int(np.sum(np.all(codes == 0, axis=0)))
+        return codes
 
     def _record_history(self, history):
         """Fitted attributes (a dict) read off the history beyond the

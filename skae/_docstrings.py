@@ -53,7 +53,10 @@ PARAM_DOCS = {
         "str or None",
         """Activation applied to the code itself (any name of ``activation``);
     None keeps a linear code, like PCA's. ``"relu"`` with ``penalty="l1"``
-    is the textbook sparse code, with exact zeros.""",
+    is the textbook sparse code, with exact zeros: under ``"l1"`` each unit
+    is standardised (centred, unit variance over the batch) before the
+    activation, so that no ReLU unit can switch off for good
+    (``n_dead_components_`` counts those that did).""",
     ),
     "loss": (
         '{"auto", "mse", "bce"}',
@@ -248,6 +251,15 @@ n_components_ : int
 
     loss_curve_ : list of float
         Mean training loss per epoch, on the normalised data.
+
+    n_dead_components_ : int
+        Code units that are exactly zero on every row of the data of the
+        last ``fit`` or ``partial_fit`` call (the chunk), for the network as
+        it is after that call: they carry nothing about the data. For a
+        ReLU code, the units never positive on those rows; a linear code or
+        a smooth activation is exactly zero on every row only when its unit
+        is cut off (its weights vanished, a sigmoid saturated), so this is
+        0 for them in practice. ``fit`` warns when it is not 0.
 
     validation_scores_ : list of float or None
         Minus the validation loss per epoch when ``early_stopping=True``.

@@ -158,6 +158,13 @@ def _optional_number(path, field, value, fitted):
     return None if value is None else number(path, field, value)
 
 
+def _dead_components(path, field, value, fitted):
+    dead = integer(path, field, value, 0)
+    if dead > fitted["n_components_"]:
+        raise refuse(path, field, "must be at most n_components_")
+    return dead
+
+
 def _code_means(path, field, value, fitted):
     return array(path, field, value, "f", fitted["n_components_"])
 
@@ -177,6 +184,7 @@ MODEL_FITTED = {
     "loss_curve_": (None, _curve),
     "validation_scores_": (None, _some_epochs),
     "best_validation_score_": (None, _optional_number),
+    "n_dead_components_": (None, _dead_components),
     "reconstruction_curve_": ("VAETransformer", _curve),
     "kl_curve_": ("VAETransformer", _curve),
     "kl_weight_curve_": ("VAETransformer", _curve),
@@ -187,8 +195,10 @@ MODEL_FITTED = {
     "mean_activation_": ("SparseAutoencoder", _code_means),
 }
 
-#: Fitted attributes a model may lack (set only for some inputs).
-OPTIONAL = ("feature_names_in_",)
+#: Fitted attributes a model may lack: set only for some inputs, or
+#: recorded only since a later version (``n_dead_components_``: a file saved
+#: before it loads without it).
+OPTIONAL = ("feature_names_in_", "n_dead_components_")
 
 
 def _choice(path, field, value, choices):

@@ -36,6 +36,35 @@ class RunningRMSNorm(nn.Module):
         return z / torch.sqrt(ms + self.eps)
 
 
+class RunningStandardise(nn.Module):
+    """Centre each unit and divide it by its standard deviation.
+
+    A batch normalisation without learned scale or shift: in training the
+    batch's mean and variance (gradients flow through them) and running
+    estimates are updated; in eval mode, and for a batch of one row (which
+    has no spread), the running estimates are used. Put in front of a ReLU,
+    each unit is positive on part of every batch: it cannot die.
+    """
+
+    def __init__(self, n_units, momentum=0.1, eps=1e-5):
+        super().__init__()
+        self.momentum = momentum
+        self.eps = eps
+        self.register_buffer("running_mean", torch.zeros(n_units))
+        self.register_buffer("running_var", torch.ones(n_units))
+
+    def forward(self, h):
+        if self.training and h.shape[0] > 1:
+            mean = h.mean(dim=0)
+            var = h.var(dim=0, unbiased=False)
+            with torch.no_grad():
+                self.running_mean.lerp_(mean.detach(), self.momentum)
+                self.running_var.lerp_(var.detach(), self.momentum)
+        else:
+            mean, var = self.running_mean, self.running_var
+        return (h - mean) / torch.sqrt(var + self.eps)
+
+
 #: Every log-variance (the encoder's and the Gaussian decoder's) is clamped to
 #: this range, so ``exp`` can neither overflow nor vanish during training.
 LOG_VAR_RANGE = (-10.0, 10.0)
@@ -128,8 +157,15 @@ class _EncoderDecoder(nn.Module):
 
 
 class Autoencoder(_EncoderDecoder):
-    """encoder -> code head -> [code activation] -> [RMS pinning] = code;
-    code -> decoder -> [output head] = raw reconstruction.
+    """encoder -> code head -> [standardisation] -> [code activation] ->
+    [RMS pinning] = code; code -> decoder -> [output head] = raw
+    reconstruction.
+
+    With RMS pinning, a nonlinear code activation receives the code head's
+    output standardised per unit (:class:`RunningStandardise`): divided by
+    its own RMS after a ReLU, a unit would lower an L1 penalty most by
+    switching off for good; standardised first, it is positive on part of
+    every batch.
 
     ``forward`` returns ``(reconstruction, code)``.
 
@@ -144,7 +180,9 @@ class Autoencoder(_EncoderDecoder):
     code_activation : str or None
         Activation applied to the code (None: a linear code, like PCA).
     code_rms_norm : bool
-        Follow the code with :class:`RunningRMSNorm`.
+        Follow the code with :class:`RunningRMSNorm` (and, with a
+        ``code_activation``, precede the activation with
+        :class:`RunningStandardise`).
     """
 
     def __init__(
@@ -160,6 +198,12 @@ class Autoencoder(_EncoderDecoder):
         self.code_activation = (
             activation_layer(code_activation) if code_activation else nn.Identity()
         )
+        nonlinear = not isinstance(self.code_activation, nn.Identity)
+        self.code_standardise = (
+            RunningStandardise(n_components)
+            if code_rms_norm and nonlinear
+            else nn.Identity()
+        )
         self.code_norm = (
             RunningRMSNorm(n_components) if code_rms_norm else nn.Identity()
         )
@@ -167,9 +211,8 @@ class Autoencoder(_EncoderDecoder):
 
     def encode(self, x):
         """The code ``(batch, n_components)`` of normalised rows ``x``."""
-        return self.code_norm(
-            self.code_activation(self.code_head(_flat(self.encoder(x))))
-        )
+        head = self.code_head(_flat(self.encoder(x)))
+        return self.code_norm(self.code_activation(self.code_standardise(head)))
 
     def forward(self, x):
         z = self.encode(x)

@@ -120,7 +120,8 @@ class CodePenalty:
 
 @register_penalty
 class L1Penalty(CodePenalty):
-    """Mean |z| on the RMS-pinned code: sparsity."""
+    """Mean |z| on the RMS-pinned code: sparsity. (A nonlinear code is
+    standardised before its activation: see :class:`~skae._modules.Autoencoder`.)"""
 
     name = "l1"
     code_rms_norm = True

@@ -5,7 +5,6 @@ import torch
 
 from ._base import BaseAutoencoder
 from ._docstrings import fill_doc
-from ._inference import training_codes
 from ._losses import hoyer_sparsity as _row_hoyer_sparsity
 
 #: An entry of the code is inactive below this fraction of its unit's RMS.
@@ -25,7 +24,10 @@ class SparseAutoencoder(BaseAutoencoder):
     - ``"l1"``: R(z) = mean ``|zᵢⱼ|``. Each code unit is first divided by its root
       mean square (the batch's in training, a running estimate at inference),
       so the penalty cannot be met by shrinking the code while the decoder
-      grows: it can only be lowered by making the code sparse.
+      grows: it can only be lowered by making the code sparse. A nonlinear
+      code (``code_activation="relu"``: exact zeros) is standardised per unit
+      before its activation, so that no unit lowers the penalty by switching
+      off on every row.
     - ``"l2"``: R(z) = mean zᵢⱼ² on the raw linear code (no RMS pinning, which
       would make it constant). It keeps the code small and smooth; it does not
       make it sparse.
@@ -150,7 +152,7 @@ class SparseAutoencoder(BaseAutoencoder):
     }
 
     def _after_training(self, X_train):
-        Z = np.abs(training_codes(self, X_train))
+        Z = np.abs(super()._after_training(X_train))
         rms = np.sqrt(np.mean(Z.astype(np.float64) ** 2, axis=0))
         self.inactive_fraction_ = float(np.mean(Z < INACTIVE_THRESHOLD * rms))
         self.mean_activation_ = Z.mean(axis=0, dtype=np.float64)

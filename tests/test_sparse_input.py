@@ -64,7 +64,10 @@ def test_sparse_matrix_is_densified_one_batch_at_a_time(monkeypatch):
         batch_size=64,
         early_stopping=True,
     )
-    assert largest and max(largest) <= 64  # training batches only
+    # training batches, then one inference batch: the codes of the training
+    # rows (all 700) for the fitted diagnostics (n_dead_components_)
+    assert largest and max(largest[:-1]) <= 64
+    assert largest[-1] == 700 <= INFERENCE_BATCH_SIZE
     largest.clear()
     model.transform(X)
     model.score_samples(X)
