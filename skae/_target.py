@@ -1,0 +1,260 @@
+"""The supervised option's target: ``y`` checked, its task inferred and
+encoded for the network's head (``target_weight > 0``).
+
+The task follows y's dtype, as the fitted attributes say:
+
+- a float ``y`` (one column or several) is a regression target: the head
+  predicts it standardised (each column's mean and standard deviation over
+  the known rows, ``target_mean_`` and ``target_scale_``), with a squared
+  error (a Gaussian likelihood); ``target_type_`` is ``"continuous"`` or
+  ``"continuous-multioutput"``;
+- any other ``y`` (integers, booleans, strings, objects: labels) is a
+  classification target over ``classes_`` (``"binary"`` or
+  ``"multiclass"``), with a softmax head and the cross-entropy.
+
+Unknown targets (semi-supervised rows, which train the reconstruction only)
+are missing values: NaN in a float ``y``; None, NaN or ``pandas.NA`` in an
+object ``y`` (a pandas nullable ``Int64`` or ``string`` column too). An
+integer ``y`` has no unknown value: ``-1`` is a label like any other (as in
+the common ``{-1, 1}`` coding of a binary target).
+
+Nothing here knows about networks beyond the tensors it returns.
+"""
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+#: The fitted attributes the supervised option sets (and a later
+#: unsupervised fit removes).
+ATTRIBUTES = ("target_type_", "classes_", "target_mean_", "target_scale_")
+
+#: ``target_type_`` values, by task.
+CLASSIFICATION = ("binary", "multiclass")
+REGRESSION = ("continuous", "continuous-multioutput")
+
+
+def _unknown(y):
+    """Boolean mask of y's unknown entries (rows for 1-d y)."""
+    if y.dtype.kind == "f":
+        return np.isnan(y)
+    if y.dtype.kind != "O":
+        return np.zeros(y.shape, dtype=bool)
+    try:
+        import pandas as pd
+
+        na = pd.NA
+    except ImportError:  # pragma: no cover
+        na = None
+    return np.frompyfunc(
+        lambda v: v is None or v is na or (isinstance(v, float) and v != v), 1, 1
+    )(y).astype(bool)
+
+
+def as_target_array(y, n_samples, who):
+    """``y`` as a numpy array of ``n_samples`` rows (1-d, or 2-d with
+    several columns), refused with the problem named."""
+    if sp.issparse(y):
+        raise ValueError(
+            f"{who} takes a dense y (an array, list or pandas Series); got a "
+            "sparse matrix. Convert it with y.toarray()."
+        )
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y[:, 0]
+    if y.ndim not in (1, 2):
+        raise ValueError(
+            f"{who} takes y of shape (n_samples,) or (n_samples, n_targets); "
+            f"got an array of shape {y.shape}."
+        )
+    if y.shape[0] != n_samples:
+        raise ValueError(
+            f"y has {y.shape[0]} rows but X has {n_samples}: give one target "
+            "per row of X (an unknown one as NaN, or None in an object y)."
+        )
+    if y.dtype.kind not in "biufOUS":
+        raise ValueError(
+            f"{who} takes y as numbers (a float y is a regression target) or "
+            f"labels (integers, booleans, strings); got dtype {y.dtype}."
+        )
+    return y
+
+
+class Target:
+    """A fitted target encoding: the task (``target_type_``), its classes or
+    its standardisation, and the head's width (``n_outputs``)."""
+
+    def __init__(self, target_type, classes=None, mean=None, scale=None):
+        self.target_type = target_type
+        self.classes = classes
+        self.mean = mean
+        self.scale = scale
+
+    @property
+    def classification(self):
+        return self.target_type in CLASSIFICATION
+
+    @property
+    def n_outputs(self):
+        """Outputs of the head: one logit per class, or one per target."""
+        return len(self.classes) if self.classification else len(self.scale)
+
+    @classmethod
+    def fit(cls, y, who, classes=None):
+        """The encoding of ``y`` (as :func:`as_target_array` returns it):
+        the task from its dtype, the classes (``classes``, when given, as
+        ``partial_fit``'s first call may) or the standardisation from its
+        known rows."""
+        unknown = _unknown(y)
+        if y.dtype.kind == "f":
+            if np.isinf(y).any():
+                raise ValueError(
+                    "y holds infinite values; a regression target must be finite "
+                    "(write an unknown target as NaN)."
+                )
+            Y = y.reshape(len(y), -1)
+            known = ~_unknown(Y)
+            counts = known.sum(axis=0)
+            if counts.min() == 0:
+                raise ValueError(
+                    "y has no known value (all NaN)"
+                    + (f" in column {int(np.argmin(counts))}" if Y.shape[1] > 1 else "")
+                    + ": the supervised option (target_weight > 0) needs some "
+                    "known targets. Set target_weight=0 to fit without y."
+                )
+            with np.errstate(invalid="ignore"):
+                mean = np.nanmean(Y, axis=0, dtype=np.float64)
+                scale = np.nanstd(Y, axis=0, dtype=np.float64)
+            scale[~(scale > np.finfo(np.float64).tiny)] = 1.0  # constant: as is
+            target_type = "continuous" if y.ndim == 1 else "continuous-multioutput"
+            return cls(target_type, mean=mean, scale=scale)
+        if y.ndim == 2:
+            raise ValueError(
+                f"{who}'s supervised option predicts one label column (softmax "
+                f"over classes_) or float targets (regression); got labels in "
+                f"{y.shape[1]} columns (multilabel or multioutput classification), "
+                "which it does not support. Give one label column, or the columns "
+                "as floats to fit them as a regression target."
+            )
+        labels = y[~unknown]
+        if classes is not None:
+            classes = _sorted_labels(np.asarray(classes))
+            unseen = _unseen(labels, classes)
+            if unseen:
+                raise ValueError(
+                    f"y holds labels {unseen} that are not in classes={list(classes)}."
+                )
+        else:
+            if len(labels) == 0:
+                raise ValueError(
+                    "y has no known label (every entry is missing): the "
+                    "supervised option (target_weight > 0) needs labelled rows. "
+                    "Set target_weight=0 to fit without y."
+                )
+            classes = _sorted_labels(labels)
+        if len(classes) < 2:
+            raise ValueError(
+                f"y has a single class ({classes[0]!r}): a classification head "
+                "needs at least 2. Give rows of other classes, or set "
+                "target_weight=0 to fit without y."
+            )
+        return cls("binary" if len(classes) == 2 else "multiclass", classes=classes)
+
+    @classmethod
+    def of(cls, estimator):
+        """The fitted estimator's encoding, or None when it was fitted
+        without the supervised option."""
+        target_type = getattr(estimator, "target_type_", None)
+        if target_type is None:
+            return None
+        return cls(
+            target_type,
+            classes=getattr(estimator, "classes_", None),
+            mean=getattr(estimator, "target_mean_", None),
+            scale=getattr(estimator, "target_scale_", None),
+        )
+
+    def attributes(self):
+        """The fitted attributes that describe this encoding."""
+        if self.classification:
+            return {"target_type_": self.target_type, "classes_": self.classes}
+        return {
+            "target_type_": self.target_type,
+            "target_mean_": self.mean,
+            "target_scale_": self.scale,
+        }
+
+    def encode(self, y, device):
+        """``y`` as the head's target on ``device``: class indices (int64,
+        -1 where unknown), or the standardised targets (float32, one column
+        per target, NaN where unknown). A label not among ``classes_``, or a
+        number of regression targets other than the fitted one, is refused."""
+        unknown = _unknown(y)
+        if self.classification:
+            if y.dtype.kind == "f" and not unknown.all():
+                raise ValueError(
+                    f"This model was fitted for classification over classes_="
+                    f"{list(self.classes)}; y is float, which is a regression "
+                    "target. Give the labels in their own type (e.g. integers)."
+                )
+            if y.ndim == 2:
+                raise ValueError(
+                    "This model was fitted for one label column; y has "
+                    f"{y.shape[1]} columns."
+                )
+            labels = y[~unknown]
+            unseen = _unseen(labels, self.classes)
+            if unseen:
+                raise ValueError(
+                    f"y holds labels {unseen} that the model was not fitted with "
+                    f"(classes_={list(self.classes)}). For partial_fit, give every "
+                    "class on the first call with classes=[...]."
+                )
+            codes = np.full(len(y), -1, dtype=np.int64)
+            codes[~unknown] = np.searchsorted(self.classes, labels)
+            return torch.from_numpy(codes).to(device)
+        if y.dtype.kind != "f":
+            raise ValueError(
+                f"This model was fitted for a regression target ({self.target_type}); "
+                f"y has dtype {y.dtype}. Give y as floats."
+            )
+        Y = y.reshape(len(y), -1)
+        if Y.shape[1] != len(self.scale):
+            raise ValueError(
+                f"This model was fitted for {len(self.scale)} regression target(s); "
+                f"y has {Y.shape[1]}."
+            )
+        if np.isinf(Y).any():
+            raise ValueError(
+                "y holds infinite values; a regression target must be finite "
+                "(write an unknown target as NaN)."
+            )
+        return torch.from_numpy(((Y - self.mean) / self.scale).astype(np.float32)).to(
+            device
+        )
+
+
+def _sorted_labels(labels):
+    """The distinct labels, sorted (``np.unique``), refused with the reason
+    when they cannot be compared."""
+    try:
+        return np.unique(labels)
+    except TypeError as exc:
+        raise ValueError(
+            f"y's labels cannot be sorted ({exc}): give labels of one type "
+            "(all strings, or all integers)."
+        ) from exc
+
+
+def _unseen(labels, classes):
+    """The distinct ``labels`` not among the sorted ``classes`` (a list,
+    empty when there are none)."""
+    labels = _sorted_labels(labels)
+    if len(labels) == 0:
+        return []
+    try:
+        at = np.searchsorted(classes, labels).clip(max=len(classes) - 1)
+        missing = classes[at] != labels
+    except TypeError:
+        return [v.item() if hasattr(v, "item") else v for v in labels[:5]]
+    return [v.item() if hasattr(v, "item") else v for v in labels[missing][:5]]
