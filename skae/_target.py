@@ -235,8 +235,11 @@ class Target:
 
 
 def _sorted_labels(labels):
-    """The distinct labels, sorted (``np.unique``), refused with the reason
-    when they cannot be compared."""
+    """The distinct labels, sorted (``np.unique``; strings as an object
+    array, as model files hold them), refused with the reason when they
+    cannot be compared."""
+    if labels.dtype.kind in "US":
+        labels = labels.astype(object)
     try:
         return np.unique(labels)
     except TypeError as exc:
