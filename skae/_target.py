@@ -21,6 +21,8 @@ the common ``{-1, 1}`` coding of a binary target).
 Nothing here knows about networks beyond the tensors it returns.
 """
 
+from numbers import Integral
+
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -59,6 +61,15 @@ def as_target_array(y, n_samples, who):
             f"{who} takes a dense y (an array, list or pandas Series); got a "
             "sparse matrix. Convert it with y.toarray()."
         )
+    dtype = getattr(y, "dtype", None)
+    if hasattr(y, "to_numpy") and dtype is not None and not isinstance(dtype, np.dtype):
+        # a pandas extension dtype (nullable Int64, boolean, string,
+        # category): its NA is an unknown target; numpy would turn a
+        # nullable integer column into floats, a regression target
+        if getattr(dtype, "kind", "O") == "f":
+            y = y.to_numpy(dtype=np.float64, na_value=np.nan)
+        else:
+            y = y.to_numpy(dtype=object, na_value=None)
     y = np.asarray(y)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
@@ -202,7 +213,7 @@ class Target:
                     "This model was fitted for one label column; y has "
                     f"{y.shape[1]} columns."
                 )
-            labels = y[~unknown]
+            labels = _narrow(y[~unknown])
             unseen = _unseen(labels, self.classes)
             if unseen:
                 raise ValueError(
@@ -234,12 +245,28 @@ class Target:
         )
 
 
-def _sorted_labels(labels):
-    """The distinct labels, sorted (``np.unique``; strings as an object
-    array, as model files hold them), refused with the reason when they
-    cannot be compared."""
+def _narrow(labels):
+    """Labels in the array type that says what they are: strings as an
+    object array (as model files hold them); an object array of integers
+    (a pandas nullable ``Int64`` column's known values) as int64, of
+    booleans as bool."""
     if labels.dtype.kind in "US":
-        labels = labels.astype(object)
+        return labels.astype(object)
+    if labels.dtype.kind == "O" and len(labels):
+        if all(isinstance(v, bool | np.bool_) for v in labels):
+            return labels.astype(bool)
+        if all(
+            isinstance(v, Integral) and not isinstance(v, bool | np.bool_)
+            for v in labels
+        ):
+            return labels.astype(np.int64)
+    return labels
+
+
+def _sorted_labels(labels):
+    """The distinct labels, sorted (``np.unique``, after :func:`_narrow`),
+    refused with the reason when they cannot be compared."""
+    labels = _narrow(labels)
     try:
         return np.unique(labels)
     except TypeError as exc:
