@@ -128,13 +128,17 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     """The autoencoders' objective, made of the pieces of ``_objectives``:
 
         criterion(reconstruction, clean target) + alpha * penalty(code)
+            [+ target_weight * target_loss(target_head(code), y)]
 
     the criterion being the likelihood's (squared error or binary
     cross-entropy, averaged over every entry), and the input corrupted by
-    ``corruption`` in training steps only. Randomness in training (shuffling,
-    corruption, the VAE's draws, the dropout of skae's blocks through
-    :func:`skae.nn.drawing_from`) comes from ``generator_``, a
-    ``torch.Generator`` seeded with ``seed`` when training begins. A module
+    ``corruption`` in training steps only. The last term is the supervised
+    option's, for batches whose target carries y (``(x, y)`` instead of
+    ``x``, see :func:`~skae._data.with_targets`); validation batches too.
+    Randomness in training (shuffling, corruption, the VAE's draws, the
+    dropout of skae's blocks through :func:`skae.nn.drawing_from`) comes
+    from ``generator_``, a ``torch.Generator`` seeded with ``seed`` when
+    training begins. A module
     that may draw from torch's global generator (a user's) trains each step
     on ``global_rng_``, its fit's stream of that generator, when the
     estimator sets one (``skae._random.GlobalStream``).

@@ -486,3 +486,12 @@ def test_classes_is_for_classification(data):
         est.partial_fit(X, X[:, 0], classes=[0, 1])
     with pytest.raises(ValueError, match=r"labels \[7\] that are not in classes"):
         est.partial_fit(X, np.r_[7, np.zeros(59, dtype=int)], classes=[0, 1])
+
+
+def test_wrappers_refuse_a_supervised_model(data):
+    """The detector and the imputer train their model without y."""
+    X, _ = data
+    model = skae.AutoencoderTransformer(target_weight=1.0, **FAST)
+    for wrapper in (skae.AutoencoderOutlierDetector, skae.AutoencoderImputer):
+        with pytest.raises(ValueError, match="got y=None.*train their model"):
+            wrapper(model).fit(X)
