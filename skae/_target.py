@@ -61,12 +61,11 @@ def as_target_array(y, n_samples, who):
             f"{who} takes a dense y (an array, list or pandas Series); got a "
             "sparse matrix. Convert it with y.toarray()."
         )
-    dtype = getattr(y, "dtype", None)
-    if hasattr(y, "to_numpy") and dtype is not None and not isinstance(dtype, np.dtype):
+    if _pandas_extension(y):
         # a pandas extension dtype (nullable Int64, boolean, string,
         # category): its NA is an unknown target; numpy would turn a
         # nullable integer column into floats, a regression target
-        if getattr(dtype, "kind", "O") == "f":
+        if y.dtype.kind == "f":
             y = y.to_numpy(dtype=np.float64, na_value=np.nan)
         else:
             y = y.to_numpy(dtype=object, na_value=None)
@@ -89,6 +88,17 @@ def as_target_array(y, n_samples, who):
             f"labels (integers, booleans, strings); got dtype {y.dtype}."
         )
     return y
+
+
+def _pandas_extension(y):
+    """Whether ``y`` is a pandas Series or array of an extension dtype."""
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover
+        return False
+    return isinstance(y, pd.Series | pd.api.extensions.ExtensionArray) and isinstance(
+        y.dtype, pd.api.extensions.ExtensionDtype
+    )
 
 
 class Target:
