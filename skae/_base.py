@@ -294,8 +294,7 @@ default=None
         if resume:
             check_architecture_unchanged(self)
         targets = self._targets(y, X.shape[0], resume, incremental, classes)
-        data = self._training_data(X, resume, incremental, missing, memmap)
-        data.targets = None if targets is None else targets.to(data.device)
+        data = self._training_data(X, resume, incremental, missing, memmap, targets)
         run = TrainingRun(self, data, incremental)
         if not resume:
             # the parameters the network is built from: warm starts, loading
@@ -347,37 +346,18 @@ default=None
                 "AutoencoderOutlierDetector train their model without y)."
             )
         y = as_target_array(y, n_samples, who)
-        if resume:
-            target = Target.of(self)
-            if classes is not None and not (
-                target.classification
-                and np.array_equal(np.unique(np.asarray(classes)), target.classes)
-            ):
-                raise ValueError(
-                    f"classes={list(np.asarray(classes))} differs from the fitted "
-                    f"{self._target_description(target)}; classes is read on the "
-                    "first partial_fit call only (leave it out, or pass the same)."
-                )
-        else:
-            target = Target.fit(y, who, classes if incremental else None)
-            if classes is not None and not target.classification:
-                raise ValueError(
-                    "classes is for a classification target; y is float, which "
-                    "is a regression target (leave classes out, or give labels)."
-                )
+        target = Target.of(self) if resume else Target.fit(y, who, classes)
+        if classes is not None:
+            target.check_classes(classes, first=not resume)
+        if not resume:
             self.__dict__.update(target.attributes())
-        return target.encode(y, "cpu")
+        return target.encode(y)
 
-    @staticmethod
-    def _target_description(target):
-        if target.classification:
-            return f"classes_={list(target.classes)}"
-        return f"regression target ({target.target_type})"
-
-    def _training_data(self, X, resume, incremental, missing, memmap):
+    def _training_data(self, X, resume, incremental, missing, memmap, targets=None):
         """The rows a run trains on, with the device, likelihood,
-        normalisation and missing entries: the fitted ones when the run
-        continues the fitted net, else chosen from the parameters and X."""
+        normalisation and missing entries (the fitted ones when the run
+        continues the fitted net, else chosen from the parameters and X),
+        and the supervised option's encoded ``targets`` (or None)."""
         if resume:
             normalisation = Normalisation(self.offset_, self.scale_)
             lik = likelihood(self.loss_)
@@ -402,7 +382,14 @@ default=None
                 f"validation rows); got n_samples={X.shape[0]}."
             )
         return TrainingData(
-            X, device, lik, normalisation, resume, memmap=memmap, missing=missing
+            X,
+            device,
+            lik,
+            normalisation,
+            resume,
+            memmap=memmap,
+            missing=missing,
+            targets=targets,
         )
 
     def _publish(self, net, data, validated):

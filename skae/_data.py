@@ -463,9 +463,9 @@ class TrainingData:
     normalisation and fill these are). ``missing``: True when X's NaN
     entries are missing values (their fill is computed from the rows), a
     fitted net's :class:`~skae._objectives.MissingEntries`, or None.
-    ``targets``: the supervised option's encoded targets (a tensor on the
-    device, one row per row of X; see :class:`~skae._target.Target`), or
-    None.
+    ``targets``: the supervised option's encoded targets (a tensor, one
+    row per row of X, moved to the device; see
+    :meth:`~skae._target.Target.encode`), or None.
     """
 
     def __init__(
@@ -485,7 +485,7 @@ class TrainingData:
         self.normalisation = normalisation
         self.resume = resume
         self.rows = training_rows(X, normalisation, device, memmap)
-        self.targets = targets
+        self.targets = None if targets is None else targets.to(device)
         if missing is True:
             missing = MissingEntries.from_rows(self.rows)
         self.missing = missing

@@ -195,6 +195,23 @@ class Target:
             scale=getattr(estimator, "target_scale_", None),
         )
 
+    def check_classes(self, classes, first):
+        """Refuse ``partial_fit``'s ``classes`` where it does not apply: a
+        regression target, or a later call naming other classes."""
+        if not self.classification:
+            raise ValueError(
+                "classes is for a classification target; y is float, which is "
+                "a regression target (leave classes out, or give labels)."
+            )
+        if not first and not np.array_equal(
+            _sorted_labels(np.asarray(classes)), self.classes
+        ):
+            raise ValueError(
+                f"classes={list(np.asarray(classes))} differs from the fitted "
+                f"classes_={list(self.classes)}; classes is read on the first "
+                "partial_fit call only (leave it out, or pass the same)."
+            )
+
     def attributes(self):
         """The fitted attributes that describe this encoding."""
         if self.classification:
@@ -205,8 +222,8 @@ class Target:
             "target_scale_": self.scale,
         }
 
-    def encode(self, y, device):
-        """``y`` as the head's target on ``device``: class indices (int64,
+    def encode(self, y):
+        """``y`` as the head's target, a CPU tensor: class indices (int64,
         -1 where unknown), or the standardised targets (float32, one column
         per target, NaN where unknown). A label not among ``classes_``, or a
         number of regression targets other than the fitted one, is refused."""
@@ -233,7 +250,7 @@ class Target:
                 )
             codes = np.full(len(y), -1, dtype=np.int64)
             codes[~unknown] = np.searchsorted(self.classes, labels)
-            return torch.from_numpy(codes).to(device)
+            return torch.from_numpy(codes)
         if y.dtype.kind != "f":
             raise ValueError(
                 f"This model was fitted for a regression target ({self.target_type}); "
@@ -250,9 +267,7 @@ class Target:
                 "y holds infinite values; a regression target must be finite "
                 "(write an unknown target as NaN)."
             )
-        return torch.from_numpy(((Y - self.mean) / self.scale).astype(np.float32)).to(
-            device
-        )
+        return torch.from_numpy(((Y - self.mean) / self.scale).astype(np.float32))
 
 
 def _narrow(labels):

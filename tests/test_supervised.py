@@ -495,3 +495,22 @@ def test_wrappers_refuse_a_supervised_model(data):
     for wrapper in (skae.AutoencoderOutlierDetector, skae.AutoencoderImputer):
         with pytest.raises(ValueError, match="got y=None.*train their model"):
             wrapper(model).fit(X)
+
+
+def test_sparse_and_memmap_rows_carry_their_targets(data, tmp_path):
+    """Rows read a batch at a time (sparse, memory-mapped) and the
+    validation split take their targets along: the same model as from the
+    dense array."""
+    X, y = data
+    est = skae.AutoencoderTransformer(
+        target_weight=1.0, early_stopping=True, random_state=0, **FAST
+    )
+    dense = clone(est).fit(X, y)
+    mapped = np.memmap(tmp_path / "X.dat", dtype=X.dtype, mode="w+", shape=X.shape)
+    mapped[:] = X
+    for rows in (sp.csr_matrix(X), mapped):
+        model = clone(est).fit(rows, y)
+        np.testing.assert_allclose(model.transform(X), dense.transform(X), atol=1e-5)
+        assert model.validation_scores_ == pytest.approx(
+            dense.validation_scores_, rel=1e-4
+        )
