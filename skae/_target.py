@@ -70,6 +70,13 @@ def as_target_array(y, n_samples, who):
         else:
             y = y.to_numpy(dtype=object, na_value=None)
     y = np.asarray(y)
+    if y.dtype.kind == "O":
+        # floats with None for unknown ones (a list, say) are a float y
+        known = y[~_unknown(y)]
+        if len(known) and all(
+            isinstance(v, float | np.floating) for v in known.ravel()
+        ):
+            y = np.where(_unknown(y), np.nan, y).astype(np.float64)
     if y.ndim == 2 and y.shape[1] == 1:
         y = y[:, 0]
     if y.ndim not in (1, 2):

@@ -3,6 +3,7 @@ with the reconstruction to predict y."""
 
 import pickle
 import warnings
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -184,6 +185,8 @@ def test_float_y_is_regression_labels_are_classes(data):
     X, y = data
     est = skae.AutoencoderTransformer(target_weight=1.0, random_state=0, **FAST)
     assert clone(est).fit(X, y.astype(float)).target_type_ == "continuous"
+    floats = [None if i % 5 == 0 else float(v) for i, v in enumerate(y)]
+    assert clone(est).fit(X, floats).target_type_ == "continuous"
     assert clone(est).fit(X, y).target_type_ == "multiclass"
     binary = clone(est).fit(X, y > 0)
     assert binary.target_type_ == "binary" and list(binary.classes_) == [False, True]
@@ -402,7 +405,7 @@ def test_model_files_check_the_target_fields(data, tmp_path):
 
 def test_save_refuses_labels_json_cannot_hold(data, tmp_path):
     X, y = data
-    target = np.array([0.5, 1.5, 2.5], dtype=object)[y]  # float labels
+    target = np.array([Decimal(0), Decimal(1), Decimal(2)], dtype=object)[y]
     model = skae.AutoencoderTransformer(target_weight=1.0, random_state=0, **FAST)
     model.fit(X, target)
     with pytest.raises(ValueError, match="stores class labels as JSON"):
