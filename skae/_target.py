@@ -3,7 +3,8 @@ encoded for the network's head (``target_weight > 0``).
 
 The task follows y's dtype, as the fitted attributes say:
 
-- a float ``y`` (one column or several) is a regression target: the head
+- a float ``y`` (one column or several; also an object ``y`` whose known
+  values are all floats) is a regression target: the head
   predicts it standardised (each column's mean and standard deviation over
   the known rows, ``target_mean_`` and ``target_scale_``), with a squared
   error (a Gaussian likelihood); ``target_type_`` is ``"continuous"`` or
