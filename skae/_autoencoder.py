@@ -60,6 +60,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         loss="auto",
         penalty=None,
         alpha=0.3,
+        target_weight=0.0,
         sparsity_target=0.05,
         noise=None,
         noise_level=0.2,
@@ -90,6 +91,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.target_weight = target_weight
         self.sparsity_target = sparsity_target
         self.noise = noise
         self.noise_level = noise_level

@@ -47,6 +47,8 @@ from ._params import (
     check_params,
     foreign_name_hint,
 )
+from ._target import ATTRIBUTES as TARGET_ATTRIBUTES
+from ._target import Target, as_target_array
 from ._training import (
     TrainingRun,
     warn_at_caller,
@@ -110,6 +112,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "loss": [StrOptions({"auto", "mse", "bce"})],
         "penalty": [str, None],
         "alpha": [Interval(Real, 0, None, closed="left")],
+        "target_weight": [Interval(Real, 0, None, closed="left")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
         "noise": [StrOptions({"gaussian", "masking"}), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
@@ -181,18 +184,25 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Training data; at least 2 samples. Sparse matrices (CSR or CSC)
             and ``np.memmap`` arrays are read one mini-batch at a time.
-        y : Ignored
-            Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), \
+default=None
+            The target of the supervised option (``target_weight > 0``): a
+            head on the code learns to predict it beside the reconstruction.
+            Labels (integers, booleans, strings) train a softmax over
+            ``classes_``; floats a regression on the standardised target. An
+            unknown target is NaN (None in an object ``y``): its row trains
+            the reconstruction only. Ignored when ``target_weight=0`` (the
+            default), as by any unsupervised transformer.
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._atomic(X, incremental=False)
+        return self._atomic(X, incremental=False, y=y)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None):
+    def partial_fit(self, X, y=None, classes=None):
         """Train on one chunk of data: one epoch over X.
 
         Like ``IncrementalPCA.partial_fit``, for data that arrive in chunks
@@ -213,15 +223,24 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             One chunk of training data; the first chunk needs at least 2
             samples and should span the data's range (its statistics fix
             the normalisation).
-        y : Ignored
-            Not used, present for API consistency by convention.
+        y : array-like of shape (n_samples,) or (n_samples, n_targets), \
+default=None
+            The chunk's targets for the supervised option (``target_weight >
+            0``), as for :meth:`fit`; the first call fixes the task, the
+            classes and the target's standardisation. Ignored when
+            ``target_weight=0``.
+        classes : array-like of shape (n_classes,), default=None
+            Every class label, for a classification target on the first call
+            (as ``SGDClassifier.partial_fit`` takes them); None takes the
+            classes of the first chunk's labels, and a later chunk with
+            another label is refused. Ignored when ``target_weight=0``.
 
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._atomic(X, incremental=True)
+        return self._atomic(X, incremental=True, y=y, classes=classes)
 
     def _fit_missing(self, X, warn_cut_short=True):
         """Fit on X whose NaN entries are missing values (the imputer's
@@ -233,7 +252,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         ``warnings.catch_warnings`` would, for every thread."""
         return self._atomic(X, False, missing=True, warn_cut_short=warn_cut_short)
 
-    def _atomic(self, X, incremental, missing=False, warn_cut_short=True):
+    def _atomic(
+        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
+    ):
         """Train a copy of the estimator's state, then publish it in one step.
 
         The training runs on a view that shares nothing writable with
@@ -247,18 +268,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         """
         with update_lock(self):
             work = view(self)
-            work._fit(X, incremental, missing, warn_cut_short)
+            work._fit(X, incremental, missing, warn_cut_short, y, classes)
             self.__dict__ = work.__dict__
         return self
 
-    def _fit(self, X, incremental, missing=False, warn_cut_short=True):
+    def _fit(
+        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
+    ):
         """The one training path: ``fit`` (max_iter epochs, the stopping
         rule) and ``partial_fit`` (one epoch) differ only in the run's
         settings. With ``missing`` (the imputer's engine, see
         :meth:`_fit_missing`), NaN entries of X are missing values: left out
         of the statistics and of the loss, and fed to the network as their
         feature's mean. ``warn_cut_short=False`` leaves out the
-        ConvergenceWarning of a fit that ``max_iter`` cut short."""
+        ConvergenceWarning of a fit that ``max_iter`` cut short. ``y`` and
+        ``classes``: the supervised option's targets (read only when
+        ``target_weight > 0``)."""
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
         memmap = isinstance(X, np.memmap)
@@ -273,7 +298,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._check_params(X, incremental)
         if resume:
             check_architecture_unchanged(self)
-        data = self._training_data(X, resume, incremental, missing, memmap)
+        targets = self._targets(y, X.shape[0], resume, incremental, classes)
+        data = self._training_data(X, resume, incremental, missing, memmap, targets)
         run = TrainingRun(self, data, incremental)
         if not resume:
             # the parameters the network is built from: warm starts, loading
@@ -291,10 +317,54 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             run.warn_if_cut_short(self)
         return self
 
-    def _training_data(self, X, resume, incremental, missing, memmap):
+    def _targets(self, y, n_samples, resume, incremental, classes):
+        """The supervised option's encoded targets of this call (a CPU
+        tensor, see :meth:`~skae._target.Target.encode`), or None when
+        ``target_weight=0`` (``y`` is then ignored). A new fit (not a
+        resume) fixes the task from ``y`` and sets the fitted attributes
+        that describe it (removing those of an earlier fit); every check of
+        ``y`` happens here, before any training."""
+        method = "partial_fit" if incremental else "fit"
+        on = self.target_weight > 0
+        if resume:
+            fitted = Target.of(self)
+            if (fitted is not None) != on:
+                raise ValueError(
+                    f"warm_start=True and partial_fit continue a model fitted "
+                    f"{'with' if fitted is not None else 'without'} the supervised "
+                    f"option; target_weight={self.target_weight!r} would "
+                    f"{'drop' if fitted is not None else 'add'} its head. Keep "
+                    "target_weight "
+                    + ("> 0" if fitted is not None else "at 0")
+                    + ", or set warm_start=False (and call fit) to fit a new model."
+                )
+        else:
+            for name in TARGET_ATTRIBUTES:
+                self.__dict__.pop(name, None)
+        if not on:
+            return None
+        who = type(self).__name__
+        if y is None:
+            raise ValueError(
+                f"target_weight={self.target_weight!r} trains a head on the code "
+                f"to predict y, but {method} got y=None. Pass y ({who}.{method}(X, "
+                "y), or y to the Pipeline's fit; an unknown target is NaN), or set "
+                "target_weight=0 for unsupervised codes (AutoencoderImputer and "
+                "AutoencoderOutlierDetector train their model without y)."
+            )
+        y = as_target_array(y, n_samples, who)
+        target = Target.of(self) if resume else Target.fit(y, who, classes)
+        if classes is not None:
+            target.check_classes(classes, first=not resume)
+        if not resume:
+            self.__dict__.update(target.attributes())
+        return target.encode(y)
+
+    def _training_data(self, X, resume, incremental, missing, memmap, targets=None):
         """The rows a run trains on, with the device, likelihood,
-        normalisation and missing entries: the fitted ones when the run
-        continues the fitted net, else chosen from the parameters and X."""
+        normalisation and missing entries (the fitted ones when the run
+        continues the fitted net, else chosen from the parameters and X),
+        and the supervised option's encoded ``targets`` (or None)."""
         if resume:
             normalisation = Normalisation(self.offset_, self.scale_)
             lik = likelihood(self.loss_)
@@ -319,7 +389,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
                 f"validation rows); got n_samples={X.shape[0]}."
             )
         return TrainingData(
-            X, device, lik, normalisation, resume, memmap=memmap, missing=missing
+            X,
+            device,
+            lik,
+            normalisation,
+            resume,
+            memmap=memmap,
+            missing=missing,
+            targets=targets,
         )
 
     def _publish(self, net, data, validated):

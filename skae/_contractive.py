@@ -82,6 +82,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         loss="auto",
         penalty="contractive",
         alpha=0.1,
+        target_weight=0.0,
         sparsity_target=0.05,
         noise=None,
         noise_level=0.2,
@@ -112,6 +113,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.target_weight = target_weight
         self.sparsity_target = sparsity_target
         self.noise = noise
         self.noise_level = noise_level

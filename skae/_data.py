@@ -287,19 +287,34 @@ def training_batches(n, batch_size):
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """The (already normalised, already on-device) training matrix.
+    """The (already normalised, already on-device) training matrix, and
+    the supervised option's encoded targets ``y`` (a tensor of as many
+    rows, or None).
 
-    Items are ``(x, x)``: an autoencoder's target is its input.
+    Items are ``(x, x)``: an autoencoder's target is its input; with ``y``,
+    ``(x, (x, y))``: the input and the head's target travel together.
     """
 
-    def __init__(self, X):
+    def __init__(self, X, y=None):
         self.X = X
+        self.y = y
 
     def __len__(self):
         return len(self.X)
 
     def __getitem__(self, i):
-        return self.X[i], self.X[i]
+        return self.X[i], with_targets(self.X[i], self.y, i)
+
+
+def with_targets(X, y, rows):
+    """A batch's training target: the input ``X`` itself, or ``(X, y[rows])``
+    when there are supervised targets ``y``."""
+    return X if y is None else (X, y[rows])
+
+
+def split_targets(y_true):
+    """(reconstruction target, head target or None) of a batch's target."""
+    return y_true if isinstance(y_true, tuple) else (y_true, None)
 
 
 class LazyRows:
@@ -390,15 +405,23 @@ class ShuffledSplit:
         n = len(dataset)
         n_valid = held_out(self.fraction, n)
         order = np.random.RandomState(self.seed).permutation(n)
-        X = dataset.X
+        X, y = dataset.X, dataset.y
+        train, valid = order[n_valid:], order[:n_valid]
+        if y is not None:
+            y_train, y_valid = (
+                y[torch.from_numpy(r).to(y.device)] for r in (train, valid)
+            )
+        else:
+            y_train = y_valid = None
         if isinstance(X, LazyRows):  # split the row indices, copy nothing
-            return TensorDataset(X.subset(order[n_valid:])), TensorDataset(
-                X.subset(order[:n_valid])
+            return (
+                TensorDataset(X.subset(train), y_train),
+                TensorDataset(X.subset(valid), y_valid),
             )
         order = torch.from_numpy(order).to(X.device)
         return (
-            TensorDataset(X[order[n_valid:]]),
-            TensorDataset(X[order[:n_valid]]),
+            TensorDataset(X[order[n_valid:]], y_train),
+            TensorDataset(X[order[:n_valid]], y_valid),
         )
 
 
@@ -440,10 +463,21 @@ class TrainingData:
     normalisation and fill these are). ``missing``: True when X's NaN
     entries are missing values (their fill is computed from the rows), a
     fitted net's :class:`~skae._objectives.MissingEntries`, or None.
+    ``targets``: the supervised option's encoded targets (a tensor, one
+    row per row of X, moved to the device; see
+    :meth:`~skae._target.Target.encode`), or None.
     """
 
     def __init__(
-        self, X, device, likelihood, normalisation, resume, memmap=False, missing=None
+        self,
+        X,
+        device,
+        likelihood,
+        normalisation,
+        resume,
+        memmap=False,
+        missing=None,
+        targets=None,
     ):
         self.n_samples, self.n_features = X.shape
         self.device = device
@@ -451,6 +485,7 @@ class TrainingData:
         self.normalisation = normalisation
         self.resume = resume
         self.rows = training_rows(X, normalisation, device, memmap)
+        self.targets = None if targets is None else targets.to(device)
         if missing is True:
             missing = MissingEntries.from_rows(self.rows)
         self.missing = missing

@@ -52,6 +52,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         loss="auto",
         penalty=None,
         alpha=0.3,
+        target_weight=0.0,
         sparsity_target=0.05,
         noise="gaussian",
         noise_level=0.2,
@@ -82,6 +83,7 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.target_weight = target_weight
         self.sparsity_target = sparsity_target
         self.noise = noise
         self.noise_level = noise_level

@@ -87,6 +87,24 @@ PARAM_DOCS = {
         """The strength λ of ``penalty``. With ``penalty=None`` it has no
     effect, and a value other than the default or 0.0 is an error.""",
     ),
+    "target_weight": (
+        "float",
+        """The supervised option: the weight of a target's loss beside the
+    reconstruction's. 0 (the default) fits unsupervised codes and ignores
+    ``y``. Above 0, ``fit(X, y)`` also trains a linear head on the code
+    (the posterior mean for the VAE) to predict ``y``: a softmax over
+    ``classes_`` for labels (integers, booleans, strings), the squared
+    error on the standardised target for a float ``y`` (one column or
+    several); the loss is the reconstruction's (plus any penalty) +
+    ``target_weight`` × the head's, the validation loss of
+    ``early_stopping`` included. Rows whose target is unknown (NaN, or
+    None in an object ``y``) train the reconstruction only. ``transform``
+    never needs ``y``. Tune it like ``alpha`` (``GridSearchCV`` over
+    ``[0, 0.3, 1, 3]``, say) so the search chooses between unsupervised
+    and supervised codes. Switching it between 0 and above 0 on a fitted
+    model changes the network: a warm start or ``partial_fit`` refuses
+    it.""",
+    ),
     "sparsity_target": (
         "float",
         """The target mean activation ρ of each code unit for ``penalty="kl"``;
@@ -265,7 +283,22 @@ n_components_ : int
         Minus the validation loss per epoch when ``early_stopping=True``.
 
     best_validation_score_ : float or None
-        The best of ``validation_scores_``."""
+        The best of ``validation_scores_``.
+
+    target_type_ : {"binary", "multiclass", "continuous", \
+"continuous-multioutput"}
+        The supervised option's task (scikit-learn's names); set only by a
+        fit with ``target_weight > 0``, as are the three below.
+
+    classes_ : ndarray of shape (n_classes,)
+        The class labels, sorted, of a classification target.
+
+    target_mean_ : ndarray of shape (n_targets,)
+        Per-target mean of the known values of a regression target ...
+
+    target_scale_ : ndarray of shape (n_targets,)
+        ... and their standard deviation (1 for a constant target): the
+        head predicts ``(y - target_mean_) / target_scale_``."""
 
 
 def _render_params(cls):

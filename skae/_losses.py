@@ -91,3 +91,21 @@ def bernoulli_nll(x, logits):
 def bernoulli_log_likelihood(x, logits):
     """log p(x) per row: minus :func:`bernoulli_nll`."""
     return -bernoulli_nll(x, logits)
+
+
+def target_loss(output, target):
+    """The supervised head's loss, averaged over the batch's known targets
+    (0 when it has none).
+
+    ``target`` int64 (class indices, -1 unknown): the cross-entropy of the
+    softmax over ``output``'s logits, mean over known rows. ``target``
+    float (standardised targets, NaN unknown, same shape as ``output``):
+    the squared error, mean over known entries.
+    """
+    if target.dtype == torch.int64:
+        known = target >= 0
+        losses = F.cross_entropy(output, target.clamp(min=0), reduction="none")
+        return (losses * known).sum() / known.sum().clamp(min=1)
+    known = ~torch.isnan(target)
+    error = torch.where(known, output - torch.nan_to_num(target), 0.0)
+    return error.pow(2).sum() / known.sum().clamp(min=1)

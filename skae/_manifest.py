@@ -14,6 +14,9 @@ from numbers import Integral, Real
 
 import numpy as np
 
+from ._target import ATTRIBUTES as TARGET_ATTRIBUTES
+from ._target import CLASSIFICATION, REGRESSION
+
 #: The dtypes a model file's arrays are written in, by kind: floats (the
 #: normalisation, diagnostics), booleans, integer indices, and objects
 #: (feature names, strings). Nothing else is ever decoded.
@@ -169,6 +172,41 @@ def _code_means(path, field, value, fitted):
     return array(path, field, value, "f", fitted["n_components_"])
 
 
+def _target_type(path, field, value, fitted):
+    return _choice(path, field, value, CLASSIFICATION + REGRESSION)
+
+
+def _classes(path, field, value, fitted):
+    """A classification target's labels: integers, booleans or strings,
+    distinct and sorted, two of them for a binary target."""
+    if fitted.get("target_type_") not in CLASSIFICATION:
+        raise refuse(path, field, "belongs to a classification target only")
+    dtype = value.get("dtype") if isinstance(value, dict) else None
+    kind = next((k for k in "ibO" if dtype in ARRAY_DTYPES[k]), "O")
+    classes = array(path, field, value, kind)
+    binary = fitted["target_type_"] == "binary"
+    if (len(classes) != 2) if binary else (len(classes) < 3):
+        raise refuse(
+            path,
+            field,
+            f"has {len(classes)} labels for a {fitted['target_type_']} target",
+        )
+    if not all(a < b for a, b in zip(classes[:-1], classes[1:])):
+        raise refuse(path, field, "must hold distinct labels, sorted")
+    return classes
+
+
+def _target_statistics(path, field, value, fitted):
+    """A regression target's per-target mean or scale."""
+    if fitted.get("target_type_") not in REGRESSION:
+        raise refuse(path, field, "belongs to a regression target only")
+    length = 1 if fitted["target_type_"] == "continuous" else None
+    out = array(path, field, value, "f", length, finite=True)
+    if len(out) == 0 or (field.endswith("scale_") and not np.all(out > 0)):
+        raise refuse(path, field, "must hold positive numbers, one per target")
+    return out
+
+
 #: A skae estimator's fitted attributes, in the order they are checked
 #: (sizes first: later ones are checked against them), each with its check
 #: and the class (by name) it belongs to, None for every estimator.
@@ -193,12 +231,17 @@ MODEL_FITTED = {
         lambda p, f, v, d: number(p, f, v, True, 0.0, 1.0),
     ),
     "mean_activation_": ("SparseAutoencoder", _code_means),
+    "target_type_": (None, _target_type),
+    "classes_": (None, _classes),
+    "target_mean_": (None, _target_statistics),
+    "target_scale_": (None, _target_statistics),
 }
 
-#: Fitted attributes a model may lack: set only for some inputs, or
-#: recorded only since a later version (``n_dead_components_``: a file saved
-#: before it loads without it).
-OPTIONAL = ("feature_names_in_", "n_dead_components_")
+#: Fitted attributes a model may lack: set only for some inputs (the
+#: supervised option's, see :func:`target_fields`), or recorded only since a
+#: later version (``n_dead_components_``: a file saved before it loads
+#: without it).
+OPTIONAL = ("feature_names_in_", "n_dead_components_", *TARGET_ATTRIBUTES)
 
 
 def _choice(path, field, value, choices):
@@ -236,6 +279,35 @@ def model_fitted(path, cls, fitted, n_components):
             f"{n_components}",
         )
     return out
+
+
+def target_fields(path, fitted, target_weight):
+    """Refuse a record whose supervised option's attributes do not match its
+    ``target_weight`` parameter, or each other: all those of its task when
+    ``target_weight > 0``, none otherwise."""
+    target_type = fitted.get("target_type_")
+    if target_type is None:
+        wanted = ()
+    elif target_type in CLASSIFICATION:
+        wanted = ("target_type_", "classes_")
+    else:
+        wanted = ("target_type_", "target_mean_", "target_scale_")
+    if (target_weight > 0) != bool(wanted):
+        raise refuse(
+            path,
+            "fitted.target_type_",
+            f"{'is missing' if not wanted else 'is set'} while params.target_weight "
+            f"is {target_weight!r}",
+        )
+    for name in TARGET_ATTRIBUTES:
+        if (name in fitted) != (name in wanted):
+            raise refuse(
+                path, f"fitted.{name}", f"does not agree with a {target_type} target"
+            )
+    if target_type in REGRESSION and len(fitted["target_mean_"]) != len(
+        fitted["target_scale_"]
+    ):
+        raise refuse(path, "fitted.target_scale_", "has another length than its mean")
 
 
 def _check_names(path, where, fitted, expected, cls_name):

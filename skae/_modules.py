@@ -264,3 +264,16 @@ class VariationalAutoencoder(_EncoderDecoder):
             eps = torch.randn_like(mu)
         z = mu + torch.exp(0.5 * log_var) * eps
         return self.decode(z), mu, log_var
+
+
+def add_target_head(module, n_outputs):
+    """Give ``module`` (an :class:`Autoencoder` or
+    :class:`VariationalAutoencoder`) the supervised option's head: a linear
+    layer ``target_head`` from the code (``(batch, n_components)``, the
+    posterior mean for the VAE) to ``(batch, n_outputs)`` (logits of the
+    classes, or the standardised targets). It is part of the module, so the
+    state dict, pickles and model files carry it. Returns ``module``."""
+    module.target_head = LazyLinear(n_outputs)
+    with torch.no_grad():
+        module.target_head(torch.zeros(2, module.n_components))
+    return module

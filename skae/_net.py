@@ -33,10 +33,12 @@ from ._data import (  # noqa: F401
     LazyRows,
     ShuffledSplit,
     TensorDataset,
+    split_targets,
     training_batch_count,
     training_batches,
+    with_targets,
 )
-from ._losses import gaussian_kl
+from ._losses import gaussian_kl, target_loss
 from .nn import drawing_from
 
 #: The per-batch events of a training step, in the order they fire.
@@ -56,6 +58,7 @@ class TensorBatches:
 
     def __init__(self, dataset, batch_size, shuffle=False, generator=None):
         self.X = dataset.X
+        self.y = dataset.y
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -71,12 +74,14 @@ class TensorBatches:
             device = self.generator.device if self.generator is not None else "cpu"
             order = torch.randperm(n, generator=self.generator, device=device)
             for start, stop in training_batches(n, bs):
-                batch = self.X[order[start:stop]]
-                yield batch, batch
+                rows = order[start:stop]
+                batch = self.X[rows]
+                yield batch, with_targets(batch, self.y, rows)
         else:
             for start in range(0, n, bs):
-                batch = self.X[start : start + bs]
-                yield batch, batch
+                rows = slice(start, start + bs)
+                batch = self.X[rows]
+                yield batch, with_targets(batch, self.y, rows)
 
 
 def copy_net(net):
@@ -123,13 +128,17 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     """The autoencoders' objective, made of the pieces of ``_objectives``:
 
         criterion(reconstruction, clean target) + alpha * penalty(code)
+            [+ target_weight * target_loss(target_head(code), y)]
 
     the criterion being the likelihood's (squared error or binary
     cross-entropy, averaged over every entry), and the input corrupted by
-    ``corruption`` in training steps only. Randomness in training (shuffling,
-    corruption, the VAE's draws, the dropout of skae's blocks through
-    :func:`skae.nn.drawing_from`) comes from ``generator_``, a
-    ``torch.Generator`` seeded with ``seed`` when training begins. A module
+    ``corruption`` in training steps only. The last term is the supervised
+    option's, for batches whose target carries y (``(x, y)`` instead of
+    ``x``, see :func:`~skae._data.with_targets`); validation batches too.
+    Randomness in training (shuffling, corruption, the VAE's draws, the
+    dropout of skae's blocks through :func:`skae.nn.drawing_from`) comes
+    from ``generator_``, a ``torch.Generator`` seeded with ``seed`` when
+    training begins. A module
     that may draw from torch's global generator (a user's) trains each step
     on ``global_rng_``, its fit's stream of that generator, when the
     estimator sets one (``skae._random.GlobalStream``).
@@ -145,6 +154,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         likelihood=None,
         penalty=None,
         alpha=0.0,
+        target_weight=0.0,
         corruption=None,
         missing=None,
         noise=None,
@@ -156,6 +166,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         self.likelihood = likelihood
         self.penalty = penalty
         self.alpha = alpha
+        self.target_weight = target_weight
         self.corruption = corruption
         self.missing = missing
         self.noise = noise  # what ``corruption`` was built from
@@ -306,13 +317,29 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
             X = self.missing.fill_in(X)  # the input as the network saw it
         return self.alpha * self.penalty(code, X, self.module_)
 
+    def supervised(self, loss, code, y_true):
+        """``loss`` plus ``target_weight`` times the head's loss on ``code``
+        (:func:`~skae._losses.target_loss`), when the batch's target
+        carries the supervised option's targets; ``loss`` otherwise."""
+        _, targets = split_targets(y_true)
+        if targets is None:
+            return loss
+        head = self.module_.target_head(code)
+        return loss + self.target_weight * target_loss(head, targets)
+
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, code = y_pred
+        loss = self.reconstruction_loss(reconstruction, split_targets(y_true)[0])
+        return self.supervised(
+            with_penalty(loss, self.code_penalty(code, X)), code, y_true
+        )
+
+    def reconstruction_loss(self, reconstruction, X):
+        """The likelihood's criterion between the reconstruction and the
+        clean rows ``X`` (over the observed entries, with missing ones)."""
         if self.missing is not None:
-            fit = self.missing.loss(self.likelihood, reconstruction, y_true)
-        else:
-            fit = self.criterion_(reconstruction, y_true)
-        return with_penalty(fit, self.code_penalty(code, X))
+            return self.missing.loss(self.likelihood, reconstruction, X)
+        return self.criterion_(reconstruction, X)
 
 
 class VAENet(AutoencoderNet):
@@ -418,11 +445,15 @@ class VAENet(AutoencoderNet):
         output, mu, log_var = y_pred
         module = self.module_
         reconstruction = self.likelihood.negative_log_likelihood(
-            y_true, output, module.output_log_var()
+            split_targets(y_true)[0], output, module.output_log_var()
         ).mean()
         kl = gaussian_kl(mu, log_var).mean()
         weight = self.kl_weight_ if training else self.beta
         prefix = "train" if training else "valid"
         if getattr(self, "terms_", None) is not None:  # in an epoch
             self._record_terms(prefix, reconstruction, kl)
-        return with_penalty(reconstruction + weight * kl, self.code_penalty(mu, X))
+        return self.supervised(
+            with_penalty(reconstruction + weight * kl, self.code_penalty(mu, X)),
+            mu,
+            y_true,
+        )

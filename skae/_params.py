@@ -30,6 +30,7 @@ BASE_PARAMS = {
     "loss": "auto",
     "penalty": None,
     "alpha": 0.3,
+    "target_weight": 0.0,
     "sparsity_target": 0.05,
     "noise": None,
     "noise_level": 0.2,

@@ -153,6 +153,16 @@ def _model_record(estimator):
         )
         params["callbacks"] = None
     params = {name: _param_to_json(name, value) for name, value in params.items()}
+    classes = getattr(estimator, "classes_", None)
+    if classes is not None and classes.dtype.kind == "O":
+        odd = [c for c in classes if not isinstance(c, str)]
+        if odd:
+            raise ValueError(
+                f"skae.save stores class labels as JSON integers, booleans or "
+                f"strings; this model's classes_ hold {odd[0]!r} "
+                f"({type(odd[0]).__name__}). Fit it with labels of one of "
+                "those types, or use pickle for trusted use."
+            )
 
     module = estimator.net_.module_
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
@@ -313,6 +323,7 @@ def _build(path, manifest, weights, device, encoder, decoder):
     fitted = fields.model_fitted(
         path, cls, manifest.get("fitted"), params["n_components"]
     )
+    fields.target_fields(path, fitted, params["target_weight"])
     n_features = fitted["n_features_in_"]
     history = fields.history(path, manifest.get("history"), fitted["n_iter_"])
     fill = fields.fill_values(path, manifest.get("missing_fill"), n_features)
@@ -328,9 +339,10 @@ def _build(path, manifest, weights, device, encoder, decoder):
     buffers = {name: state.pop(name, None) for name in names}
     estimator._fitted_params = estimator.get_params(deep=False)
     lik = likelihood(fitted["loss_"])
-    _check_shapes(path, estimator, n_features, lik, state, buffers)
+    # the fitted attributes first: the supervised option's shape the network
     for name, value in fitted.items():
         setattr(estimator, name, value)
+    _check_shapes(path, estimator, n_features, lik, state, buffers)
     net = build_net(
         estimator,
         n_features,
@@ -378,9 +390,17 @@ def _exact_params(path, cls, recorded):
     return dict(recorded)
 
 
+#: Parameters added since the file format's version began, with the value
+#: that a file written before them means.
+ADDED_PARAMS = {"target_weight": 0.0}
+
+
 def _params_back(path, cls, recorded):
-    """The recorded parameters of a ``cls``: exactly its parameters, the
-    layer widths as tuples of ints, no callbacks."""
+    """The recorded parameters of a ``cls``: exactly its parameters (those
+    of :data:`ADDED_PARAMS` at their old meaning in a file that predates
+    them), the layer widths as tuples of ints, no callbacks."""
+    if isinstance(recorded, dict):
+        recorded = {**ADDED_PARAMS, **recorded}
     params = _exact_params(path, cls, recorded)
     for name in SIZE_PARAMS:
         if params[name] is not None:

@@ -85,6 +85,7 @@ class SparseAutoencoder(BaseAutoencoder):
         loss="mse",
         penalty="l1",
         alpha=0.3,
+        target_weight=0.0,
         sparsity_target=0.05,
         noise=None,
         noise_level=0.2,
@@ -115,6 +116,7 @@ class SparseAutoencoder(BaseAutoencoder):
         self.loss = loss
         self.penalty = penalty
         self.alpha = alpha
+        self.target_weight = target_weight
         self.sparsity_target = sparsity_target
         self.noise = noise
         self.noise_level = noise_level

@@ -24,6 +24,7 @@ from skorch.callbacks import Callback, LRScheduler
 
 from ._callbacks import EpochMean, TrainingMonitor
 from ._data import ShuffledSplit, TensorDataset, feature_moments, held_out
+from ._modules import add_target_head
 from ._net import copy_net
 from ._objectives import make_corruption, make_penalty
 from ._params import sizes_of
@@ -37,6 +38,7 @@ from ._random import (
     training_seed,
 )
 from ._schedule import OneCycle, auto_epochs, first_judged_epoch
+from ._target import Target
 from ._threads import ThreadPolicy, training_threads
 from .nn import MLPDecoder, MLPEncoder, drawing_from
 
@@ -238,7 +240,11 @@ def build_module(estimator, n_features, lik, meta=False):
         encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
     if decoder is None:
         decoder = MLPDecoder(decoder_sizes, p["activation"], p["dropout"], n_features)
-    return estimator._make_module(encoder, decoder, n_features, p, lik)
+    module = estimator._make_module(encoder, decoder, n_features, p, lik)
+    target = Target.of(estimator)
+    if target is not None:  # the supervised option's head, on the code
+        add_target_head(module, target.n_outputs)
+    return module
 
 
 def _copyable(module):
@@ -486,6 +492,7 @@ class TrainingRun:
         return dict(
             penalty=make_penalty(est.penalty, est),
             alpha=float(est.alpha),
+            target_weight=float(est.target_weight),
             corruption=corruption,
             missing=data.missing,
             **noise,
@@ -512,7 +519,7 @@ class TrainingRun:
                 )
             try:
                 with training_threads():
-                    net.partial_fit(TensorDataset(data.rows))
+                    net.partial_fit(TensorDataset(data.rows, data.targets))
             finally:
                 net.global_rng_ = None
             history = net.history
