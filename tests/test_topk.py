@@ -489,3 +489,27 @@ def test_trains_on_cuda(data, penalty):
     assert est.net_.module_.code_activation.rows_since_fired.is_cuda
     Z = est.set_params(sparse_output=True).transform(X)
     assert Z.nnz > 0 and np.isfinite(est.fvu_)
+
+
+def test_sparse_diagnostics_are_computed_a_batch_at_a_time(fitted, data, monkeypatch):
+    """SparseAutoencoder's inactive_fraction_ and mean_activation_ come from
+    batches of codes (a 16k-unit code of a large chunk would not fit in
+    memory), and equal the whole matrix's figures."""
+    X = data[0].astype(np.float32)
+    monkeypatch.setattr(_inference, "INFERENCE_BATCH_ENTRIES", 16 * 7)
+    est = pickle.loads(pickle.dumps(fitted))
+    batches = []
+    original = _inference.training_code_batches
+
+    def spy(*args):
+        for Z in original(*args):
+            batches.append(len(Z))
+            yield Z
+
+    monkeypatch.setattr(skae._sparse, "training_code_batches", spy)
+    est.partial_fit(X)
+    assert max(batches) == 7
+    Z = np.abs(est.transform(X))
+    rms = np.sqrt((Z.astype(np.float64) ** 2).mean(axis=0))
+    assert est.inactive_fraction_ == np.mean(Z < 0.1 * rms)
+    np.testing.assert_allclose(est.mean_activation_, Z.mean(axis=0), rtol=1e-6)
