@@ -46,6 +46,7 @@ from ._objectives import (
     penalty_from_params,
 )
 from ._params import (
+    ADDED_PARAMS,
     FOREIGN_NAMES,
     check_architecture_unchanged,
     check_n_components,
@@ -549,6 +550,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return atoms().T.detach().cpu().numpy().astype(np.float64)
 
     def __setstate__(self, state):
+        # a pickle from before a parameter existed: its older behaviour
+        state = {**ADDED_PARAMS, **state}
+        fitted = state.get("_fitted_params")
+        if fitted is not None:
+            state["_fitted_params"] = {**ADDED_PARAMS, **fitted}
         super().__setstate__(state)
         # skorch unpickles a GPU-trained net_ onto the CPU when this machine
         # has no GPU (with its DeviceWarning); say so in ``device`` too, as

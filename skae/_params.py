@@ -52,6 +52,11 @@ BASE_PARAMS = {
     "warm_start": False,
 }
 
+#: Parameters added since model files of format 2 and pickles were first
+#: written, with the value that reproduces the older behaviour: a file or
+#: pickle without them gets this value (TopK, issue 29).
+ADDED_PARAMS = {"n_nonzero_coefs": None, "sparse_output": False}
+
 #: Parameters that shape the network (or the data's units): fixed once a
 #: model is fitted, so a warm start or ``partial_fit`` that finds one changed
 #: raises instead of silently training the old network. Every other
