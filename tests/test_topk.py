@@ -518,9 +518,7 @@ def test_sparse_diagnostics_are_computed_a_batch_at_a_time(fitted, data, monkeyp
 # ------------------------------------------------- files from before TopK
 
 
-def test_model_files_and_pickles_from_before_the_new_parameters_load(
-    data, tmp_path
-):
+def test_model_files_and_pickles_from_before_the_new_parameters_load(data, tmp_path):
     import hashlib
     import json
     import zipfile
