@@ -375,17 +375,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The codes, in X's float dtype (float32 stays float32); a CSR
             matrix of the non-zero entries with ``sparse_output=True``.
         """
-        if self.sparse_output:
-            check_is_fitted(self)
-            X = validate_X(self, X, reset=False, ensure_all_finite=False)
-            return run_batches(self, self._encode, X, normalise=True, sparse=True)
-        return self._transform(X)
+        return self._transform(X, sparse=self.sparse_output)
 
-    def _transform(self, X):
-        """``transform`` without the ``set_output`` wrapping: always an array."""
+    def _transform(self, X, sparse=False):
+        """``transform`` without the ``set_output`` wrapping: an array, or
+        with ``sparse`` a CSR matrix."""
         check_is_fitted(self)
         X = validate_X(self, X, reset=False, ensure_all_finite=False)
-        return run_batches(self, self._encode, X, normalise=True)
+        return run_batches(self, self._encode, X, normalise=True, sparse=sparse)
 
     @reads_fitted_state
     def inverse_transform(self, X):
