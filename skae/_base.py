@@ -36,11 +36,22 @@ from ._compat import (
 )
 from ._data import Normalisation, TrainingData, auto_loss, validate_X
 from ._device import resolve_device
-from ._inference import reads_fitted_state, run_batches, training_codes, view
+from ._inference import (
+    reads_fitted_state,
+    run_batches,
+    training_code_batches,
+    view,
+)
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
-from ._objectives import PENALTIES, likelihood
+from ._objectives import (
+    likelihood,
+    make_penalty,
+    penalty_fitted_names,
+    penalty_from_params,
+)
 from ._params import (
+    ADDED_PARAMS,
     FOREIGN_NAMES,
     check_architecture_unchanged,
     check_n_components,
@@ -114,6 +125,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "alpha": [Interval(Real, 0, None, closed="left")],
         "target_weight": [Interval(Real, 0, None, closed="left")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "n_nonzero_coefs": [Interval(Integral, 1, None, closed="left"), None],
+        "sparse_output": ["boolean"],
         "noise": [StrOptions({"gaussian", "masking"}), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -311,6 +324,7 @@ default=None
         self._publish(net, data, validated=run.validating)
         self.n_samples_seen_ = seen + data.n_samples
         self._after_training(data.rows)
+        self._penalty_diagnostics(data.rows)
         if not incremental:  # a chunk may leave a unit off by chance
             warn_if_dead_components(self)
         if warn_cut_short:
@@ -359,6 +373,15 @@ default=None
         if not resume:
             self.__dict__.update(target.attributes())
         return target.encode(y)
+
+    def _penalty_diagnostics(self, X_train):
+        """The fitted attributes of the penalty (TopK's ``dead_fraction_``,
+        ...), none of another penalty's left from an earlier fit."""
+        for name in penalty_fitted_names():
+            self.__dict__.pop(name, None)
+        penalty = make_penalty(self.penalty, self)
+        if penalty is not None:
+            self.__dict__.update(penalty.fitted_attributes(self, X_train))
 
     def _training_data(self, X, resume, incremental, missing, memmap, targets=None):
         """The rows a run trains on, with the device, likelihood,
@@ -437,16 +460,18 @@ default=None
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
-            The codes, in X's float dtype (float32 stays float32).
+        X_new : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_components)
+            The codes, in X's float dtype (float32 stays float32); a CSR
+            matrix of the non-zero entries with ``sparse_output=True``.
         """
-        return self._transform(X)
+        return self._transform(X, sparse=self.sparse_output)
 
-    def _transform(self, X):
-        """``transform`` without the ``set_output`` wrapping: always an array."""
+    def _transform(self, X, sparse=False):
+        """``transform`` without the ``set_output`` wrapping: an array, or
+        with ``sparse`` a CSR matrix."""
         check_is_fitted(self)
         X = validate_X(self, X, reset=False, ensure_all_finite=False)
-        return run_batches(self, self._encode, X, normalise=True)
+        return run_batches(self, self._encode, X, normalise=True, sparse=sparse)
 
     @reads_fitted_state
     def inverse_transform(self, X):
@@ -454,8 +479,9 @@ default=None
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, e.g. the output of :meth:`transform`.
+        X : {array-like, sparse matrix} of shape (n_samples, n_components)
+            Codes, e.g. the output of :meth:`transform` (a CSR matrix with
+            ``sparse_output=True``).
 
         Returns
         -------
@@ -467,7 +493,7 @@ default=None
             the index of ``X`` when it has one.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
+        Z = check_array(X, dtype=[np.float64, np.float32], accept_sparse="csr")
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
@@ -593,7 +619,28 @@ default=None
     def _n_features_out(self):
         return self.n_components_
 
+    @property
+    def components_(self):
+        """The decoder's unit-norm atoms, ``(n_components, n_features)``, as
+        ``DictionaryLearning.components_``: fitted with ``penalty="topk"``
+        or ``"batchtopk"`` only (a linear decoder), in X's units up to one
+        global scale (``scale_``), which leaves directions unchanged."""
+        decoder = getattr(getattr(self, "net_", None), "module_", None)
+        atoms = getattr(getattr(decoder, "decoder", None), "atoms", None)
+        if atoms is None:
+            raise AttributeError(
+                f"{type(self).__name__} has components_ (the atoms of a linear "
+                "dictionary) only once fitted with penalty='topk' or 'batchtopk'."
+            )
+        with torch.no_grad():
+            return atoms().T.detach().cpu().numpy().astype(np.float64)
+
     def __setstate__(self, state):
+        # a pickle from before a parameter existed: its older behaviour
+        state = {**ADDED_PARAMS, **state}
+        fitted = state.get("_fitted_params")
+        if fitted is not None:
+            state["_fitted_params"] = {**ADDED_PARAMS, **fitted}
         super().__setstate__(state)
         # skorch unpickles a GPU-trained net_ onto the CPU when this machine
         # has no GPU (with its DeviceWarning); say so in ``device`` too, as
@@ -638,19 +685,17 @@ default=None
         return f"loss={lik.loss!r}"
 
     def _make_module(self, encoder, decoder, n_features, params, lik):
-        """The torch module around the encoder and decoder bodies."""
-        penalty = PENALTIES[params["penalty"]] if params["penalty"] else None
+        """The torch module around the encoder and decoder bodies (the
+        penalty's, which may build its own network)."""
+        penalty = penalty_from_params(params)
+        if penalty is not None:
+            return penalty.build_module(encoder, decoder, n_features, params, lik)
         return Autoencoder(
             encoder,
             decoder,
             n_features,
             params["n_components"],
-            code_activation=(
-                penalty().code_activation(params["code_activation"])
-                if penalty
-                else params["code_activation"]
-            ),
-            code_rms_norm=bool(penalty and penalty.code_rms_norm),
+            code_activation=params["code_activation"],
         )
 
     def _net_class(self):
@@ -675,12 +720,13 @@ default=None
     def _after_training(self, X_train):
         """Fitted diagnostics computed on the rows just trained on
         (``X_train``: the normalised rows, see
-        :func:`~skae._data.training_rows`);
-        called after ``fit`` and after every ``partial_fit``. Returns the
-        codes of these rows, for a variant's own diagnostics."""
-        codes = training_codes(self, X_train)
-        self.n_dead_components_ = int(np.sum(np.all(codes == 0, axis=0)))
-        return codes
+        :func:`~skae._data.training_rows`), one batch of codes at a time
+        (a wide code on a large chunk would not fit in memory whole);
+        called after ``fit`` and after every ``partial_fit``."""
+        nonzero = torch.zeros(self.n_components_, dtype=torch.bool)
+        for codes in training_code_batches(self, X_train):
+            nonzero |= (codes != 0).any(dim=0).cpu()
+        self.n_dead_components_ = int((~nonzero).sum())
 
     def _record_history(self, history):
         """Fitted attributes (a dict) read off the history beyond the

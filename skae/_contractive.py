@@ -84,6 +84,8 @@ class ContractiveAutoencoder(BaseAutoencoder):
         alpha=0.1,
         target_weight=0.0,
         sparsity_target=0.05,
+        n_nonzero_coefs=None,
+        sparse_output=False,
         noise=None,
         noise_level=0.2,
         dropout=0.1,
@@ -115,6 +117,8 @@ class ContractiveAutoencoder(BaseAutoencoder):
         self.alpha = alpha
         self.target_weight = target_weight
         self.sparsity_target = sparsity_target
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.sparse_output = sparse_output
         self.noise = noise
         self.noise_level = noise_level
         self.dropout = dropout

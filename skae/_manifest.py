@@ -235,13 +235,26 @@ MODEL_FITTED = {
     "classes_": (None, _classes),
     "target_mean_": (None, _target_statistics),
     "target_scale_": (None, _target_statistics),
+    # penalty="topk" or "batchtopk" only (skae._topk), whatever the class
+    "n_nonzero_coefs_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
+    "dead_fraction_": (None, lambda p, f, v, d: number(p, f, v, True, 0.0, 1.0)),
+    "mean_nonzeros_": (None, lambda p, f, v, d: number(p, f, v, True, 0.0)),
+    "fvu_": (None, lambda p, f, v, d: number(p, f, v, True, 0.0)),
 }
 
-#: Fitted attributes a model may lack: set only for some inputs (the
-#: supervised option's, see :func:`target_fields`), or recorded only since a
-#: later version (``n_dead_components_``: a file saved before it loads
-#: without it).
-OPTIONAL = ("feature_names_in_", "n_dead_components_", *TARGET_ATTRIBUTES)
+#: Fitted attributes a model may lack: set only for some inputs, for some
+#: penalties or for the supervised option (see :func:`target_fields`), or
+#: recorded only since a later version (``n_dead_components_``: a file saved
+#: before it loads without it).
+OPTIONAL = (
+    "feature_names_in_",
+    "n_dead_components_",
+    *TARGET_ATTRIBUTES,
+    "n_nonzero_coefs_",
+    "dead_fraction_",
+    "mean_nonzeros_",
+    "fvu_",
+)
 
 
 def _choice(path, field, value, choices):

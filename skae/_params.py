@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ._data import held_out
-from ._objectives import PENALTIES, likelihood
+from ._objectives import PENALTIES, likelihood, make_penalty
 from .nn import ACTIVATIONS
 
 #: The largest float32.
@@ -32,6 +32,8 @@ BASE_PARAMS = {
     "alpha": 0.3,
     "target_weight": 0.0,
     "sparsity_target": 0.05,
+    "n_nonzero_coefs": None,
+    "sparse_output": False,
     "noise": None,
     "noise_level": 0.2,
     "dropout": 0.1,
@@ -51,6 +53,11 @@ BASE_PARAMS = {
     "warm_start": False,
 }
 
+#: Parameters added since model files of format 2 and pickles were first
+#: written, with the value that reproduces the older behaviour: a file or
+#: pickle without them gets this value (TopK, issue 29).
+ADDED_PARAMS = {"n_nonzero_coefs": None, "sparse_output": False}
+
 #: Parameters that shape the network (or the data's units): fixed once a
 #: model is fitted, so a warm start or ``partial_fit`` that finds one changed
 #: raises instead of silently training the old network. Every other
@@ -66,6 +73,7 @@ ARCHITECTURE = (
     "code_activation",
     "dropout",
     "penalty",
+    "n_nonzero_coefs",
     "device",
 )
 
@@ -149,7 +157,9 @@ def check_params(estimator, X, incremental):
             f"{sorted(PENALTIES)} or None. Got {estimator.penalty!r} instead."
         )
     if estimator.penalty is not None:
-        PENALTIES[estimator.penalty]().code_activation(estimator.code_activation)
+        penalty = make_penalty(estimator.penalty, estimator)
+        penalty.code_activation(estimator.code_activation)
+        penalty.check(estimator, X)
     for name in ("learning_rate_init", "weight_decay"):
         if getattr(estimator, name) > FLOAT32_MAX:
             raise ValueError(
@@ -183,6 +193,9 @@ def check_params(estimator, X, incremental):
 NEUTRAL = {
     "alpha": (0.0,),  # a penalty of strength 0
     "sparsity_target": (),
+    "n_nonzero_coefs": (),
+    "encoder": (),  # only None, the default
+    "decoder": (),
     "noise_level": (0.0,),  # no corruption
     "validation_fraction": (),
     "dropout": (0.0,),  # no dropout
@@ -250,14 +263,21 @@ def no_effect(estimator, mlp_only=False):
             "without a penalty (penalty=None)",
             f"set penalty to one of {named} to use it.",
         )
-    readers = _penalties_reading("sparsity_target")
-    if estimator.penalty not in readers:
-        unused["sparsity_target"] = (
-            f"with penalty={estimator.penalty!r}: only penalty="
-            + " or ".join(repr(p) for p in readers)
-            + " reads it",
-            "set penalty='kl' to use it.",
-        )
+    for name, penalty in (("sparsity_target", "kl"), ("n_nonzero_coefs", "topk")):
+        readers = _penalties_reading(name)
+        if estimator.penalty not in readers:
+            unused[name] = (
+                f"with penalty={estimator.penalty!r}: only penalty="
+                + " or ".join(repr(p) for p in readers)
+                + " reads it",
+                f"set penalty={penalty!r} to use it.",
+            )
+    if estimator.penalty is not None:
+        # what the penalty's network leaves unused (TopK's builds its own)
+        for name, reason in (
+            make_penalty(estimator.penalty, estimator).no_effect(estimator).items()
+        ):
+            unused.setdefault(name, reason)
     if estimator.noise is None:
         unused["noise_level"] = (
             "without noise (noise=None)",

@@ -376,15 +376,24 @@ def warn_if_overcomplete(estimator, n_features):
 def warn_if_dead_components(estimator):
     """Code units that are zero on every training row carry nothing."""
     dead = estimator.n_dead_components_
-    if dead:
-        warn_at_caller(
-            f"{dead} of {estimator.n_components_} code units are zero on every "
-            "training row (dead): they carry nothing about the data. With "
-            "code_activation='relu', use penalty='l1' (alpha=0 for no penalty), "
-            "which standardises each unit before the activation so that none "
-            "can die, or fewer components.",
-            UserWarning,
+    if not dead:
+        return
+    if estimator.penalty in ("topk", "batchtopk"):
+        fix = (
+            "Raise alpha (the weight of the AuxK loss that revives dead units), "
+            "train longer, or use fewer components."
         )
+    else:
+        fix = (
+            "With code_activation='relu', use penalty='l1' (alpha=0 for no "
+            "penalty), which standardises each unit before the activation so "
+            "that none can die, or fewer components."
+        )
+    warn_at_caller(
+        f"{dead} of {estimator.n_components_} code units are zero on every "
+        f"training row (dead): they carry nothing about the data. {fix}",
+        UserWarning,
+    )
 
 
 #: ``max_iter`` "cut a fit short" when the monitored loss fell by more than
