@@ -55,8 +55,9 @@ BASE_PARAMS = {
 
 #: Parameters added since model files of format 2 and pickles were first
 #: written, with the value that reproduces the older behaviour: a file or
-#: pickle without them gets this value (TopK, issue 29).
-ADDED_PARAMS = {"n_nonzero_coefs": None, "sparse_output": False}
+#: pickle without them gets this value (the supervised option, issue 28;
+#: TopK, issue 29).
+ADDED_PARAMS = {"target_weight": 0.0, "n_nonzero_coefs": None, "sparse_output": False}
 
 #: Parameters that shape the network (or the data's units): fixed once a
 #: model is fitted, so a warm start or ``partial_fit`` that finds one changed

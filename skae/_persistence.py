@@ -395,17 +395,10 @@ def _exact_params(path, cls, recorded):
     return dict(recorded)
 
 
-#: Parameters added since the file format's version began, with the value
-#: that a file written before them means.
-ADDED_PARAMS = {"target_weight": 0.0}
-
-
 def _params_back(path, cls, recorded):
     """The recorded parameters of a ``cls``: exactly its parameters (those
-    of :data:`ADDED_PARAMS` at their old meaning in a file that predates
-    them), the layer widths as tuples of ints, no callbacks."""
-    if isinstance(recorded, dict):
-        recorded = {**ADDED_PARAMS, **recorded}
+    of :data:`~skae._params.ADDED_PARAMS` at their old meaning in a file
+    that predates them), the layer widths as tuples of ints, no callbacks."""
     params = _exact_params(path, cls, recorded)
     for name in SIZE_PARAMS:
         if params[name] is not None:
