@@ -621,10 +621,12 @@ default=None
 
     @property
     def components_(self):
-        """The decoder's unit-norm atoms, ``(n_components, n_features)``, as
-        ``DictionaryLearning.components_``: fitted with ``penalty="topk"``
-        or ``"batchtopk"`` only (a linear decoder), in X's units up to one
-        global scale (``scale_``), which leaves directions unchanged."""
+        """The decoder's unit-norm atoms, ``(n_components, n_features)``.
+
+        As ``DictionaryLearning.components_``: fitted with
+        ``penalty="topk"`` or ``"batchtopk"`` only (a linear decoder), in X's
+        units up to one global scale (``scale_``), which leaves directions
+        unchanged."""
         decoder = getattr(getattr(self, "net_", None), "module_", None)
         atoms = getattr(getattr(decoder, "decoder", None), "atoms", None)
         if atoms is None:

@@ -13,9 +13,10 @@ CHUNK_ROWS = 4096
 
 @_fill_display_doc
 class LatentFrequencyDisplay:
-    """Histogram of the code units' firing frequencies, in log10, as sparse
-    autoencoder papers draw them; the dead units (never firing) are counted
-    apart, since their logarithm is -inf.
+    """Histogram of the code units' firing frequencies, in log10.
+
+    As sparse autoencoder papers draw them; the dead units (never firing)
+    are counted apart, since their logarithm is -inf.
 
     {use_from_estimator}
 
