@@ -1,6 +1,9 @@
 """skae: scikit-learn compatible autoencoders on PyTorch."""
 
-from . import nn
+from . import (
+    _topk,  # noqa: F401  (registers the penalties "topk" and "batchtopk")
+    nn,
+)
 from ._autoencoder import AutoencoderTransformer
 from ._contractive import ContractiveAutoencoder
 from ._denoising import DenoisingAutoencoder

@@ -61,6 +61,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         penalty=None,
         alpha=0.3,
         sparsity_target=0.05,
+        n_nonzero_coefs=None,
+        sparse_output=False,
         noise=None,
         noise_level=0.2,
         dropout=0.1,
@@ -91,6 +93,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.penalty = penalty
         self.alpha = alpha
         self.sparsity_target = sparsity_target
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.sparse_output = sparse_output
         self.noise = noise
         self.noise_level = noise_level
         self.dropout = dropout

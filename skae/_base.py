@@ -39,7 +39,12 @@ from ._device import resolve_device
 from ._inference import reads_fitted_state, run_batches, view
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
-from ._objectives import PENALTIES, likelihood
+from ._objectives import (
+    likelihood,
+    make_penalty,
+    penalty_fitted_names,
+    penalty_from_params,
+)
 from ._params import (
     FOREIGN_NAMES,
     check_architecture_unchanged,
@@ -106,6 +111,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "penalty": [str, None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "sparsity_target": [Interval(Real, 0, 1, closed="neither")],
+        "n_nonzero_coefs": [Interval(Integral, 1, None, closed="left"), None],
+        "sparse_output": ["boolean"],
         "noise": [StrOptions({"gaussian", "masking"}), None],
         "noise_level": [Interval(Real, 0, None, closed="left")],
         "dropout": [Interval(Real, 0, 1, closed="left")],
@@ -280,9 +287,19 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         self._publish(net, data, validated=run.validating)
         self.n_samples_seen_ = seen + data.n_samples
         self._after_training(data.rows)
+        self._penalty_diagnostics(data.rows)
         if warn_cut_short:
             run.warn_if_cut_short(self)
         return self
+
+    def _penalty_diagnostics(self, X_train):
+        """The fitted attributes of the penalty (TopK's ``dead_fraction_``,
+        ...), none of another penalty's left from an earlier fit."""
+        for name in penalty_fitted_names():
+            self.__dict__.pop(name, None)
+        penalty = make_penalty(self.penalty, self)
+        if penalty is not None:
+            self.__dict__.update(penalty.fitted_attributes(self, X_train))
 
     def _training_data(self, X, resume, incremental, missing, memmap):
         """The rows a run trains on, with the device, likelihood,
@@ -353,9 +370,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Returns
         -------
-        X_new : ndarray of shape (n_samples, n_components)
-            The codes, in X's float dtype (float32 stays float32).
+        X_new : ndarray or scipy.sparse.csr_matrix of shape (n_samples, n_components)
+            The codes, in X's float dtype (float32 stays float32); a CSR
+            matrix of the non-zero entries with ``sparse_output=True``.
         """
+        if self.sparse_output:
+            check_is_fitted(self)
+            X = validate_X(self, X, reset=False, ensure_all_finite=False)
+            return run_batches(self, self._encode, X, normalise=True, sparse=True)
         return self._transform(X)
 
     def _transform(self, X):
@@ -370,8 +392,9 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_components)
-            Codes, e.g. the output of :meth:`transform`.
+        X : {array-like, sparse matrix} of shape (n_samples, n_components)
+            Codes, e.g. the output of :meth:`transform` (a CSR matrix with
+            ``sparse_output=True``).
 
         Returns
         -------
@@ -383,7 +406,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             the index of ``X`` when it has one.
         """
         check_is_fitted(self)
-        Z = check_array(X, dtype=[np.float64, np.float32])
+        Z = check_array(X, dtype=[np.float64, np.float32], accept_sparse="csr")
         if Z.shape[1] != self.n_components_:
             raise ValueError(
                 f"X has {Z.shape[1]} features, but {type(self).__name__}."
@@ -509,6 +532,22 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
     def _n_features_out(self):
         return self.n_components_
 
+    @property
+    def components_(self):
+        """The decoder's unit-norm atoms, ``(n_components, n_features)``, as
+        ``DictionaryLearning.components_``: fitted with ``penalty="topk"``
+        or ``"batchtopk"`` only (a linear decoder), in X's units up to one
+        global scale (``scale_``), which leaves directions unchanged."""
+        decoder = getattr(getattr(self, "net_", None), "module_", None)
+        atoms = getattr(getattr(decoder, "decoder", None), "atoms", None)
+        if atoms is None:
+            raise AttributeError(
+                f"{type(self).__name__} has components_ (the atoms of a linear "
+                "dictionary) only once fitted with penalty='topk' or 'batchtopk'."
+            )
+        with torch.no_grad():
+            return atoms().T.detach().cpu().numpy().astype(np.float64)
+
     def __setstate__(self, state):
         super().__setstate__(state)
         # skorch unpickles a GPU-trained net_ onto the CPU when this machine
@@ -554,19 +593,17 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         return f"loss={lik.loss!r}"
 
     def _make_module(self, encoder, decoder, n_features, params, lik):
-        """The torch module around the encoder and decoder bodies."""
-        penalty = PENALTIES[params["penalty"]] if params["penalty"] else None
+        """The torch module around the encoder and decoder bodies (the
+        penalty's, which may build its own network)."""
+        penalty = penalty_from_params(params)
+        if penalty is not None:
+            return penalty.build_module(encoder, decoder, n_features, params, lik)
         return Autoencoder(
             encoder,
             decoder,
             n_features,
             params["n_components"],
-            code_activation=(
-                penalty().code_activation(params["code_activation"])
-                if penalty
-                else params["code_activation"]
-            ),
-            code_rms_norm=bool(penalty and penalty.code_rms_norm),
+            code_activation=params["code_activation"],
         )
 
     def _net_class(self):

@@ -53,6 +53,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         penalty=None,
         alpha=0.3,
         sparsity_target=0.05,
+        n_nonzero_coefs=None,
+        sparse_output=False,
         noise="gaussian",
         noise_level=0.2,
         dropout=0.1,
@@ -83,6 +85,8 @@ class DenoisingAutoencoder(BaseAutoencoder):
         self.penalty = penalty
         self.alpha = alpha
         self.sparsity_target = sparsity_target
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.sparse_output = sparse_output
         self.noise = noise
         self.noise_level = noise_level
         self.dropout = dropout

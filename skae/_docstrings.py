@@ -76,18 +76,39 @@ PARAM_DOCS = {
     code: small, smooth codes), ``"kl"`` (a sigmoid code and the mean over
     units of KL(ρ ‖ ρ̂ⱼ), ρ = ``sparsity_target``: the classic sparse
     autoencoder), ``"contractive"`` (the mean squared Frobenius norm of the
-    encoder's Jacobian, see :class:`ContractiveAutoencoder`), or None. For
-    the VAE it applies to the posterior mean.""",
+    encoder's Jacobian, see :class:`ContractiveAutoencoder`), ``"topk"``
+    and ``"batchtopk"`` (a linear TopK autoencoder with
+    ``n_nonzero_coefs`` active units per row, see :class:`SparseAutoencoder`;
+    not for the VAE), or None. For the VAE it applies to the posterior
+    mean.""",
     ),
     "alpha": (
         "float",
-        """The strength λ of ``penalty``. With ``penalty=None`` it has no
-    effect, and a value other than the default or 0.0 is an error.""",
+        """The strength λ of ``penalty``; for ``"topk"`` and ``"batchtopk"``,
+    the weight of the auxiliary loss AuxK on dead code units (Gao et al.
+    use 1/32; 0 turns it off). With ``penalty=None`` it has no effect,
+    and a value other than the default or 0.0 is an error.""",
     ),
     "sparsity_target": (
         "float",
         """The target mean activation ρ of each code unit for ``penalty="kl"``;
     with any other penalty, a value other than the default is an error.""",
+    ),
+    "n_nonzero_coefs": (
+        "int or None",
+        """The number k of active code units per row for ``penalty="topk"``
+    (scikit-learn's name in ``OrthogonalMatchingPursuit``): at least 1,
+    below ``n_components`` and at most ``n_features``. None takes 10% of
+    ``n_components`` (at least 1). With ``"batchtopk"``, k is the mean per
+    row. With any other penalty, a value other than the default is an
+    error.""",
+    ),
+    "sparse_output": (
+        "bool",
+        """Whether ``transform`` returns a ``scipy.sparse`` CSR matrix of the
+    code's non-zero entries (made a batch at a time, so that no dense
+    n_samples x n_components array exists), as ``OneHotEncoder``'s
+    parameter does; for TopK codes. ``inverse_transform`` accepts either.""",
     ),
     "noise": (
         '{"gaussian", "masking"} or None',

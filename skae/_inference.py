@@ -74,7 +74,7 @@ def reads_fitted_state(method):
     return on_snapshot
 
 
-def run_batches(estimator, fn, X, normalise=False, dtype=None):
+def run_batches(estimator, fn, X, normalise=False, dtype=None, sparse=False):
     """Apply ``fn(module, batch)`` to X in eval mode, without gradients,
     with the fitted ``estimator``'s network.
 
@@ -87,7 +87,11 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None):
     ``dtype`` says otherwise. On the CPU,
     float64 input runs through a float64 copy of the module, so each
     row's result does not depend on which rows share its batch (float32
-    matrix products do, in the last bit); otherwise float32.
+    matrix products do, in the last bit); otherwise float32. With
+    ``sparse``, the result is a CSR matrix of the non-zero entries, each
+    batch's made as it comes: no dense result of all the rows exists.
+    Batches hold at most :data:`INFERENCE_BATCH_ENTRIES` entries of the
+    input and of the code.
     """
     module = estimator.net_.module_
     device = torch.device(estimator.net_.device)
@@ -103,7 +107,9 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None):
     module.eval()
     parts = []
     with torch.inference_mode():
-        rows = inference_batch_rows(max(X.shape[1], estimator.n_features_in_))
+        rows = inference_batch_rows(
+            max(X.shape[1], estimator.n_features_in_, estimator.n_components_)
+        )
         for start in range(0, X.shape[0], rows):
             batch = X[start : start + rows]
             owned = sp.issparse(batch)  # an array of ours, not the caller's
@@ -133,11 +139,19 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None):
                 # layer nn.ReLU(inplace=True)): a copy of the batch (on an
                 # accelerator, .to(device) made one)
                 batch = batch.clone()
-            parts.append(fn(module, batch).cpu().numpy())
+            part = fn(module, batch).cpu().numpy()
+            if sparse:
+                part = sp.csr_matrix(part.astype(out_dtype, copy=False))
+            parts.append(part)
     if not parts:
         return np.empty((0, 0), dtype=out_dtype)
-    out = np.concatenate(parts).astype(out_dtype, copy=False)
-    if not np.isfinite(out).all():
+    if sparse:
+        out = sp.vstack(parts, format="csr")
+        finite = np.isfinite(out.data).all()
+    else:
+        out = np.concatenate(parts).astype(out_dtype, copy=False)
+        finite = np.isfinite(out).all()
+    if not finite:
         if normalise:
             # inference skips validate_data's finiteness pass over all of
             # X (a float64 sum, as long as the encoder on 784 columns):

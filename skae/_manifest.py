@@ -185,10 +185,22 @@ MODEL_FITTED = {
         lambda p, f, v, d: number(p, f, v, True, 0.0, 1.0),
     ),
     "mean_activation_": ("SparseAutoencoder", _code_means),
+    # penalty="topk" or "batchtopk" only (skae._topk), whatever the class
+    "n_nonzero_coefs_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
+    "dead_fraction_": (None, lambda p, f, v, d: number(p, f, v, True, 0.0, 1.0)),
+    "mean_nonzeros_": (None, lambda p, f, v, d: number(p, f, v, True, 0.0)),
+    "fvu_": (None, lambda p, f, v, d: number(p, f, v, True, 0.0)),
 }
 
-#: Fitted attributes a model may lack (set only for some inputs).
-OPTIONAL = ("feature_names_in_",)
+#: Fitted attributes a model may lack (set only for some inputs, or for
+#: some penalties).
+OPTIONAL = (
+    "feature_names_in_",
+    "n_nonzero_coefs_",
+    "dead_fraction_",
+    "mean_nonzeros_",
+    "fvu_",
+)
 
 
 def _choice(path, field, value, choices):

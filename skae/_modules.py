@@ -141,8 +141,9 @@ class Autoencoder(_EncoderDecoder):
         Width of the input and of the reconstruction.
     n_components : int
         Width of the code.
-    code_activation : str or None
-        Activation applied to the code (None: a linear code, like PCA).
+    code_activation : str, torch.nn.Module or None
+        Activation applied to the code (None: a linear code, like PCA), by
+        name or as a module (skae's TopK layer).
     code_rms_norm : bool
         Follow the code with :class:`RunningRMSNorm`.
     """
@@ -157,9 +158,12 @@ class Autoencoder(_EncoderDecoder):
         code_rms_norm=False,
     ):
         super().__init__(encoder, decoder, n_features, n_components, n_components)
-        self.code_activation = (
-            activation_layer(code_activation) if code_activation else nn.Identity()
-        )
+        if isinstance(code_activation, nn.Module):
+            self.code_activation = code_activation
+        else:
+            self.code_activation = (
+                activation_layer(code_activation) if code_activation else nn.Identity()
+            )
         self.code_norm = (
             RunningRMSNorm(n_components) if code_rms_norm else nn.Identity()
         )

@@ -23,6 +23,7 @@ from ._losses import (
     l1_penalty,
     l2_penalty,
 )
+from ._modules import Autoencoder
 
 # ------------------------------------------------------------- likelihoods
 
@@ -107,10 +108,43 @@ class CodePenalty:
     name = None
     code_rms_norm = False
     params = ()
+    #: Whether the penalty builds the whole network itself (TopK's linear
+    #: dictionary model) rather than only the code layer.
+    builds_network = False
+    #: Fitted attributes the penalty sets (:meth:`fitted_attributes`).
+    fitted_names = ()
 
     def code_activation(self, requested):
         """The code activation to use when the estimator asks for ``requested``."""
         return requested
+
+    def check(self, estimator, X):
+        """Refuse parameters that make no sense with this penalty (X: the
+        training data, or None where there is none: a model file)."""
+
+    def no_effect(self, estimator):
+        """Parameters this penalty makes ineffective: ``{name: (why, fix)}``
+        (see :func:`skae._params.no_effect`)."""
+        return {}
+
+    def build_module(self, encoder, decoder, n_features, params, lik):
+        """The torch module for the estimator's fitted ``params``: by default
+        the encoder, skae's code head with this penalty's code activation,
+        and the decoder."""
+        return Autoencoder(
+            encoder,
+            decoder,
+            n_features,
+            params["n_components"],
+            code_activation=self.code_activation(params["code_activation"]),
+            code_rms_norm=self.code_rms_norm,
+        )
+
+    def fitted_attributes(self, estimator, X_train):
+        """Fitted diagnostics (a dict, named in ``fitted_names``) computed
+        after each ``fit`` or ``partial_fit`` on the normalised rows just
+        trained on."""
+        return {}
 
     def __call__(self, code, x, module):
         """R(z) for the batch's ``code``, its (possibly corrupted) input ``x``
@@ -168,6 +202,20 @@ def make_penalty(name, estimator):
         return None
     cls = PENALTIES[name]
     return cls(**{p: getattr(estimator, p) for p in cls.params})
+
+
+def penalty_from_params(params):
+    """The penalty piece of a parameter dict (``get_params``' or the fitted
+    ones), None without a penalty."""
+    if params["penalty"] is None:
+        return None
+    cls = PENALTIES[params["penalty"]]
+    return cls(**{p: params[p] for p in cls.params})
+
+
+def penalty_fitted_names():
+    """Every fitted attribute some penalty sets."""
+    return {name for cls in PENALTIES.values() for name in cls.fitted_names}
 
 
 # -------------------------------------------------------------- corruptions

@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ._data import held_out
-from ._objectives import PENALTIES, likelihood
+from ._objectives import PENALTIES, likelihood, make_penalty
 from .nn import ACTIVATIONS
 
 #: The largest float32.
@@ -31,6 +31,8 @@ BASE_PARAMS = {
     "penalty": None,
     "alpha": 0.3,
     "sparsity_target": 0.05,
+    "n_nonzero_coefs": None,
+    "sparse_output": False,
     "noise": None,
     "noise_level": 0.2,
     "dropout": 0.1,
@@ -65,6 +67,7 @@ ARCHITECTURE = (
     "code_activation",
     "dropout",
     "penalty",
+    "n_nonzero_coefs",
     "device",
 )
 
@@ -148,7 +151,9 @@ def check_params(estimator, X, incremental):
             f"{sorted(PENALTIES)} or None. Got {estimator.penalty!r} instead."
         )
     if estimator.penalty is not None:
-        PENALTIES[estimator.penalty]().code_activation(estimator.code_activation)
+        penalty = make_penalty(estimator.penalty, estimator)
+        penalty.code_activation(estimator.code_activation)
+        penalty.check(estimator, X)
     for name in ("learning_rate_init", "weight_decay"):
         if getattr(estimator, name) > FLOAT32_MAX:
             raise ValueError(
@@ -182,6 +187,9 @@ def check_params(estimator, X, incremental):
 NEUTRAL = {
     "alpha": (0.0,),  # a penalty of strength 0
     "sparsity_target": (),
+    "n_nonzero_coefs": (),
+    "encoder": (),  # only None, the default
+    "decoder": (),
     "noise_level": (0.0,),  # no corruption
     "validation_fraction": (),
     "dropout": (0.0,),  # no dropout
@@ -257,6 +265,20 @@ def no_effect(estimator, mlp_only=False):
             + " reads it",
             "set penalty='kl' to use it.",
         )
+    readers = _penalties_reading("n_nonzero_coefs")
+    if estimator.penalty not in readers:
+        unused["n_nonzero_coefs"] = (
+            f"with penalty={estimator.penalty!r}: only penalty="
+            + " or ".join(repr(p) for p in readers)
+            + " reads it",
+            "set penalty='topk' to use it.",
+        )
+    if estimator.penalty is not None:
+        # what the penalty's network leaves unused (TopK's builds its own)
+        for name, reason in (
+            make_penalty(estimator.penalty, estimator).no_effect(estimator).items()
+        ):
+            unused.setdefault(name, reason)
     if estimator.noise is None:
         unused["noise_level"] = (
             "without noise (noise=None)",

@@ -17,7 +17,7 @@ from ._inference import reads_fitted_state, run_batches
 from ._losses import gaussian_kl, gaussian_log_density
 from ._modules import VariationalAutoencoder
 from ._net import VAENet
-from ._objectives import likelihood
+from ._objectives import PENALTIES, likelihood
 from ._training import max_epochs
 
 #: Draws of eps behind the reconstruction term of :meth:`score_samples`. They
@@ -143,6 +143,8 @@ class VAETransformer(BaseAutoencoder):
         penalty=None,
         alpha=0.3,
         sparsity_target=0.05,
+        n_nonzero_coefs=None,
+        sparse_output=False,
         noise=None,
         noise_level=0.2,
         dropout=0.1,
@@ -176,6 +178,8 @@ class VAETransformer(BaseAutoencoder):
         self.penalty = penalty
         self.alpha = alpha
         self.sparsity_target = sparsity_target
+        self.n_nonzero_coefs = n_nonzero_coefs
+        self.sparse_output = sparse_output
         self.noise = noise
         self.noise_level = noise_level
         self.dropout = dropout
@@ -449,6 +453,13 @@ class VAETransformer(BaseAutoencoder):
                 f"VAETransformer's code is the posterior mean of a Gaussian; "
                 f"code_activation={self.code_activation!r} cannot apply. Leave "
                 "code_activation=None."
+            )
+        if self.penalty is not None and PENALTIES[self.penalty].builds_network:
+            raise ValueError(
+                f"penalty={self.penalty!r} builds its own network (a linear "
+                "autoencoder with a TopK code), not a VAE's posterior. Use "
+                "SparseAutoencoder(penalty=...) for it, or penalty='l1' or 'l2' "
+                "here."
             )
         if self.penalty == "kl":
             raise ValueError(
