@@ -170,8 +170,8 @@ def auxk_loss(module, code, x, k_aux):
 
 
 def resolved_k(n_nonzero_coefs, n_components, n_features):
-    """k: ``n_nonzero_coefs``, or for None 10% of ``n_components`` (at least
-    1, at most ``n_features``)."""
+    """k: ``n_nonzero_coefs``, or for None 10% of ``n_components``, at most
+    ``n_features`` and at least 1 (a single-unit code keeps its one unit)."""
     if n_nonzero_coefs is not None:
         return int(n_nonzero_coefs)
     return max(1, min(n_components // 10, n_features))
@@ -216,11 +216,6 @@ class TopKPenalty(CodePenalty):
                 "corrupted one. Use noise=None."
             )
         k, m = estimator.n_nonzero_coefs, estimator.n_components
-        if k is None and m < 2:
-            raise ValueError(
-                f"{name} keeps fewer active units than n_components per row, "
-                f"which needs n_components >= 2; got n_components={m}."
-            )
         if k is not None and k >= m:
             raise ValueError(
                 f"n_nonzero_coefs={k} must be below n_components={m} with "
@@ -278,7 +273,9 @@ class TopKPenalty(CodePenalty):
         nonzeros = squared_error = 0.0
         total = squares = 0.0
         with torch.inference_mode():
-            rows = inference_batch_rows(max(X_train.shape[1], layer.n_components))
+            rows = inference_batch_rows(
+                max(estimator.n_features_in_, layer.n_components)
+            )
             for start in range(0, len(X_train), rows):
                 x = X_train[start : start + rows]
                 if net.missing is not None:

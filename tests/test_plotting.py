@@ -52,6 +52,7 @@ def test_module_all():
 
     assert sorted(skae.plotting.__all__) == [
         "CodeScatterDisplay",
+        "LatentFrequencyDisplay",
         "LossCurveDisplay",
         "ReconstructionDisplay",
         "ScoreDistributionDisplay",

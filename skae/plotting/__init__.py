@@ -12,12 +12,14 @@ displays raise a clear ``ImportError`` when it is missing.
 # public as skae.plotting.MAX_LEGEND_LABELS, as before, though not in __all__
 from ._code_scatter import MAX_LEGEND_LABELS as MAX_LEGEND_LABELS
 from ._code_scatter import CodeScatterDisplay
+from ._latent_frequency import LatentFrequencyDisplay
 from ._loss_curve import LossCurveDisplay
 from ._reconstruction import ReconstructionDisplay
 from ._score_distribution import ScoreDistributionDisplay
 
 __all__ = [
     "CodeScatterDisplay",
+    "LatentFrequencyDisplay",
     "LossCurveDisplay",
     "ReconstructionDisplay",
     "ScoreDistributionDisplay",
