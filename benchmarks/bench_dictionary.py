@@ -338,10 +338,13 @@ def curves(name, X_train, X_test, n_components, ks, alphas, quick):
     ok = True
 
     def show(method, Z, value, raw, seconds, dead="", family=None):
+        """One row; ``seconds`` None for the MBDL rows (one fit for all k,
+        printed above them)."""
         points[family].append((l0(Z), value))
+        fit = "" if seconds is None else f"{seconds:.1f}"
         print(
             f"  {method:32s} {l0(Z):6.2f} {value:7.4f} {raw:>7} "
-            f"{unused_fraction(Z):6.3f} {dead:>14} {seconds:7.1f}"
+            f"{unused_fraction(Z):6.3f} {dead:>14} {fit:>7}"
         )
 
     for k in ks:
@@ -360,7 +363,7 @@ def curves(name, X_train, X_test, n_components, ks, alphas, quick):
     for k in ks:
         dictionary.set_params(transform_n_nonzero_coefs=k)
         Z, X_hat = mbdl_scores(dictionary, X_test)
-        show(f"MBDL+OMP k={k}", Z, fvu(X_test, X_hat), "", 0.0, family="MBDL+OMP")
+        show(f"MBDL+OMP k={k}", Z, fvu(X_test, X_hat), "", None, family="MBDL+OMP")
     for alpha in alphas:
         model = SparseAutoencoder(
             n_components,
