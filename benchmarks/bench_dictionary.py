@@ -126,6 +126,8 @@ MEMORY_GOAL = 2**30
 #: MNIST-5k takes minutes on one thread (coordinate descent, about 1.7x
 #: faster than LARS there for the same FVU)
 MBDL_REAL_EPOCHS = 3
+#: the figure draws a smaller FVU (an exact reconstruction) at this floor
+FVU_FLOOR = 1e-4
 #: an L1 code entry is active at or above this fraction of its latent's RMS
 L1_THRESHOLD = 0.1
 FIGURE = os.path.join(
@@ -383,28 +385,48 @@ def curves(name, X_train, X_test, n_components, ks, alphas, quick):
 
 
 def draw(figure, all_points):
+    """FVU against L0 on log axes, a panel per data set; an FVU below
+    FVU_FLOOR (an exact reconstruction, e.g. OMP with as many atoms as
+    dimensions) is drawn at the floor, hollow, and said in the legend."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import ScalarFormatter
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
     fig, axes = plt.subplots(1, len(all_points), figsize=(5.2 * len(all_points), 4))
     axes = np.atleast_1d(axes)
-    styles = {"TopK": "o-", "MBDL+OMP": "s--", "L1": "^:"}
+    styles = {"TopK": ("o", "-"), "MBDL+OMP": ("s", "--"), "L1": ("^", ":")}
+    plain = FuncFormatter(lambda value, _: f"{value:g}")
     for ax, (name, points) in zip(axes, all_points.items()):
         for family, pts in points.items():
-            pts = sorted(pts)
-            ax.plot(*zip(*pts), styles[family], label=family)
+            L0, error = np.array(sorted(pts)).T
+            below = error < FVU_FLOOR
+            marker, line = styles[family]
+            drawn = ax.plot(
+                L0, np.maximum(error, FVU_FLOOR), marker=marker, ls=line, label=family
+            )
+            if below.any():
+                ax.plot(
+                    L0[below],
+                    np.full(below.sum(), FVU_FLOOR),
+                    marker=marker,
+                    ls="none",
+                    mfc="white",
+                    color=drawn[0].get_color(),
+                    label=f"{family}: FVU < {FVU_FLOOR:g}",
+                )
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
         for axis in (ax.xaxis, ax.yaxis):
-            axis.set_major_formatter(ScalarFormatter())
+            axis.set_major_formatter(plain)
+            axis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("L0 (mean non-zeros per held-out row)")
         ax.set_ylabel("FVU (held out)")
         ax.set_title(name)
         ax.grid(True, which="both", alpha=0.3)
-        ax.legend()
+        ax.legend(loc="lower left", fontsize="small")
     fig.tight_layout()
     fig.savefig(figure, dpi=100)
     print(f"\n  figure: {os.path.normpath(figure)}")
