@@ -46,6 +46,7 @@ from ._objectives import (
     penalty_from_params,
 )
 from ._params import (
+    ADDED_PARAMS,
     FOREIGN_NAMES,
     check_architecture_unchanged,
     check_n_components,
@@ -374,17 +375,14 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             The codes, in X's float dtype (float32 stays float32); a CSR
             matrix of the non-zero entries with ``sparse_output=True``.
         """
-        if self.sparse_output:
-            check_is_fitted(self)
-            X = validate_X(self, X, reset=False, ensure_all_finite=False)
-            return run_batches(self, self._encode, X, normalise=True, sparse=True)
-        return self._transform(X)
+        return self._transform(X, sparse=self.sparse_output)
 
-    def _transform(self, X):
-        """``transform`` without the ``set_output`` wrapping: always an array."""
+    def _transform(self, X, sparse=False):
+        """``transform`` without the ``set_output`` wrapping: an array, or
+        with ``sparse`` a CSR matrix."""
         check_is_fitted(self)
         X = validate_X(self, X, reset=False, ensure_all_finite=False)
-        return run_batches(self, self._encode, X, normalise=True)
+        return run_batches(self, self._encode, X, normalise=True, sparse=sparse)
 
     @reads_fitted_state
     def inverse_transform(self, X):
@@ -549,6 +547,11 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
             return atoms().T.detach().cpu().numpy().astype(np.float64)
 
     def __setstate__(self, state):
+        # a pickle from before a parameter existed: its older behaviour
+        state = {**ADDED_PARAMS, **state}
+        fitted = state.get("_fitted_params")
+        if fitted is not None:
+            state["_fitted_params"] = {**ADDED_PARAMS, **fitted}
         super().__setstate__(state)
         # skorch unpickles a GPU-trained net_ onto the CPU when this machine
         # has no GPU (with its DeviceWarning); say so in ``device`` too, as

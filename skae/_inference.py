@@ -1,7 +1,7 @@
 """Batched evaluation of a fitted network: ``transform``, the scores and
 ``inverse_transform`` run through :func:`run_batches`, the codes of the
-training rows through :func:`training_codes` (eval mode, no gradients, a
-batch of rows at a time).
+training rows through :func:`training_code_batches` (eval mode, no
+gradients, a batch of rows at a time).
 Also the float64 copy of a network that float64 input runs through on the
 CPU, and the snapshot that inference methods read the fitted state from.
 """
@@ -168,23 +168,30 @@ def run_batches(estimator, fn, X, normalise=False, dtype=None, sparse=False):
     return out
 
 
-def training_codes(estimator, X_train):
-    """The trained network's codes of ``X_train``, the normalised float32
-    rows it trained on (missing entries filled in as in training), in
-    eval mode and without gradients: a float32 array.
+def training_row_batches(estimator, X_train):
+    """The normalised float32 rows the network trained on, ``X_train``, a
+    batch at a time and as the network saw them (missing entries filled
+    in), with the network in eval mode: batches whose codes hold at most
+    :data:`INFERENCE_BATCH_ENTRIES` entries, so that no code of all the rows
+    need exist at once (a wide code on many rows would not fit in memory).
+    Iterate inside ``torch.inference_mode()``."""
+    net = estimator.net_
+    net.module_.eval()
+    rows = inference_batch_rows(max(estimator.n_features_in_, estimator.n_components_))
+    for start in range(0, len(X_train), rows):
+        batch = X_train[start : start + rows]
+        yield batch if net.missing is None else net.missing.fill_in(batch)
+
+
+def training_code_batches(estimator, X_train):
+    """The trained network's codes of ``X_train`` (see
+    :func:`training_row_batches`), a batch of rows at a time: float32
+    tensors on the network's device, without gradients.
 
     Cheaper than ``transform`` on the raw X: no second normalisation
     and, for float64 X on the CPU, no float64 copy of the network.
     """
-    net = estimator.net_
-    module = net.module_
-    module.eval()
-    parts = []
+    module = estimator.net_.module_
     with torch.inference_mode():
-        rows = inference_batch_rows(estimator.n_features_in_)
-        for start in range(0, len(X_train), rows):
-            batch = X_train[start : start + rows]
-            if net.missing is not None:
-                batch = net.missing.fill_in(batch)
-            parts.append(estimator._encode(module, batch).cpu().numpy())
-    return np.concatenate(parts)
+        for batch in training_row_batches(estimator, X_train):
+            yield estimator._encode(module, batch)

@@ -52,6 +52,11 @@ BASE_PARAMS = {
     "warm_start": False,
 }
 
+#: Parameters added since model files of format 2 and pickles were first
+#: written, with the value that reproduces the older behaviour: a file or
+#: pickle without them gets this value (TopK, issue 29).
+ADDED_PARAMS = {"n_nonzero_coefs": None, "sparse_output": False}
+
 #: Parameters that shape the network (or the data's units): fixed once a
 #: model is fitted, so a warm start or ``partial_fit`` that finds one changed
 #: raises instead of silently training the old network. Every other
@@ -257,22 +262,15 @@ def no_effect(estimator, mlp_only=False):
             "without a penalty (penalty=None)",
             f"set penalty to one of {named} to use it.",
         )
-    readers = _penalties_reading("sparsity_target")
-    if estimator.penalty not in readers:
-        unused["sparsity_target"] = (
-            f"with penalty={estimator.penalty!r}: only penalty="
-            + " or ".join(repr(p) for p in readers)
-            + " reads it",
-            "set penalty='kl' to use it.",
-        )
-    readers = _penalties_reading("n_nonzero_coefs")
-    if estimator.penalty not in readers:
-        unused["n_nonzero_coefs"] = (
-            f"with penalty={estimator.penalty!r}: only penalty="
-            + " or ".join(repr(p) for p in readers)
-            + " reads it",
-            "set penalty='topk' to use it.",
-        )
+    for name, penalty in (("sparsity_target", "kl"), ("n_nonzero_coefs", "topk")):
+        readers = _penalties_reading(name)
+        if estimator.penalty not in readers:
+            unused[name] = (
+                f"with penalty={estimator.penalty!r}: only penalty="
+                + " or ".join(repr(p) for p in readers)
+                + " reads it",
+                f"set penalty={penalty!r} to use it.",
+            )
     if estimator.penalty is not None:
         # what the penalty's network leaves unused (TopK's builds its own)
         for name, reason in (

@@ -54,7 +54,7 @@ from ._device import resolve_device
 from ._manifest import refuse, to_json
 from ._modelfile import read, write
 from ._objectives import MissingEntries, likelihood
-from ._params import signature_params, sizes_of
+from ._params import ADDED_PARAMS, signature_params, sizes_of
 from ._training import build_net, max_epochs, planned_state, warn_at_caller
 
 #: Parameters that may hold a torch module of the caller's.
@@ -372,6 +372,11 @@ def _exact_params(path, cls, recorded):
     if not isinstance(recorded, dict):
         raise refuse(path, "params", "must be an object of parameters")
     expected = set(signature_params(cls)) - {"self"}
+    # a file written before a parameter existed: its older behaviour
+    recorded = {
+        **{k: v for k, v in ADDED_PARAMS.items() if k in expected},
+        **recorded,
+    }
     for name in sorted(set(recorded) ^ expected):
         problem = "is missing" if name in expected else f"is not a {cls.__name__} one"
         raise refuse(path, f"params.{name}", problem)

@@ -26,7 +26,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from ._inference import inference_batch_rows
+from ._inference import training_row_batches
 from ._modules import Autoencoder
 from ._objectives import CodePenalty, register_penalty
 from .nn import LazyLinear, MLPEncoder
@@ -266,27 +266,17 @@ class TopKPenalty(CodePenalty):
         return auxk_loss(module, code, x, k_aux=max(1, x.shape[1] // 2))
 
     def fitted_attributes(self, estimator, X_train):
-        net = estimator.net_
-        module = net.module_
+        module = estimator.net_.module_
         layer = module.code_activation
-        module.eval()
-        nonzeros = squared_error = 0.0
-        total = squares = 0.0
+        nonzeros = squared_error = total = squares = 0.0
         with torch.inference_mode():
-            rows = inference_batch_rows(
-                max(estimator.n_features_in_, layer.n_components)
-            )
-            for start in range(0, len(X_train), rows):
-                x = X_train[start : start + rows]
-                if net.missing is not None:
-                    x = net.missing.fill_in(x)
+            for x in training_row_batches(estimator, X_train):
                 code = module.encode(x)
-                recon = module.decode(code).double()
-                x = x.double()
+                error = x.double() - module.decode(code).double()
                 nonzeros = nonzeros + (code != 0).sum()
-                squared_error = squared_error + (x - recon).pow(2).sum()
-                total = total + x.sum(dim=0)
-                squares = squares + x.pow(2).sum(dim=0)
+                squared_error = squared_error + error.pow(2).sum()
+                total = total + x.double().sum(dim=0)
+                squares = squares + x.double().pow(2).sum(dim=0)
         n = len(X_train)
         variance = float((squares - total**2 / n).sum())
         return {

@@ -44,8 +44,6 @@ def fast_autoencoders():
         skae.AutoencoderTransformer(**FAST),
         skae.SparseAutoencoder(**FAST),
         skae.SparseAutoencoder(penalty="kl", **FAST),
-        # TopK builds its own linear network: no hidden layers to shrink
-        skae.SparseAutoencoder(penalty="topk", max_iter=5),
         skae.DenoisingAutoencoder(**FAST),
         skae.DenoisingAutoencoder(noise="masking", **FAST),
         skae.VAETransformer(**FAST),

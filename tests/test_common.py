@@ -6,7 +6,13 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 
 import skae
 
-ESTIMATORS = fast_estimators() + fast_imputers()
+ESTIMATORS = [
+    *fast_estimators(),
+    *fast_imputers(),
+    # TopK builds its own linear network (no hidden layers to shrink), so it
+    # is not among the fast settings other tests vary the layers of
+    skae.SparseAutoencoder(penalty="topk", max_iter=5),
+]
 
 # sklearn's checks fit 2-feature data with n_components=2
 pytestmark = pytest.mark.filterwarnings("ignore:n_components=.*can learn to copy")

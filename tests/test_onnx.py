@@ -46,6 +46,11 @@ def _cases():
     cases["AutoencoderTransformer-mse"] = skae.AutoencoderTransformer(
         loss="mse", **TINY
     )
+    # TopK builds its own linear network: ONNX's TopK, a scatter, a threshold
+    for penalty in ("topk", "batchtopk"):
+        cases[f"SparseAutoencoder-{penalty}"] = skae.SparseAutoencoder(
+            8, penalty=penalty, n_nonzero_coefs=2, max_iter=3, random_state=0
+        )
     return cases
 
 

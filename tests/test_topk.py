@@ -489,3 +489,65 @@ def test_trains_on_cuda(data, penalty):
     assert est.net_.module_.code_activation.rows_since_fired.is_cuda
     Z = est.set_params(sparse_output=True).transform(X)
     assert Z.nnz > 0 and np.isfinite(est.fvu_)
+
+
+def test_sparse_diagnostics_are_computed_a_batch_at_a_time(fitted, data, monkeypatch):
+    """SparseAutoencoder's inactive_fraction_ and mean_activation_ come from
+    batches of codes (a 16k-unit code of a large chunk would not fit in
+    memory), and equal the whole matrix's figures."""
+    X = data[0].astype(np.float32)
+    monkeypatch.setattr(_inference, "INFERENCE_BATCH_ENTRIES", 16 * 7)
+    est = pickle.loads(pickle.dumps(fitted))
+    batches = []
+    original = _inference.training_code_batches
+
+    def spy(*args):
+        for Z in original(*args):
+            batches.append(len(Z))
+            yield Z
+
+    monkeypatch.setattr(skae._sparse, "training_code_batches", spy)
+    est.partial_fit(X)
+    assert max(batches) == 7
+    Z = np.abs(est.transform(X))
+    rms = np.sqrt((Z.astype(np.float64) ** 2).mean(axis=0))
+    assert est.inactive_fraction_ == np.mean(Z < 0.1 * rms)
+    np.testing.assert_allclose(est.mean_activation_, Z.mean(axis=0), rtol=1e-6)
+
+
+# ------------------------------------------------- files from before TopK
+
+
+def test_model_files_and_pickles_from_before_the_new_parameters_load(data, tmp_path):
+    import hashlib
+    import json
+    import zipfile
+
+    X = data[0]
+    est = _fit(skae.SparseAutoencoder(4, max_iter=1, random_state=0), X)
+    expected = est.transform(X)
+    # a pickle without the parameters added for TopK
+    old = pickle.loads(pickle.dumps(est))
+    for name in ("n_nonzero_coefs", "sparse_output"):
+        del old.__dict__[name], old._fitted_params[name]
+    back = pickle.loads(pickle.dumps(old))
+    np.testing.assert_array_equal(back.transform(X), expected)
+    assert back.get_params()["sparse_output"] is False
+    # a model file whose manifest lacks them
+    path = tmp_path / "old.skae"
+    skae.save(est, path)
+    with zipfile.ZipFile(path) as archive:
+        members = {n: archive.read(n) for n in archive.namelist()}
+    manifest = json.loads(members["manifest.json"])
+    for name in ("n_nonzero_coefs", "sparse_output"):
+        del manifest["params"][name]
+    members["manifest.json"] = json.dumps(manifest).encode()
+    members["manifest.sha256"] = (
+        hashlib.sha256(members["manifest.json"]).hexdigest().encode()
+    )
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, content in members.items():
+            archive.writestr(name, content)
+    loaded = skae.load(path)
+    np.testing.assert_array_equal(loaded.transform(X), expected)
+    assert loaded.n_nonzero_coefs is None
