@@ -124,7 +124,7 @@ TIME_GOAL = 1 / 5
 DEAD_GOAL = 0.05
 MEMORY_GOAL = 2**30
 #: MiniBatchDictionaryLearning's epochs on the real data, to keep the run
-#: short: an epoch of MNIST-5k takes 16 s on one quiet thread, minutes
+#: short: an epoch of MNIST-5k takes about 15 s on one quiet thread, minutes
 #: under load (coordinate descent, about 1.7x faster than LARS there for the
 #: same FVU)
 MBDL_REAL_EPOCHS = 3
