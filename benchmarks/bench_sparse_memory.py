@@ -26,7 +26,6 @@ the rows (the difference between the two runs) below 1/20 of it. Exit status
 """
 
 import json
-import subprocess
 import sys
 import time
 import warnings
@@ -34,7 +33,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 import torch
-from _proc import status_kb
+from _proc import run_fresh, status_kb
 
 from skae import AutoencoderTransformer
 
@@ -84,12 +83,7 @@ def measure(n_samples, n_features=50_000, density=1e-3):
 def main(n_samples=20_000):
     runs = {}
     for rows in (n_samples, n_samples // 10):
-        out = subprocess.run(
-            [sys.executable, __file__, "--measure", str(rows)],
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
+        out = run_fresh(__file__, "--measure", rows)
         print(out.rsplit("\n", 2)[0])
         runs[rows] = json.loads(out.rsplit("\n", 2)[1])
     big, small = runs[n_samples], runs[n_samples // 10]
