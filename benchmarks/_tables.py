@@ -1,0 +1,170 @@
+"""Real mixed-type tables that ship inside a PyPI package's wheel.
+
+The one place the tabular benchmarks (issue 27's and issue 28's) read their
+tables from. Every table is a CSV file inside an installed package
+(``pip install -e ".[bench]"``): nothing is downloaded at run time. The files
+are found with ``importlib.util.find_spec``, which locates a package without
+importing it, so a table is read even where the package's own dependencies
+(ISLP's deep-learning stack, lifelines' fitters) are not installed.
+
+Each loader returns ``(X, y, task)``: ``X`` a DataFrame whose categorical
+columns have the ``category`` dtype and whose numeric columns are float,
+``y`` a Series, ``task`` ``"classification"`` or ``"regression"``. Rows with
+a missing value are dropped (the benchmarks compare reducers, not imputers).
+
+=============  ============  =====  ===  ===  ===============  ==============
+table          package       rows   num  cat  target           task
+=============  ============  =====  ===  ===  ===============  ==============
+wage           ISLP          3000   2    6    wage             regression
+bikeshare      ISLP          8645   7    5    bikers           regression
+oj             ISLP          1070   14   2    Purchase         classification
+college        ISLP          777    16   1    Grad.Rate        regression
+auto           ISLP          392    6    1    mpg              regression
+penguins       palmerpenguins 333   5    2    species          classification
+gbsg2          lifelines     686    5    3    cens             classification
+rossi          lifelines     432    2    5    arrest           classification
+fair           statsmodels   6366   6    2    affairs > 0      classification
+anes96         statsmodels   944    7    2    vote             classification
+=============  ============  =====  ===  ===  ===============  ==============
+
+Sources: ISLP (BSD-3-Clause) ships the ISLR tables (Auto: StatLib; Bikeshare:
+UCI, Capital Bikeshare 2011; OJ: Stine & Foster; College: US News 1995;
+Wage: the 2003-2009 Current Population Survey, Mid-Atlantic); palmerpenguins
+(CC0 data, Gorman et al. 2014); lifelines (MIT) ships gbsg2 (German Breast
+Cancer Study Group 2, Schumacher et al. 1994) and rossi (Rossi, Berk &
+Lenihan 1980, recidivism); statsmodels (BSD-3-Clause) ships fair (Fair 1978,
+Redbook survey) and anes96 (American National Election Studies 1996).
+ISLR's Carseats and Default are left out: its documentation calls them
+simulated.
+"""
+
+import importlib.util
+import os
+
+import pandas as pd
+
+
+def package_file(package, *parts):
+    """The path of a data file inside an installed package, found without
+    importing the package; a clear error names the extra to install."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError(
+            f"the table needs the package {package!r}, which ships it inside "
+            f'its wheel; install the benchmarks\' extra: pip install -e ".[bench]"'
+        )
+    path = os.path.join(spec.submodule_search_locations[0], *parts)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(
+            f"{package!r} is installed but has no {os.path.join(*parts)!r}; "
+            "its version may have moved the file"
+        )
+    return path
+
+
+def _frame(df, categorical, target, task, drop=()):
+    """Split a table into (X, y, task): drop ``drop`` columns and rows with a
+    missing value, type ``categorical`` as ``category`` and the rest float."""
+    df = df.drop(columns=list(drop)).dropna().reset_index(drop=True)
+    y = df.pop(target)
+    for column in df.columns:
+        if column in categorical:
+            df[column] = df[column].astype(str).astype("category")
+        else:
+            df[column] = df[column].astype(float)
+    return df, y, task
+
+
+def load_wage():
+    df = pd.read_csv(package_file("ISLP", "data", "Wage.csv"))
+    categorical = ["maritl", "race", "education", "jobclass", "health", "health_ins"]
+    # region holds one level only; logwage is the target's logarithm
+    return _frame(df, categorical, "wage", "regression", drop=["region", "logwage"])
+
+
+def load_bikeshare():
+    df = pd.read_csv(package_file("ISLP", "data", "Bikeshare.csv"))
+    categorical = ["season", "mnth", "hr", "weekday", "weathersit"]
+    # casual + registered = bikers, the target
+    return _frame(
+        df, categorical, "bikers", "regression", drop=["casual", "registered"]
+    )
+
+
+def load_oj():
+    df = pd.read_csv(package_file("ISLP", "data", "OJ.csv"))
+    # STORE repeats StoreID
+    return _frame(
+        df, ["StoreID", "Store7"], "Purchase", "classification", drop=["STORE"]
+    )
+
+
+def load_college():
+    df = pd.read_csv(package_file("ISLP", "data", "College.csv"))
+    return _frame(df, ["Private"], "Grad.Rate", "regression")
+
+
+def load_auto():
+    df = pd.read_csv(package_file("ISLP", "data", "Auto.csv"))
+    # name is the car's name (301 levels for 392 rows): an identifier
+    return _frame(df, ["origin"], "mpg", "regression", drop=["name"])
+
+
+def load_penguins():
+    df = pd.read_csv(package_file("palmerpenguins", "data", "penguins.csv"))
+    return _frame(df, ["island", "sex"], "species", "classification")
+
+
+def load_gbsg2():
+    df = pd.read_csv(package_file("lifelines", "datasets", "gbsg2.csv"))
+    # cens: a recurrence or death observed during follow-up; the follow-up
+    # time itself is left out (it is the survival outcome)
+    categorical = ["horTh", "menostat", "tgrade"]
+    return _frame(df, categorical, "cens", "classification", drop=["time"])
+
+
+def load_rossi():
+    df = pd.read_csv(package_file("lifelines", "datasets", "rossi.csv"))
+    # arrest within a year of release; week (of arrest) is the outcome's time
+    categorical = ["fin", "race", "wexp", "mar", "paro"]
+    return _frame(df, categorical, "arrest", "classification", drop=["week"])
+
+
+def load_fair():
+    df = pd.read_csv(package_file("statsmodels", "datasets", "fair", "fair.csv"))
+    df["affairs"] = (df["affairs"] > 0).astype(int)
+    categorical = ["occupation", "occupation_husb"]
+    return _frame(df, categorical, "affairs", "classification")
+
+
+def load_anes96():
+    path = package_file("statsmodels", "datasets", "anes96", "anes96.csv")
+    df = pd.read_csv(path, sep="\t")
+    df.columns = [column.strip("'") for column in df.columns]
+    # PID: party identification (7 levels), educ: education (7 levels)
+    return _frame(df, ["PID", "educ"], "vote", "classification")
+
+
+#: name -> loader returning (X, y, task)
+TABLES = {
+    "wage": load_wage,
+    "bikeshare": load_bikeshare,
+    "oj": load_oj,
+    "college": load_college,
+    "auto": load_auto,
+    "penguins": load_penguins,
+    "gbsg2": load_gbsg2,
+    "rossi": load_rossi,
+    "fair": load_fair,
+    "anes96": load_anes96,
+}
+
+
+def load_table(name, max_rows=None, random_state=0):
+    """``TABLES[name]()``, with at most ``max_rows`` rows drawn at random
+    (``random_state``) where the table is longer."""
+    X, y, task = TABLES[name]()
+    if max_rows is not None and len(X) > max_rows:
+        rows = X.sample(n=max_rows, random_state=random_state).index
+        X, y = X.loc[rows].reset_index(drop=True), y.loc[rows].reset_index(drop=True)
+    return X, y, task
