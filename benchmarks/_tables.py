@@ -12,7 +12,7 @@ pandas<3).
 
 Each loader returns ``(X, y, task)``: ``X`` a DataFrame whose categorical
 columns have the ``category`` dtype and whose numeric columns are float,
-``y`` a Series, ``task`` ``"classification"`` or ``"regression"``. Rows with
+``y`` a Series (float for regression), ``task`` ``"classification"`` or ``"regression"``. Rows with
 a missing value are dropped (the benchmarks compare reducers, not imputers).
 
 table       package         rows  numeric  categorical  target       task
@@ -70,6 +70,10 @@ def _frame(df, categorical, target, task, drop=()):
     missing value, type ``categorical`` as ``category`` and the rest float."""
     df = df.drop(columns=list(drop)).dropna().reset_index(drop=True)
     y = df.pop(target)
+    if task == "regression":
+        # skae reads an integer target as class labels: a count or a
+        # percentage is a quantity here
+        y = y.astype(float)
     for column in df.columns:
         if column in categorical:
             df[column] = df[column].astype(str).astype("category")
