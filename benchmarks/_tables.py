@@ -12,8 +12,9 @@ pandas<3).
 
 Each loader returns ``(X, y, task)``: ``X`` a DataFrame whose categorical
 columns have the ``category`` dtype and whose numeric columns are float,
-``y`` a Series (float for regression), ``task`` ``"classification"`` or ``"regression"``. Rows with
-a missing value are dropped (the benchmarks compare reducers, not imputers).
+``y`` a Series (float for regression), ``task`` ``"classification"`` or
+``"regression"``. Rows with a missing value are dropped (the benchmarks
+compare reducers, not imputers).
 
 table       package         rows  numeric  categorical  target       task
 wage        ISLP            3000        2            6  wage         regression
