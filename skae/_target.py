@@ -36,6 +36,10 @@ ATTRIBUTES = ("target_type_", "classes_", "target_mean_", "target_scale_")
 CLASSIFICATION = ("binary", "multiclass")
 REGRESSION = ("continuous", "continuous-multioutput")
 
+#: An integer y with more classes than this is likely a quantity read as
+#: labels: ``fit`` warns (a count target has hundreds of values).
+MANY_INTEGER_CLASSES = 50
+
 
 def _unknown(y):
     """Boolean mask of y's unknown entries (rows for 1-d y)."""
@@ -186,6 +190,16 @@ class Target:
                 f"y has a single class ({classes[0]!r}): a classification head "
                 "needs at least 2. Give rows of other classes, or set "
                 "target_weight=0 to fit without y."
+            )
+        if y.dtype.kind in "iu" and len(classes) > MANY_INTEGER_CLASSES:
+            from ._training import warn_at_caller
+
+            warn_at_caller(
+                f"y holds {len(classes)} distinct integers, which {who}'s "
+                f"supervised option trains as {len(classes)} classes (a softmax: "
+                "integers are labels). If y is a quantity (a count, a price in "
+                "whole units), pass y.astype(float) for a regression target.",
+                UserWarning,
             )
         return cls("binary" if len(classes) == 2 else "multiclass", classes=classes)
 

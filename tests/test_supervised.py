@@ -181,6 +181,21 @@ def test_string_labels(labels, data):
     assert model.transform(X).shape == (60, 2)
 
 
+def test_an_integer_quantity_warns_that_it_is_read_as_labels():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(200, 6))
+    counts = rng.poisson(200, size=200)  # a count: ~60 distinct integers
+    assert len(np.unique(counts)) > 50
+    est = skae.AutoencoderTransformer(target_weight=1.0, random_state=0, **FAST)
+    with pytest.warns(UserWarning, match=r"distinct integers.*y\.astype\(float\)"):
+        clone(est).fit(X, counts)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        assert clone(est).fit(X, counts.astype(float)).target_type_ == "continuous"
+        clone(est).fit(X, counts % 10)  # ten labels: no warning
+
+
 def test_float_y_is_regression_labels_are_classes(data):
     X, y = data
     est = skae.AutoencoderTransformer(target_weight=1.0, random_state=0, **FAST)
