@@ -136,8 +136,18 @@ if rank == 0:
     with open(f"{OUT}/fitted.pkl", "wb") as f:
         pickle.dump(est, f)
     skae.save(est, f"{OUT}/model")
+# uneven shards under the one-cycle schedule: every rank makes the steps
+# of the rank with the most rows, on one schedule
+uneven = skae.AutoencoderTransformer(
+    2, batch_size=16, strategy="ddp", **{**settings, "max_iter": 5}
+).fit(X[:150] if os.environ["RANK"] == "0" else X[150:])
+uneven_digests = [None] * world
+dist.all_gather_object(uneven_digests, digest(uneven))
 report(
     "fit", digests=digests, error=error(est, X), single=single,
+    uneven_digests=uneven_digests,
+    uneven_steps=uneven.net_.history[-1]["train_batch_count"],
+    offset=est.offset_.tolist(), scale=est.scale_,
     n_samples_seen=est.n_samples_seen_, n_iter=est.n_iter_,
     loss_curve=est.loss_curve_, codes=est.transform(X[:5]).tolist(),
     has_group=est.net_.ranks_ is not None,
@@ -155,6 +165,14 @@ def test_fit_on_two_ranks_is_one_model(tmp_path):
     assert first["codes"] == second["codes"]
     assert first["n_samples_seen"] == second["n_samples_seen"] == 400
     assert first["n_iter"] == 30
+    # the normalisation of all the rows, from each rank's own statistics
+    X = data()
+    np.testing.assert_allclose(first["offset"], X.mean(axis=0), rtol=1e-12)
+    centred = X - X.mean(axis=0)
+    assert first["scale"] == pytest.approx(np.sqrt(np.mean(centred**2)), rel=1e-12)
+    assert first["uneven_digests"][0] == first["uneven_digests"][1]
+    # 250 rows in batches of 16 on rank 1: 16 steps an epoch on both ranks
+    assert first["uneven_steps"] == second["uneven_steps"] == 16
     assert not first["has_group"] and not second["has_group"]
     # as good as one process on all the rows
     assert abs(first["error"] - first["single"]) <= 0.1 * first["single"]
@@ -163,7 +181,6 @@ def test_fit_on_two_ranks_is_one_model(tmp_path):
     assert not torch.distributed.is_initialized()
     with open(tmp_path / "fitted.pkl", "rb") as f:
         fitted = pickle.load(f)
-    X = data()
     np.testing.assert_array_equal(fitted.transform(X[:5]), first["codes"])
     loaded = skae.load(tmp_path / "model")
     np.testing.assert_allclose(loaded.transform(X[:5]), first["codes"], rtol=1e-6)
