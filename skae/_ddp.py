@@ -218,6 +218,13 @@ class Ranks:
         broadcast now), on this rank's device."""
         from torch.nn.parallel import DistributedDataParallel
 
+        if self.backend == "nccl" and device.type != "cuda":
+            raise ValueError(
+                f"strategy='ddp' on device={str(device)!r} in a process group "
+                "whose backend is NCCL, which reduces CUDA tensors only: train on "
+                "the GPU (device='auto' or 'cuda'), or start the group with "
+                "init_process_group('gloo') (or 'cpu:gloo,cuda:nccl')."
+            )
         return DistributedDataParallel(
             module, device_ids=[device.index] if device.type == "cuda" else None
         )

@@ -1,11 +1,13 @@
 """Data-parallel training (``strategy="ddp"``) on 2 CPU processes.
 
-Each test launches ``python -m torch.distributed.run --standalone
+The tests launch ``python -m torch.distributed.run --standalone
 --nproc_per_node=2`` (a free port of its own, loopback only, gloo) on a
-script written to ``tmp_path``; every rank writes what it saw to a JSON
-file, and the test (a process without a group) reads them and the pickled
-estimators. The rank scripts start with :data:`PRELUDE`. Tiny data and
-nets: the launches dominate the time (about 3 s each on 2 cores).
+script written to a temporary folder: one launch for the training
+scenarios (fit, early stopping, partial_fit), one for the failures. Every
+rank writes what it saw to JSON files, and the tests (in a process without
+a group) read them and the pickled estimators. The rank scripts start with
+:data:`PRELUDE`. Tiny data and nets: the launches, with their imports of
+torch, are most of the time.
 """
 
 import inspect
@@ -71,8 +73,8 @@ def report(name, **values):
 )
 
 
-def launch(tmp_path, body, timeout=LAUNCH_TIMEOUT):
-    """Run ``PRELUDE + body`` on 2 processes; the finished process."""
+def launch(tmp_path, body, timeout=LAUNCH_TIMEOUT, nproc=2):
+    """Run ``PRELUDE + body`` on ``nproc`` processes; the finished process."""
     script = tmp_path / "ranks.py"
     script.write_text(PRELUDE + textwrap.dedent(body))
     env = {
@@ -91,7 +93,7 @@ def launch(tmp_path, body, timeout=LAUNCH_TIMEOUT):
             "-m",
             "torch.distributed.run",
             "--standalone",
-            "--nproc_per_node=2",
+            f"--nproc_per_node={nproc}",
             str(script),
             str(tmp_path),
         ],
@@ -155,8 +157,16 @@ report(
 """
 
 
-def test_fit_on_two_ranks_is_one_model(tmp_path):
-    proc = launch(tmp_path, FIT)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One launch for the three scenarios of training (the launches, with
+    their imports of torch, are most of the time): its folder and process."""
+    folder = tmp_path_factory.mktemp("ddp")
+    return folder, launch(folder, FIT + EARLY_STOPPING + PARTIAL_FIT)
+
+
+def test_fit_on_two_ranks_is_one_model(trained):
+    tmp_path, proc = trained
     first, second = reports(tmp_path, "fit", proc)
     assert proc.returncode == 0, proc.stderr[-4000:]
     # every rank holds the same fitted estimator
@@ -187,7 +197,6 @@ def test_fit_on_two_ranks_is_one_model(tmp_path):
 
 
 EARLY_STOPPING = """
-dist.init_process_group("gloo")
 rank = dist.get_rank()
 X = data()
 rows = X[:260] if rank == 0 else X[260:]  # uneven shards: unequal local scores
@@ -217,8 +226,8 @@ for name, cls, extra in [
 """
 
 
-def test_early_stopping_is_agreed(tmp_path):
-    proc = launch(tmp_path, EARLY_STOPPING)
+def test_early_stopping_is_agreed(trained):
+    tmp_path, proc = trained
     for name in ("vae", "sparse"):
         first, second = reports(tmp_path, name, proc)
         assert first["digests"][0] == first["digests"][1], name
@@ -233,7 +242,6 @@ def test_early_stopping_is_agreed(tmp_path):
 
 
 PARTIAL_FIT = """
-dist.init_process_group("gloo")
 rank = dist.get_rank()
 X = data(480)
 rows = X[rank::2]
@@ -265,8 +273,8 @@ report(
 """
 
 
-def test_partial_fit_on_two_ranks(tmp_path):
-    proc = launch(tmp_path, PARTIAL_FIT)
+def test_partial_fit_on_two_ranks(trained):
+    tmp_path, proc = trained
     first, second = reports(tmp_path, "partial", proc)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert first["digests"][0] == first["digests"][1]
@@ -420,41 +428,16 @@ def test_strategy_none_is_the_default_fit():
 
 @pytest.mark.gpu
 def test_ddp_on_a_gpu_trains_on_cuda_local_rank(tmp_path):
-    # one process on one GPU: NCCL, cuda:LOCAL_RANK (0)
-    script = tmp_path / "gpu.py"
-    script.write_text(
-        PRELUDE
-        + textwrap.dedent(
-            """
-            X = data()
-            est = skae.AutoencoderTransformer(
-                2, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
-                strategy="ddp", device="cuda",
-            ).fit(X)
-            report("gpu", device=str(est.net_.device), backend=dist.get_backend())
-            """
-        )
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OMP_NUM_THREADS": "1",
-    }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=1",
-            str(script),
-            str(tmp_path),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=LAUNCH_TIMEOUT,
-    )
+    # one process on one GPU: skae starts the group with NCCL, cuda:LOCAL_RANK
+    gpu = """
+    X = data()
+    est = skae.AutoencoderTransformer(
+        2, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
+        strategy="ddp", device="cuda",
+    ).fit(X)
+    report("gpu", device=str(est.net_.device), backend=dist.get_backend())
+    """
+    proc = launch(tmp_path, gpu, nproc=1)
     assert proc.returncode == 0, proc.stderr[-4000:]
     found = json.loads((tmp_path / "gpu_rank0.json").read_text())
     assert found == {"device": "cuda:0", "backend": "nccl"}
