@@ -2,8 +2,9 @@
 
 API note (what launchers and the docs can rely on). With ``strategy="ddp"``
 every process of a torch.distributed process group calls the same method
-(``fit`` or ``partial_fit``) of an estimator with the same parameters, each
-with **its own rows** (the same columns everywhere; no rank needs the whole
+(``fit`` or ``partial_fit``) of an estimator with the same parameters
+(``verbose``, ``random_state`` and a GPU's index may differ), each with
+**its own rows** (the same columns everywhere; no rank needs the whole
 data). The call joins the default process group when one is initialised
 (a torchrun script's ``init_process_group``, ``accelerate launch``, Ray
 Train, Spark's ``TorchDistributor``); when none is but torchrun's
@@ -263,12 +264,14 @@ class Ranks:
         except Exception as exc:
             self.gather((f"{type(exc).__name__}: {exc}", None))
             raise
-        # verbose may differ (progress lines on rank 0 only, say)
+        # verbose (progress lines on rank 0 only, say), random_state and the
+        # device's index (cuda:LOCAL_RANK written out) may differ
         params = {
             name: _agreed_value(value)
             for name, value in estimator.get_params(deep=False).items()
-            if name != "verbose"
+            if name not in ("verbose", "random_state", "device")
         }
+        params["device"] = str(estimator.device).split(":")[0]
         params["n_iter_"] = getattr(estimator, "n_iter_", None)
         everyone = self.gather((None, (n_features_of(), params)))
         failed = [(r, error) for r, (error, _) in enumerate(everyone) if error]
