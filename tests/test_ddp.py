@@ -14,6 +14,7 @@ import inspect
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -270,6 +271,7 @@ report(
     "partial", digests=digests, error=error(est, X), single=single,
     n_samples_seen=est.n_samples_seen_, n_iter=est.n_iter_,
 )
+dist.destroy_process_group()
 """
 
 
@@ -320,6 +322,25 @@ attempt("params", differs, rows)
 attempt("after", skae.AutoencoderTransformer(2, **small), rows)
 
 
+class NaNOnRank1(torch.nn.Module):
+    # an encoder whose fifth training batch on rank 1 is NaN
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 8)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += self.training
+        out = torch.relu(self.linear(x))
+        if self.training and dist.get_rank() == 1 and self.calls == 5:
+            out = out * float("nan")
+        return out
+
+
+# a loss that turns NaN on one rank: every rank raises at the epoch's end
+attempt("nan_loss", skae.AutoencoderTransformer(2, encoder=NaNOnRank1(), **small), rows)
+
+
 class Boom(Callback):
     def on_train_begin(self, net, **kwargs):
         self.epochs_ = 0
@@ -360,6 +381,13 @@ def test_failures_end_every_rank_clearly(tmp_path):
 
     first, second = reports(tmp_path, "after", proc)
     assert first["error"] is second["error"] is None
+
+    epochs = set()
+    for rank in reports(tmp_path, "nan_loss", proc):
+        assert rank["error"] == "TrainingDiverged", rank
+        epochs.add(re.match(r"Training diverged in epoch (\d+)", rank["message"])[1])
+        assert not rank["fitted"]
+    assert epochs == {"3"}  # rank 1's fifth batch, in batches of 128 rows
 
     first, second = reports(tmp_path, "midfit", proc)
     assert second["error"] == "ValueError" and second["message"] == "boom on rank 1"
