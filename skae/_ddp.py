@@ -32,8 +32,10 @@ transforms in any process. A check that fails on one rank before training
 rank, naming the rank; a failure during training raises on its rank, and
 the others raise a RuntimeError when their next collective fails: at once
 when the failed process exits, otherwise after the group's timeout
-(``init_process_group(timeout=...)``). A failed call leaves every rank's
-estimator as it was.
+(``init_process_group(timeout=...)``); a loss that turns non-finite on
+one rank is judged at the epoch's end, where every rank raises
+``TrainingDiverged``. A failed call leaves every rank's estimator as it
+was.
 
 Not supported yet (a ValueError before any work): the supervised option
 (``target_weight > 0``), missing values (:class:`~skae.AutoencoderImputer`)
