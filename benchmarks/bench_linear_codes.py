@@ -17,7 +17,8 @@ each fold, fitted on the training rows only:
 
 - preprocessing: ``StandardScaler`` on the numeric columns and one-hot on the
   categorical ones, as ``bench_features.py`` does (the images: the same
-  ``StandardScaler`` on every pixel);
+  ``StandardScaler`` on every pixel; ``digits-unit`` and ``mnist5k-unit``,
+  on request: the pixels divided by their range, 16 or 255, instead);
 - reducers of width ``k``: ``PCA(k)``; ``AE`` (``AutoencoderTransformer(k)``,
   every parameter at its default); ``AE64`` (one hidden layer of 64 instead
   of 512); ``AElin`` (no hidden layer: a linear autoencoder); ``VAE``
@@ -89,11 +90,14 @@ from sklearn.linear_model import (
     RidgeCV,
 )
 from sklearn.model_selection import KFold, StratifiedKFold
-from sklearn.preprocessing import StandardScaler
+from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
 from skae import AutoencoderTransformer, VAETransformer
 
 IMAGES = ["digits", "mnist5k"]
+#: the images with their pixels divided by their range instead of
+#: standardised (on request): name -> the largest pixel value
+UNIT_IMAGES = {"digits-unit": 16.0, "mnist5k-unit": 255.0}
 STRENGTHS = np.logspace(-3, 3, 7)
 #: the post-processings of a code (the raw features get none)
 POSTS = ["raw", "std", "white"]
@@ -101,6 +105,7 @@ POSTS = ["raw", "std", "white"]
 
 def load(name, max_rows):
     """(X DataFrame or array, y, task) of a table or an image set."""
+    name = name.removesuffix("-unit")
     if name == "digits":
         X, y = load_digits(return_X_y=True)
         return X, y, "classification"
@@ -113,7 +118,7 @@ def load(name, max_rows):
 
 
 def width(name, n_features):
-    return 30 if name == "mnist5k" else max(2, round(n_features / 4))
+    return 30 if name.startswith("mnist5k") else max(2, round(n_features / 4))
 
 
 #: the reducers a run can name; "AE@1" is AE with random_state=1 (seed noise)
@@ -173,6 +178,8 @@ def run_fold(name, fold, X, y, task, train, test, names, smoke, out):
     y_train, y_test = np.asarray(y)[train], np.asarray(y)[test]
     if hasattr(X, "iloc"):
         prep = preprocessing()
+    elif name in UNIT_IMAGES:
+        prep = FunctionTransformer(lambda A, top=UNIT_IMAGES[name]: A / top)
     else:
         prep = StandardScaler()
     A_train = prep.fit_transform(X_train).astype(np.float32)
@@ -248,7 +255,7 @@ def summary(out):
         "score"
     ].mean()
     table = mean.unstack(["reducer", "post", "model"])
-    order = [d for d in list(TABLES) + IMAGES if d in table.index]
+    order = [d for d in [*TABLES, *IMAGES, *UNIT_IMAGES] if d in table.index]
     table = table.loc[order]
     pd.set_option("display.width", 250, "display.max_columns", 80)
     present = [r for r in REDUCERS[2:] if r in frame["reducer"].unique()]
@@ -308,7 +315,9 @@ def seed_noise(sub, present):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     names = list(TABLES) + IMAGES
-    parser.add_argument("--data", nargs="+", choices=names, default=names)
+    parser.add_argument(
+        "--data", nargs="+", choices=names + list(UNIT_IMAGES), default=names
+    )
     parser.add_argument("--max-rows", type=int, default=2000)
     parser.add_argument(
         "--out",
