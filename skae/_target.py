@@ -186,10 +186,12 @@ class Target:
                 )
             classes = _sorted_labels(labels)
         if len(classes) < 2:
+            only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
             raise ValueError(
-                f"y has a single class ({classes[0]!r}): a classification head "
-                "needs at least 2. Give rows of other classes, or set "
-                "target_weight=0 to fit without y."
+                f"y has a single class ({only!r}): a classification head "
+                "needs at least 2. Give rows of other classes (partial_fit: "
+                "name every class on the first call with classes=[...]), or "
+                "set target_weight=0 to fit without y."
             )
         if y.dtype.kind in "iu" and len(classes) > MANY_INTEGER_CLASSES:
             from ._training import warn_at_caller

@@ -474,6 +474,9 @@ def test_a_failed_call_leaves_a_fitted_model_unchanged(data):
     for bad in (
         lambda m: m.fit(X, np.zeros(60, dtype=int)),
         lambda m: m.fit(X, y[:10]),
+        lambda m: m.fit(X, np.full(60, np.nan)),
+        lambda m: m.fit(X, np.full(60, None, dtype=object)),
+        lambda m: m.partial_fit(X, y[:10]),
         lambda m: m.partial_fit(X, y + 5),
         lambda m: m.partial_fit(X, y.astype(float)),
         lambda m: m.set_params(target_weight=0.0).partial_fit(X, y),
@@ -486,6 +489,31 @@ def test_a_failed_call_leaves_a_fitted_model_unchanged(data):
             model.__dict__[k] is v for k, v in state.items() if k != "target_weight"
         )
     np.testing.assert_array_equal(model.transform(X), codes)
+
+
+def test_a_single_class_names_the_label_and_partial_fit_classes(data):
+    X, _ = data
+    est = skae.AutoencoderTransformer(target_weight=1.0, **FAST)
+    with pytest.raises(ValueError, match=r"a single class \(3\).*classes=\[\.\.\.\]"):
+        est.partial_fit(X, np.full(60, 3))
+    assert not hasattr(est, "net_")
+    # the first chunk may hold one class when classes names them all
+    est.partial_fit(X, np.full(60, 3), classes=[3, 4])
+    np.testing.assert_array_equal(est.classes_, [3, 4])
+
+
+def test_score_ignores_y_as_documented(data):
+    """score is the reconstruction's (y ignored, as for any unsupervised
+    transformer): unseen labels or another length in a search's held-out
+    fold neither fail nor change it, nor the fitted model."""
+    X, y = data
+    model = skae.AutoencoderTransformer(target_weight=1.0, random_state=0, **FAST)
+    model.fit(X, y)
+    state = dict(model.__dict__)
+    expected = model.score(X)
+    for given in (y + 7, y[:5], np.full(60, np.nan), np.array(["z"] * 60)):
+        assert model.score(X, given) == expected
+    assert all(model.__dict__[k] is v for k, v in state.items())
 
 
 def test_an_unsupervised_refit_drops_the_target_attributes(data):
