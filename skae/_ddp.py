@@ -37,9 +37,24 @@ one rank is judged at the epoch's end, where every rank raises
 ``TrainingDiverged``. A failed call leaves every rank's estimator as it
 was.
 
-Not supported yet (a ValueError before any work): the supervised option
-(``target_weight > 0``), missing values (:class:`~skae.AutoencoderImputer`)
-and :class:`~skae.AutoencoderOutlierDetector`'s threshold.
+The supervised option (``target_weight > 0``) agrees its task over the
+ranks too (one gather of each rank's part before training): a
+classification's ``classes_`` are the sorted union of every rank's known
+labels (or ``partial_fit``'s ``classes``, which every rank must pass
+alike), and a regression target is standardised by the mean and standard
+deviation over the known targets of all ranks (pooled counts, means and
+variances). A rank whose labels are all unknown, or all of one class,
+trains like the others; the errors about the task (a single class, no
+known target) are judged on all the ranks' targets together and raised on
+every rank. :class:`~skae.AutoencoderOutlierDetector` with a ``"ddp"``
+estimator fits it so, then sets ``offset_`` from the scores of the
+threshold rows of every rank (each rank's training rows, or its held-out
+``validation_fraction`` of them): every rank gathers them all, one float
+per row, so the threshold is the exact quantile (or median and MAD) of
+the pooled scores and the same on every rank.
+
+Not supported yet (a ValueError before any work): missing values
+(:class:`~skae.AutoencoderImputer`).
 """
 
 import os
@@ -81,13 +96,6 @@ def join(estimator):
     when there is no group to join, before any work."""
     if estimator.strategy is None:
         return None
-    if getattr(estimator, "target_weight", 0) > 0:
-        raise ValueError(
-            "strategy='ddp' does not train the supervised option yet "
-            "(target_weight > 0: its classes and the target's standardisation "
-            "would be fitted on each rank's rows alone). Use target_weight=0, "
-            "or strategy=None."
-        )
     if not torch.distributed.is_available():
         raise RuntimeError(
             "strategy='ddp' needs torch.distributed, which this build of torch "
@@ -210,6 +218,26 @@ class Ranks:
         _dist().all_gather_object(gathered, obj)
         return gathered
 
+    def concatenated(self, compute):
+        """``compute()`` (a 1-d array) of every rank, concatenated in rank
+        order: ``world_size`` pickled arrays gathered on every rank. When
+        ``compute`` raises on one rank, every rank raises (that rank its
+        own error, the others a RuntimeError naming it)."""
+        try:
+            mine = np.asarray(compute())
+        except Exception as exc:
+            self.gather((f"{type(exc).__name__}: {exc}", None))
+            raise
+        everyone = self.gather((None, mine))
+        for rank, (error, _) in enumerate(everyone):
+            if error:
+                raise RuntimeError(
+                    f"strategy='ddp': rank {rank} of {self.world_size} failed, so "
+                    f"every rank stops: {error}. This rank's estimator was left "
+                    "as it was."
+                )
+        return np.concatenate([part for _, part in everyone])
+
     def broadcast(self, obj):
         """Rank 0's ``obj`` (pickled), on every rank."""
         box = [obj]
@@ -273,7 +301,7 @@ class Ranks:
             for name, value in estimator.get_params(deep=False).items()
             if name not in ("verbose", "random_state", "device")
         }
-        params["device"] = str(estimator.device).split(":")[0]
+        params["device"] = str(getattr(estimator, "device", None)).split(":")[0]
         params["n_iter_"] = getattr(estimator, "n_iter_", None)
         everyone = self.gather((None, (n_features_of(), params)))
         failed = [(r, error) for r, (error, _) in enumerate(everyone) if error]
