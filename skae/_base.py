@@ -303,12 +303,6 @@ default=None
         path on its own rows, agreeing through :mod:`skae._ddp`: the local
         checks first (every rank raises when one fails), then the training
         with its collectives."""
-        if missing and self.strategy is not None:
-            raise ValueError(
-                "AutoencoderImputer does not train with strategy='ddp' yet (the "
-                "missing entries' fill would be fitted on each rank's rows "
-                "alone); give it an estimator with strategy=None."
-            )
         ranks = ddp.join(self)  # None unless strategy="ddp"
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
@@ -482,6 +476,7 @@ default=None
             memmap=memmap,
             missing=missing,
             targets=targets,
+            ranks=ranks,
         )
 
     def _publish(self, net, data, validated):

@@ -51,10 +51,13 @@ estimator fits it so, then sets ``offset_`` from the scores of the
 threshold rows of every rank (each rank's training rows, or its held-out
 ``validation_fraction`` of them): every rank gathers them all, one float
 per row, so the threshold is the exact quantile (or median and MAD) of
-the pooled scores and the same on every rank.
-
-Not supported yet (a ValueError before any work): missing values
-(:class:`~skae.AutoencoderImputer`).
+the pooled scores and the same on every rank. :class:`~skae.AutoencoderImputer`
+with a ``"ddp"`` estimator agrees the features missing on every rank's
+rows (dropped) and those missing on any (its indicator's), and trains as
+in one process on the observed entries of all ranks: each feature's mean
+over its observed entries (counts and sums added over the ranks), the
+spread about these means, and the missing entries' fill all pooled; the
+masked loss is each rank's own, its gradients averaged.
 """
 
 import os
@@ -120,6 +123,8 @@ def local_cuda_index():
 def _agreed_value(value):
     """A parameter's value as compared across ranks, or None for one that
     cannot be compared by value (a module, a callback list, a generator)."""
+    if isinstance(value, Real) and value != value:
+        return "nan"  # equal to itself (the imputer's missing_values)
     if value is None or isinstance(value, bool | Integral | Real | str):
         return value
     if isinstance(value, list | tuple) and all(
@@ -194,19 +199,21 @@ class Ranks:
 
     def moments(self, variance, mean, n):
         """Per-feature (variance, mean) over the rows of every rank, from
-        each rank's own over its ``n`` rows (float32 tensors, as given)."""
+        each rank's own over its ``n`` rows (float32 tensors, as given;
+        ``n``: a number, or each feature's count of observed entries)."""
+        f = len(mean)
+        n = torch.as_tensor(n, dtype=torch.float64).cpu().expand(f)
         local = torch.cat(
             [
-                torch.tensor([float(n)], dtype=torch.float64),
+                n,
                 n * mean.double().cpu(),
                 n * (variance.double() + mean.double() ** 2).cpu(),
             ]
         )
         totals = torch.from_numpy(self.sum(local.numpy()))
-        f = len(mean)
-        count = totals[0]
-        pooled_mean = totals[1 : 1 + f] / count
-        pooled_var = (totals[1 + f :] / count - pooled_mean**2).clamp(min=0)
+        count = totals[:f].clamp(min=1)  # a feature no rank observed: 0
+        pooled_mean = totals[f : 2 * f] / count
+        pooled_var = (totals[2 * f :] / count - pooled_mean**2).clamp(min=0)
         return (
             pooled_var.to(variance.dtype).to(variance.device),
             pooled_mean.to(mean.dtype).to(mean.device),

@@ -250,7 +250,9 @@ PARAM_DOCS = {
     a RuntimeError names ``torchrun --nproc_per_node=N script.py``. With
     ``target_weight > 0``, ``classes_`` are the union of every rank's
     labels and a regression target's standardisation is pooled over every
-    rank's known targets. Not yet in :class:`AutoencoderImputer`.""",
+    rank's known targets; in :class:`AutoencoderImputer`, the
+    statistics of the observed entries are pooled over every rank's
+    rows.""",
     ),
     "random_state": (
         "int, RandomState instance or None",

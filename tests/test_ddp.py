@@ -164,7 +164,7 @@ def trained(tmp_path_factory):
     their imports of torch, are most of the time): its folder and process."""
     folder = tmp_path_factory.mktemp("ddp")
     return folder, launch(
-        folder, FIT + EARLY_STOPPING + SUPERVISED + DETECTOR + PARTIAL_FIT
+        folder, FIT + EARLY_STOPPING + SUPERVISED + DETECTOR + IMPUTER + PARTIAL_FIT
     )
 
 
@@ -425,6 +425,86 @@ def test_outlier_detector_on_two_ranks(trained):
     np.testing.assert_array_equal(fitted.predict(data()), first["predictions"])
 
 
+def with_missing(X, rank):
+    """Rank ``rank``'s half of X (the rows ``rank::2``) with 1 entry in 5
+    missing (NaN); rank 1's last feature missing on every row."""
+    rows = X[rank::2].copy()
+    rows[np.random.RandomState(rank).rand(*rows.shape) < 0.2] = np.nan
+    if rank == 1:
+        rows[:, -1] = np.nan
+    return rows
+
+
+IMPUTER = (
+    inspect.getsource(with_missing)
+    + """
+rank = dist.get_rank()
+X = data()
+rows = with_missing(X, rank)
+both = np.concatenate([with_missing(X, 0), with_missing(X, 1)])
+truth = np.concatenate([X[0::2], X[1::2]])
+
+
+def imputation_error(imputer):  # on the missing entries of both ranks' rows
+    missing = np.isnan(both)
+    imputed = imputer.transform(both)[:, :8]
+    return float(np.mean((imputed[missing] - truth[missing]) ** 2))
+
+
+imp = dict(
+    n_components=2, hidden_layer_sizes=(16,), noise="masking", noise_level=0.1,
+    dropout=0.0, learning_rate_init=1e-2, max_iter=30, random_state=0, device="cpu",
+)
+imputer = skae.AutoencoderImputer(
+    skae.DenoisingAutoencoder(batch_size=16, strategy="ddp", **imp),
+    add_indicator=True,
+).fit(rows)
+digests = [None] * 2
+dist.all_gather_object(digests, digest(imputer.estimator_))
+single = None
+if rank == 0:
+    one = skae.AutoencoderImputer(
+        skae.DenoisingAutoencoder(batch_size=32, **imp), add_indicator=True
+    ).fit(both)
+    single = imputation_error(one)
+    with open(f"{OUT}/imputer.pkl", "wb") as f:
+        pickle.dump(imputer, f)
+report(
+    "imputer", digests=digests, error=imputation_error(imputer), single=single,
+    offset=imputer.estimator_.offset_.tolist(), scale=imputer.estimator_.scale_,
+    fill=imputer.estimator_.net_.missing.fill.tolist(),
+    indicator=imputer.indicator_.features_.tolist(),
+    imputed=imputer.transform(both[:5]).tolist(),
+)
+"""
+)
+
+
+def test_imputer_on_two_ranks(trained):
+    tmp_path, proc = trained
+    first, second = reports(tmp_path, "imputer", proc)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert first["digests"][0] == first["digests"][1]
+    X = data()
+    both = np.concatenate([with_missing(X, 0), with_missing(X, 1)])
+    # the normalisation of the observed entries of both ranks' rows (the
+    # last feature observed on rank 0 only)
+    offset = np.nanmean(both, axis=0)
+    np.testing.assert_allclose(first["offset"], offset, rtol=1e-12)
+    scale = np.sqrt(np.nanmean((both - offset) ** 2))
+    assert first["scale"] == pytest.approx(scale, rel=1e-12)
+    # the fill: each feature's mean over the observed (normalised) entries
+    # of both ranks, about 0 after centring by the pooled means
+    assert first["fill"] == second["fill"]
+    np.testing.assert_allclose(first["fill"], 0.0, atol=1e-6)
+    assert first["indicator"] == second["indicator"] == list(range(8))
+    assert first["imputed"] == second["imputed"]
+    assert abs(first["error"] - first["single"]) <= 0.1 * first["single"]
+    with open(tmp_path / "imputer.pkl", "rb") as f:
+        fitted = pickle.load(f)
+    np.testing.assert_array_equal(fitted.transform(both[:5]), first["imputed"])
+
+
 PARTIAL_FIT = """
 rank = dist.get_rank()
 X = data(480)
@@ -606,18 +686,6 @@ def test_ddp_without_a_group_names_the_launch_command(no_torchrun_env):
 def test_strategy_is_validated():
     with pytest.raises(InvalidParameterError, match="strategy"):
         skae.AutoencoderTransformer(strategy="fsdp").fit(data(20))
-
-
-def test_imputer_is_refused_before_work(no_torchrun_env):
-    X = data(40)
-    X_missing = X.copy()
-    X_missing[0, 0] = np.nan
-    with pytest.raises(ValueError, match="AutoencoderImputer"):
-        skae.AutoencoderImputer(
-            skae.DenoisingAutoencoder(
-                noise="masking", noise_level=0.25, strategy="ddp", max_iter=2
-            )
-        ).fit(X_missing)
 
 
 def test_strategy_none_is_the_default_fit():
