@@ -563,14 +563,15 @@ small = dict(
 )
 
 
-def attempt(name, est, X):
+def attempt(name, est, X, *args, method="fit", **kwargs):
     start = time.time()
     try:
-        est.fit(X)
+        getattr(est, method)(X, *args, **kwargs)
         outcome = dict(error=None)
     except Exception as exc:
         outcome = dict(error=type(exc).__name__, message=str(exc))
-    report(name, fitted=hasattr(est, "net_"), seconds=time.time() - start, **outcome)
+    fitted = hasattr(est, "net_") or hasattr(est, "estimator_")
+    report(name, fitted=fitted, seconds=time.time() - start, **outcome)
 
 
 # one rank's rows are bad: every rank raises before training
@@ -581,6 +582,24 @@ attempt("nan", skae.AutoencoderTransformer(2, **small), bad)
 # the ranks' parameters differ
 differs = skae.AutoencoderTransformer(2, batch_size=16 * (rank + 1), **small)
 attempt("params", differs, rows)
+# the ranks' targets disagree: every rank raises the same error
+sup = dict(small, target_weight=1.0)
+y = X[rank::2, 0] if rank == 0 else (X[rank::2, 0] > 0).astype(int)
+attempt("target_types", skae.AutoencoderTransformer(2, **sup), rows, y)
+labels = (X[rank::2, 0] > 0).astype(int)
+attempt(
+    "classes", skae.AutoencoderTransformer(2, **sup), rows, labels,
+    method="partial_fit", classes=[0, 1] if rank == 0 else [0, 1, 2],
+)
+# the detector's and the imputer's own checks of one rank's rows
+attempt("detector", skae.AutoencoderOutlierDetector(
+    skae.AutoencoderTransformer(2, **small)), bad)
+infinite = rows.copy()
+infinite[0, 0] = np.nan
+if rank == 1:
+    infinite[3, 2] = np.inf
+attempt("imputer", skae.AutoencoderImputer(
+    skae.DenoisingAutoencoder(2, noise="masking", **small)), infinite)
 # the group is still usable: a fit now succeeds
 attempt("after", skae.AutoencoderTransformer(2, **small), rows)
 
@@ -641,6 +660,21 @@ def test_failures_end_every_rank_clearly(tmp_path):
         assert "rank 1's estimator differs from rank 0's" in rank["message"]
         assert "batch_size=32 (rank 0: 16)" in rank["message"]
     assert not first["fitted"] and not second["fitted"]
+
+    for name, words in [
+        ("target_types", "float (a regression target) and others' holds labels"),
+        ("classes", "partial_fit's classes differ between ranks"),
+    ]:
+        for rank in reports(tmp_path, name, proc):
+            assert rank["error"] == "ValueError" and words in rank["message"], rank
+            assert not rank["fitted"]
+    for name, words in [("detector", "NaN"), ("imputer", "infinity")]:
+        first, second = reports(tmp_path, name, proc)
+        assert second["error"] == "ValueError" and words in second["message"]
+        assert first["error"] == "RuntimeError"
+        assert "rank 1 of 2 failed before training" in first["message"]
+        assert words in first["message"] and first["seconds"] < 5
+        assert not first["fitted"] and not second["fitted"]
 
     first, second = reports(tmp_path, "after", proc)
     assert first["error"] is second["error"] is None
