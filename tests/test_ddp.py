@@ -740,9 +740,28 @@ def test_ddp_on_a_gpu_trains_on_cuda_local_rank(tmp_path):
         2, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
         strategy="ddp", device="cuda",
     ).fit(X)
-    report("gpu", device=str(est.net_.device), backend=dist.get_backend())
+    # the supervised option's gather and the imputer's pooled statistics
+    # through NCCL, on the GPU
+    small = dict(max_iter=2, random_state=0, strategy="ddp", device="cuda")
+    sup = skae.AutoencoderTransformer(2, target_weight=1.0, **small)
+    sup.fit(X, (X[:, 0] > 0).astype(int))
+    X_missing = X.copy()
+    X_missing[::3, 1] = np.nan
+    imputer = skae.AutoencoderImputer(
+        skae.DenoisingAutoencoder(2, noise="masking", **small)
+    ).fit(X_missing)
+    report(
+        "gpu", device=str(est.net_.device), backend=dist.get_backend(),
+        classes=sup.classes_.tolist(),
+        imputed=bool(np.isfinite(imputer.transform(X_missing)).all()),
+    )
     """
     proc = launch(tmp_path, gpu, nproc=1)
     assert proc.returncode == 0, proc.stderr[-4000:]
     found = json.loads((tmp_path / "gpu_rank0.json").read_text())
-    assert found == {"device": "cuda:0", "backend": "nccl"}
+    assert found == {
+        "device": "cuda:0",
+        "backend": "nccl",
+        "classes": [0, 1],
+        "imputed": True,
+    }
