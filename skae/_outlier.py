@@ -242,6 +242,18 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # strategy="ddp": the group of a data-parallel fit (a RuntimeError
         # naming the launch command when there is none, before any work)
         ranks = ddp.join(estimator) if getattr(estimator, "strategy", None) else None
+        nested = [
+            name
+            for name, value in estimator.get_params(deep=True).items()
+            if name.endswith("__strategy") and value is not None
+        ]
+        if ranks is None and nested:
+            raise ValueError(
+                f"AutoencoderOutlierDetector's estimator sets {nested[0]}="
+                "'ddp' inside it: the detector would take each rank's own "
+                "threshold. Give the detector the skae estimator itself (its "
+                "strategy='ddp'), or strategy=None."
+            )
         X_given = X
         checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
         with checked:  # with ranks: when one rank's X is refused, every rank raises

@@ -722,6 +722,17 @@ def test_strategy_is_validated():
         skae.AutoencoderTransformer(strategy="fsdp").fit(data(20))
 
 
+def test_detector_refuses_a_ddp_model_inside_another_estimator(no_torchrun_env):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    inner = skae.AutoencoderTransformer(strategy="ddp")
+    detector = skae.AutoencoderOutlierDetector(make_pipeline(StandardScaler(), inner))
+    with pytest.raises(ValueError, match="autoencodertransformer__strategy='ddp'"):
+        detector.fit(data(40))
+    assert not hasattr(detector, "estimator_")
+
+
 def test_strategy_none_is_the_default_fit():
     X = data(60)
     settings = dict(hidden_layer_sizes=(8,), max_iter=3, random_state=0)
