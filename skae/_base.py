@@ -303,12 +303,6 @@ default=None
         path on its own rows, agreeing through :mod:`skae._ddp`: the local
         checks first (every rank raises when one fails), then the training
         with its collectives."""
-        if missing and self.strategy is not None:
-            raise ValueError(
-                "AutoencoderImputer does not train with strategy='ddp' yet (the "
-                "missing entries' fill would be fitted on each rank's rows "
-                "alone); give it an estimator with strategy=None."
-            )
         ranks = ddp.join(self)  # None unless strategy="ddp"
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
@@ -328,13 +322,15 @@ default=None
             if resume:
                 check_architecture_unchanged(self)
                 self._check_chunk_range(X, incremental)
-            targets = self._targets(y, X.shape[0], resume, incremental, classes)
+            targets, part = self._targets(y, X.shape[0], resume, incremental, classes)
             if self.early_stopping and not incremental and X.shape[0] < 3:
                 raise ValueError(
                     f"early_stopping=True needs at least 3 samples (training and "
                     f"validation rows); got n_samples={X.shape[0]}."
                 )
         with nullcontext() if ranks is None else ranks.collectives():
+            if part is not None:  # a new fit's task, from every rank's targets
+                targets = self._fit_target(targets, part, classes, ranks)
             self._train(
                 X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
             )
@@ -373,12 +369,15 @@ default=None
             run.warn_if_cut_short(self)
 
     def _targets(self, y, n_samples, resume, incremental, classes):
-        """The supervised option's encoded targets of this call (a CPU
-        tensor, see :meth:`~skae._target.Target.encode`), or None when
-        ``target_weight=0`` (``y`` is then ignored). A new fit (not a
-        resume) fixes the task from ``y`` and sets the fitted attributes
-        that describe it (removing those of an earlier fit); every check of
-        ``y`` happens here, before any training."""
+        """The supervised option's targets of this call, with this process's
+        part of a new fit's task: ``(encoded, None)`` when the fitted task
+        encodes them (a CPU tensor, see
+        :meth:`~skae._target.Target.encode`; None when ``target_weight=0``,
+        ``y`` then ignored), ``(y, part)`` for a new fit (not a resume), whose
+        task :meth:`_fit_target` fixes from every rank's
+        :meth:`~skae._target.Target.part`. A new fit removes the fitted
+        attributes of an earlier one's task. The checks of this rank's ``y``
+        happen here, before any training."""
         method = "partial_fit" if incremental else "fit"
         on = self.target_weight > 0
         if resume:
@@ -397,7 +396,7 @@ default=None
             for name in TARGET_ATTRIBUTES:
                 self.__dict__.pop(name, None)
         if not on:
-            return None
+            return None, None
         who = type(self).__name__
         if y is None:
             raise ValueError(
@@ -408,11 +407,23 @@ default=None
                 "AutoencoderOutlierDetector train their model without y)."
             )
         y = as_target_array(y, n_samples, who)
-        target = Target.of(self) if resume else Target.fit(y, who, classes)
-        if classes is not None:
-            target.check_classes(classes, first=not resume)
         if not resume:
-            self.__dict__.update(target.attributes())
+            return y, Target.part(y, who, classes)
+        target = Target.of(self)
+        if classes is not None:
+            target.check_classes(classes, first=False)
+        return target.encode(y), None
+
+    def _fit_target(self, y, part, classes, ranks):
+        """A new fit's task, from every rank's ``part`` (this process's
+        alone without ``ranks``): sets its fitted attributes and returns
+        ``y`` encoded. Its errors (a single class over all the rows, say)
+        are the same on every rank."""
+        parts = [part] if ranks is None else ranks.gather(part)
+        target = Target.pool(parts, type(self).__name__)
+        if classes is not None:
+            target.check_classes(classes, first=True)
+        self.__dict__.update(target.attributes())
         return target.encode(y)
 
     def _penalty_diagnostics(self, X_train):
@@ -465,6 +476,7 @@ default=None
             memmap=memmap,
             missing=missing,
             targets=targets,
+            ranks=ranks,
         )
 
     def _publish(self, net, data, validated):

@@ -182,6 +182,29 @@ def _pooled(shape, loss, offset, scale, ranks):
     return mean, np.sqrt((totals[-1] + shift) / (count * n_features))
 
 
+def _pooled_observed(X, loss, ranks):
+    """The statistics of :func:`_statistics` with ``missing`` over the
+    observed entries of every rank's rows: the global minimum and maximum
+    for ``"bce"``; for ``"mse"`` each feature's mean over its observed
+    entries (every rank's counts and sums added; 0 for a feature no rank
+    observed), then the root mean square about these means (every rank's
+    sum of squares and count of observed entries added)."""
+    n_features = X.shape[1]
+    if loss == "bce":
+        low = ranks.min([np.nanmin(X)])[0]
+        high = ranks.max([np.nanmax(X)])[0]
+        return np.full(n_features, low), high - low
+    observed = ~np.isnan(X)
+    totals = ranks.sum(
+        np.concatenate([observed.sum(axis=0), np.nansum(X, axis=0, dtype=np.float64)])
+    )
+    counts, sums = totals[:n_features], totals[n_features:]
+    offset = np.divide(sums, counts, out=np.zeros(n_features), where=counts > 0)
+    rms = _rescaled_rms(X.astype(np.float64) - offset, 0.0, observed=True)
+    squares = ranks.sum([rms**2 * np.count_nonzero(observed)])[0]
+    return offset, np.sqrt(squares / max(counts.sum(), 1))
+
+
 #: A sum of squares within these bounds lost nothing to underflow or overflow.
 _SQUARES_SAFE = (1e-290, 1e290)
 
@@ -231,9 +254,12 @@ class Normalisation:
         processes, see :func:`auto_loss`), over the rows of every rank."""
         with np.errstate(over="ignore", invalid="ignore"):
             # an overflow is caught below, with advice, not as numpy's warning
-            offset, scale = _statistics(X, loss, missing)
-            if ranks is not None:
-                offset, scale = _pooled(X.shape, loss, offset, scale, ranks)
+            if ranks is not None and missing:
+                offset, scale = _pooled_observed(X, loss, ranks)
+            else:
+                offset, scale = _statistics(X, loss, missing)
+                if ranks is not None:
+                    offset, scale = _pooled(X.shape, loss, offset, scale, ranks)
         if not (np.all(np.isfinite(offset)) and np.isfinite(scale)):
             raise ValueError(
                 "X has values too large to normalise: its mean or spread overflows "
@@ -409,6 +435,14 @@ def feature_moments(X_train):
     return var, mean
 
 
+def observed_counts(X_train):
+    """Each feature's number of observed (non-NaN) entries in the
+    normalised training rows (the number of rows for :class:`LazyRows`)."""
+    if isinstance(X_train, LazyRows):
+        return len(X_train)
+    return (~torch.isnan(X_train)).sum(dim=0)
+
+
 def held_out(fraction, n):
     """The number of the ``n`` rows that a ``fraction`` holds out for
     validation: ``ceil(fraction * n)``, as scikit-learn's MLP does (the
@@ -505,6 +539,7 @@ class TrainingData:
         memmap=False,
         missing=None,
         targets=None,
+        ranks=None,
     ):
         self.n_samples, self.n_features = X.shape
         self.device = device
@@ -514,5 +549,5 @@ class TrainingData:
         self.rows = training_rows(X, normalisation, device, memmap)
         self.targets = None if targets is None else targets.to(device)
         if missing is True:
-            missing = MissingEntries.from_rows(self.rows)
+            missing = MissingEntries.from_rows(self.rows, ranks)
         self.missing = missing

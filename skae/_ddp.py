@@ -37,9 +37,27 @@ one rank is judged at the epoch's end, where every rank raises
 ``TrainingDiverged``. A failed call leaves every rank's estimator as it
 was.
 
-Not supported yet (a ValueError before any work): the supervised option
-(``target_weight > 0``), missing values (:class:`~skae.AutoencoderImputer`)
-and :class:`~skae.AutoencoderOutlierDetector`'s threshold.
+The supervised option (``target_weight > 0``) agrees its task over the
+ranks too (one gather of each rank's part before training): a
+classification's ``classes_`` are the sorted union of every rank's known
+labels (or ``partial_fit``'s ``classes``, which every rank must pass
+alike), and a regression target is standardised by the mean and standard
+deviation over the known targets of all ranks (pooled counts, means and
+variances). A rank whose labels are all unknown, or all of one class,
+trains like the others; the errors about the task (a single class, no
+known target) are judged on all the ranks' targets together and raised on
+every rank. :class:`~skae.AutoencoderOutlierDetector` with a ``"ddp"``
+estimator fits it so, then sets ``offset_`` from the scores of the
+threshold rows of every rank (each rank's training rows, or its held-out
+``validation_fraction`` of them): every rank gathers them all, one float
+per row, so the threshold is the exact quantile (or median and MAD) of
+the pooled scores and the same on every rank. :class:`~skae.AutoencoderImputer`
+with a ``"ddp"`` estimator agrees the features missing on every rank's
+rows (dropped) and those missing on any (its indicator's), and trains as
+in one process on the observed entries of all ranks: each feature's mean
+over its observed entries (counts and sums added over the ranks), the
+spread about these means, and the missing entries' fill all pooled; the
+masked loss is each rank's own, its gradients averaged.
 """
 
 import os
@@ -81,13 +99,6 @@ def join(estimator):
     when there is no group to join, before any work."""
     if estimator.strategy is None:
         return None
-    if getattr(estimator, "target_weight", 0) > 0:
-        raise ValueError(
-            "strategy='ddp' does not train the supervised option yet "
-            "(target_weight > 0: its classes and the target's standardisation "
-            "would be fitted on each rank's rows alone). Use target_weight=0, "
-            "or strategy=None."
-        )
     if not torch.distributed.is_available():
         raise RuntimeError(
             "strategy='ddp' needs torch.distributed, which this build of torch "
@@ -112,6 +123,8 @@ def local_cuda_index():
 def _agreed_value(value):
     """A parameter's value as compared across ranks, or None for one that
     cannot be compared by value (a module, a callback list, a generator)."""
+    if isinstance(value, Real) and value != value:
+        return "nan"  # equal to itself (the imputer's missing_values)
     if value is None or isinstance(value, bool | Integral | Real | str):
         return value
     if isinstance(value, list | tuple) and all(
@@ -186,19 +199,21 @@ class Ranks:
 
     def moments(self, variance, mean, n):
         """Per-feature (variance, mean) over the rows of every rank, from
-        each rank's own over its ``n`` rows (float32 tensors, as given)."""
+        each rank's own over its ``n`` rows (float32 tensors, as given;
+        ``n``: a number, or each feature's count of observed entries)."""
+        f = len(mean)
+        n = torch.as_tensor(n, dtype=torch.float64).cpu().expand(f)
         local = torch.cat(
             [
-                torch.tensor([float(n)], dtype=torch.float64),
+                n,
                 n * mean.double().cpu(),
                 n * (variance.double() + mean.double() ** 2).cpu(),
             ]
         )
         totals = torch.from_numpy(self.sum(local.numpy()))
-        f = len(mean)
-        count = totals[0]
-        pooled_mean = totals[1 : 1 + f] / count
-        pooled_var = (totals[1 + f :] / count - pooled_mean**2).clamp(min=0)
+        count = totals[:f].clamp(min=1)  # a feature no rank observed: 0
+        pooled_mean = totals[f : 2 * f] / count
+        pooled_var = (totals[2 * f :] / count - pooled_mean**2).clamp(min=0)
         return (
             pooled_var.to(variance.dtype).to(variance.device),
             pooled_mean.to(mean.dtype).to(mean.device),
@@ -209,6 +224,26 @@ class Ranks:
         gathered = [None] * self.world_size
         _dist().all_gather_object(gathered, obj)
         return gathered
+
+    def concatenated(self, compute):
+        """``compute()`` (a 1-d array) of every rank, concatenated in rank
+        order: ``world_size`` pickled arrays gathered on every rank. When
+        ``compute`` raises on one rank, every rank raises (that rank its
+        own error, the others a RuntimeError naming it)."""
+        try:
+            mine = np.asarray(compute())
+        except Exception as exc:
+            self.gather((f"{type(exc).__name__}: {exc}", None))
+            raise
+        everyone = self.gather((None, mine))
+        for rank, (error, _) in enumerate(everyone):
+            if error:
+                raise RuntimeError(
+                    f"strategy='ddp': rank {rank} of {self.world_size} failed, so "
+                    f"every rank stops: {error}. This rank's estimator was left "
+                    "as it was."
+                )
+        return np.concatenate([part for _, part in everyone])
 
     def broadcast(self, obj):
         """Rank 0's ``obj`` (pickled), on every rank."""
@@ -273,7 +308,7 @@ class Ranks:
             for name, value in estimator.get_params(deep=False).items()
             if name not in ("verbose", "random_state", "device")
         }
-        params["device"] = str(estimator.device).split(":")[0]
+        params["device"] = str(getattr(estimator, "device", None)).split(":")[0]
         params["n_iter_"] = getattr(estimator, "n_iter_", None)
         everyone = self.gather((None, (n_features_of(), params)))
         failed = [(r, error) for r, (error, _) in enumerate(everyone) if error]

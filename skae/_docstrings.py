@@ -247,9 +247,12 @@ PARAM_DOCS = {
     scaled; a process with fewer rows reshuffles its rows to make as many
     steps per epoch as the one with the most. Without a process group
     (nor torchrun's environment variables, from which ``fit`` starts one),
-    a RuntimeError names ``torchrun --nproc_per_node=N script.py``. Not
-    yet with ``target_weight > 0`` nor in :class:`AutoencoderImputer` or
-    :class:`AutoencoderOutlierDetector`.""",
+    a RuntimeError names ``torchrun --nproc_per_node=N script.py``. With
+    ``target_weight > 0``, ``classes_`` are the union of every rank's
+    labels and a regression target's standardisation is pooled over every
+    rank's known targets; in :class:`AutoencoderImputer`, the
+    statistics of the observed entries are pooled over every rank's
+    rows.""",
     ),
     "random_state": (
         "int, RandomState instance or None",

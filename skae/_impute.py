@@ -3,6 +3,7 @@
 import copy
 import math
 import numbers
+from contextlib import nullcontext
 
 import numpy as np
 import scipy.sparse as sp
@@ -11,6 +12,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.impute import MissingIndicator
 from sklearn.utils.validation import check_is_fitted
 
+from . import _ddp as ddp
 from ._base import BaseAutoencoder
 from ._compat import Interval, _check_feature_names_in, _fit_context, _get_mask
 from ._data import validate_X
@@ -71,7 +73,12 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         40 epochs of the one-cycle schedule (peak 5e-3) on the squared error
         (the error imputation is judged by) with a further quarter of the
         entries masked in every batch. Chosen on digits with 30% and
-        50% missing, checked on MNIST (see the benchmarks page).
+        50% missing, checked on MNIST (see the benchmarks page). An
+        estimator with ``strategy="ddp"`` trains data-parallel, every
+        process of a torch.distributed group calling ``fit`` with its own
+        rows: the statistics of the observed entries, the features missing
+        everywhere (dropped) and the indicator's features are agreed over
+        the rows of every process.
     missing_values : int, float, str, np.nan or None, default=np.nan
         The placeholder of the missing values; all its occurrences are
         imputed. When it is not NaN, X must hold no NaN (a ValueError says
@@ -225,9 +232,6 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         return self
 
     def _fit(self, X):
-        X, mask = self._validate(X, reset=True)
-        empty = mask.all(axis=0)
-        self._empty = empty
         estimator = self.estimator
         if estimator is None:
             estimator = DenoisingAutoencoder(
@@ -244,6 +248,18 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             )
         self.estimator_ = clone(estimator)
         self.estimator_._validate_params()  # as its own fit would
+        # strategy="ddp": the group of a data-parallel fit (a RuntimeError
+        # naming the launch command when there is none, before any work)
+        ranks = ddp.join(self.estimator_)
+        checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
+        with checked:  # with ranks: when one rank's X is refused, every rank raises
+            X, mask = self._validate(X, reset=True)
+        missing_somewhere = mask.any(axis=0)
+        empty = mask.all(axis=0)
+        if ranks is not None:  # over the rows of every rank
+            missing_somewhere = ranks.max(missing_somewhere) > 0
+            empty = ranks.min(empty) > 0
+        self._empty = empty
         if self.estimator_.noise != "masking":
             warn_at_caller(
                 f"AutoencoderImputer's estimator has noise={self.estimator_.noise!r}: "
@@ -261,9 +277,12 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         )
         self.indicator_ = None
         if self.add_indicator:
+            # fitted on one row missing where X (of any rank) has missing
+            # entries: the features the indicator keeps
+            pattern = np.where(missing_somewhere, np.nan, 0.0)[None, :]
             self.indicator_ = MissingIndicator(
                 missing_values=np.nan, error_on_new=False
-            ).fit(X)
+            ).fit(pattern)
 
     def transform(self, X):
         """Impute the missing entries of X.

@@ -279,9 +279,23 @@ class MissingEntries:
         self.fill = fill
 
     @classmethod
-    def from_rows(cls, X_train):
-        """The piece for normalised training rows holding NaN."""
-        return cls(torch.nan_to_num(torch.nanmean(X_train, dim=0)))
+    def from_rows(cls, X_train, ranks=None):
+        """The piece for normalised training rows holding NaN; with
+        ``ranks`` (a data-parallel fit's processes, each with its own rows),
+        each feature's mean over the observed entries of every rank."""
+        if ranks is None:
+            return cls(torch.nan_to_num(torch.nanmean(X_train, dim=0)))
+        observed = ~torch.isnan(X_train)
+        local = torch.cat(
+            [
+                observed.sum(dim=0).double(),
+                torch.nan_to_num(X_train).double().sum(dim=0),
+            ]
+        )
+        totals = torch.from_numpy(ranks.sum(local.cpu().numpy()))
+        counts, sums = totals.chunk(2)
+        fill = torch.where(counts > 0, sums / counts.clamp(min=1), 0.0)
+        return cls(fill.to(X_train))
 
     def fill_in(self, x):
         """``x`` with each NaN replaced by its feature's fill value."""

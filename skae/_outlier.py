@@ -1,6 +1,7 @@
 """AutoencoderOutlierDetector: an autoencoder's scores as an outlier detector."""
 
 import copy
+from contextlib import nullcontext
 from numbers import Real
 
 import numpy as np
@@ -9,6 +10,7 @@ from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils import assert_all_finite, check_random_state, get_tags
 from sklearn.utils.validation import check_is_fitted
 
+from . import _ddp as ddp
 from ._autoencoder import AutoencoderTransformer
 from ._compat import HasMethods, Interval, StrOptions, _fit_context, _safe_indexing
 from ._data import held_out, validate_X
@@ -162,6 +164,14 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
     (chosen by ``likelihood="auto"`` for pixel data) scores only rows within
     the training data's [min, max] and raises a ValueError on others.
 
+    With an skae model whose ``strategy="ddp"`` (data-parallel training:
+    every process of a torch.distributed group calls ``fit`` with its own
+    rows), the model is fitted on the rows of every process, and
+    ``offset_`` is the threshold of the scores of every process's rows
+    (its training rows, or its held-out ``validation_fraction`` of them,
+    split on each process): each process gathers them all, one float per
+    row, so ``offset_`` is the exact quantile and the same everywhere.
+
     Examples
     --------
     >>> import numpy as np
@@ -228,30 +238,46 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         return self
 
     def _fit(self, X):
-        X_given = X
-        allow_nan = get_tags(self).input_tags.allow_nan
-        X = validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
-        if isinstance(X_given, np.memmap) and X.dtype == X_given.dtype:
-            # skae's estimators train on a memmap one batch at a time
-            X = X_given
-        # the model gets the rows as given when they are a DataFrame (a
-        # pipeline may select columns by name), else the validated array
-        rows = X_given if _is_dataframe(X_given) else X
         estimator = clone(self._model())
-        if getattr(estimator, "strategy", None) is not None:
+        # strategy="ddp": the group of a data-parallel fit (a RuntimeError
+        # naming the launch command when there is none, before any work)
+        ranks = ddp.join(estimator) if getattr(estimator, "strategy", None) else None
+        nested = [
+            name
+            for name, value in estimator.get_params(deep=True).items()
+            if name.endswith("__strategy") and value is not None
+        ]
+        if ranks is None and nested:
             raise ValueError(
-                "AutoencoderOutlierDetector does not train with strategy="
-                f"{estimator.strategy!r} yet (its threshold would be a quantile "
-                "of each rank's scores alone); give it an estimator with "
-                "strategy=None."
+                f"AutoencoderOutlierDetector's estimator sets {nested[0]}="
+                "'ddp' inside it: the detector would take each rank's own "
+                "threshold. Give the detector the skae estimator itself (its "
+                "strategy='ddp'), or strategy=None."
             )
-        fit_rows = threshold_rows = rows
-        if self.validation_fraction is not None:
-            fit, held = self._split(X)
-            fit_rows = _safe_indexing(rows, fit)
-            threshold_rows = _safe_indexing(rows, held)
+        X_given = X
+        checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
+        with checked:  # with ranks: when one rank's X is refused, every rank raises
+            allow_nan = get_tags(self).input_tags.allow_nan
+            X = validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
+            if isinstance(X_given, np.memmap) and X.dtype == X_given.dtype:
+                # skae's estimators train on a memmap one batch at a time
+                X = X_given
+            # the model gets the rows as given when they are a DataFrame (a
+            # pipeline may select columns by name), else the validated array
+            rows = X_given if _is_dataframe(X_given) else X
+            fit_rows = threshold_rows = rows
+            if self.validation_fraction is not None:
+                fit, held = self._split(X)
+                fit_rows = _safe_indexing(rows, fit)
+                threshold_rows = _safe_indexing(rows, held)
         estimator.fit(fit_rows)
-        scores = self._scores(estimator, threshold_rows)
+        if ranks is None:
+            scores = self._scores(estimator, threshold_rows)
+        else:  # the threshold rows of every rank: one float each
+            with ranks.collectives():
+                scores = ranks.concatenated(
+                    lambda: self._scores(estimator, threshold_rows)
+                )
         self.estimator_ = estimator
         self.offset_ = threshold(scores, self.contamination)
 

@@ -22,6 +22,7 @@ the common ``{-1, 1}`` coding of a binary target).
 Nothing here knows about networks beyond the tensors it returns.
 """
 
+import warnings
 from numbers import Integral
 
 import numpy as np
@@ -132,13 +133,21 @@ class Target:
         """Outputs of the head: one logit per class, or one per target."""
         return len(self.classes) if self.classification else len(self.scale)
 
-    @classmethod
-    def fit(cls, y, who, classes=None):
-        """The encoding of ``y`` (as :func:`as_target_array` returns it):
-        the task from its dtype, the classes (``classes``, when given, as
-        ``partial_fit``'s first call may) or the standardisation from its
-        known rows."""
-        unknown = _unknown(y)
+    @staticmethod
+    def part(y, who, classes=None):
+        """What one process's ``y`` (as :func:`as_target_array` returns it)
+        adds to the encoding :meth:`pool` fits: its task (None when every
+        target is unknown), its known labels or each column's count, mean
+        and variance over its known rows, and ``classes`` sorted. Refuses
+        what is wrong with this ``y`` alone (infinite values, labels in
+        several columns, labels outside ``classes``)."""
+        known = ~_unknown(y)
+        part = {
+            "kind": None,
+            "dtype": y.dtype.kind,
+            "columns": 1 if y.ndim == 1 else y.shape[1],
+            "classes": None if classes is None else _sorted_labels(np.asarray(classes)),
+        }
         if y.dtype.kind == "f":
             if np.isinf(y).any():
                 raise ValueError(
@@ -146,54 +155,99 @@ class Target:
                     "(write an unknown target as NaN)."
                 )
             Y = y.reshape(len(y), -1)
-            known = ~_unknown(Y)
-            counts = known.sum(axis=0)
-            if counts.min() == 0:
-                raise ValueError(
-                    "y has no known value (all NaN)"
-                    + (f" in column {int(np.argmin(counts))}" if Y.shape[1] > 1 else "")
-                    + ": the supervised option (target_weight > 0) needs some "
-                    "known targets. Set target_weight=0 to fit without y."
-                )
-            with np.errstate(invalid="ignore"):
+            counts = (~_unknown(Y)).sum(axis=0)
+            with np.errstate(invalid="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # an empty column
                 mean = np.nanmean(Y, axis=0, dtype=np.float64)
-                scale = np.nanstd(Y, axis=0, dtype=np.float64)
-            scale[~(scale > np.finfo(np.float64).tiny)] = 1.0  # constant: as is
-            target_type = "continuous" if y.ndim == 1 else "continuous-multioutput"
-            return cls(target_type, mean=mean, scale=scale)
-        if y.ndim == 2:
-            raise ValueError(
-                f"{who}'s supervised option predicts one label column (softmax "
-                f"over classes_) or float targets (regression); got labels in "
-                f"{y.shape[1]} columns (multilabel or multioutput classification), "
-                "which it does not support. Give one label column, or the columns "
-                "as floats to fit them as a regression target."
-            )
-        labels = y[~unknown]
-        if classes is not None:
-            classes = _sorted_labels(np.asarray(classes))
-            unseen = _unseen(labels, classes)
+                variance = np.nanvar(Y, axis=0, dtype=np.float64)
+            if known.any():
+                part["kind"] = "regression"
+            part.update(counts=counts, mean=mean, variance=variance, labels=np.empty(0))
+            return part
+        if known.any():
+            part["kind"] = "classification"
+            if y.ndim == 2:
+                raise ValueError(
+                    f"{who}'s supervised option predicts one label column (softmax "
+                    f"over classes_) or float targets (regression); got labels in "
+                    f"{y.shape[1]} columns (multilabel or multioutput "
+                    "classification), which it does not support. Give one label "
+                    "column, or the columns as floats to fit them as a regression "
+                    "target."
+                )
+        labels = _sorted_labels(y[known])
+        if part["classes"] is not None:
+            unseen = _unseen(labels, part["classes"])
             if unseen:
                 raise ValueError(
-                    f"y holds labels {unseen} that are not in classes={list(classes)}."
+                    f"y holds labels {unseen} that are not in "
+                    f"classes={list(part['classes'])}."
                 )
+        part["labels"] = labels
+        return part
+
+    @classmethod
+    def pool(cls, parts, who):
+        """The encoding fitted on the targets of every process (``parts``:
+        each one's :meth:`part`, in rank order; one for a fit in one
+        process): the task of the parts with known targets, the sorted
+        union of their labels (or ``classes``) or each column's mean and
+        standard deviation over all their known rows. The same on every
+        process, errors included."""
+        several = len(parts) > 1
+        where = " (all ranks together)" if several else ""
+        given = [p["classes"] for p in parts]
+        if several and any(
+            (c is None) != (given[0] is None)
+            or (c is not None and not np.array_equal(c, given[0]))
+            for c in given
+        ):
+            raise ValueError(
+                "strategy='ddp': partial_fit's classes differ between ranks; "
+                "pass the same classes=[...] on every rank."
+            )
+        kinds = {p["kind"] for p in parts} - {None}
+        if len(kinds) > 1:
+            raise ValueError(
+                "strategy='ddp': some ranks' y is float (a regression target) and "
+                "others' holds labels; give y in one type on every rank."
+            )
+        columns = {p["columns"] for p in parts}
+        if len(columns) > 1 and kinds != {"classification"}:
+            raise ValueError(
+                f"strategy='ddp': the ranks' y have {sorted(columns)} columns; "
+                "give the same regression targets on every rank."
+            )
+        if kinds == {"classification"} and columns != {1}:
+            raise ValueError(
+                "strategy='ddp': a rank's y has several columns and another's "
+                "holds labels; give one label column on every rank."
+            )
+        if kinds == {"regression"} or (not kinds and parts[0]["dtype"] == "f"):
+            return cls._pooled_regression(
+                [p for p in parts if p["dtype"] == "f"], where
+            )
+        if given[0] is not None:
+            classes = given[0]
         else:
-            if len(labels) == 0:
+            labels = [p["labels"] for p in parts if len(p["labels"])]
+            if not labels:
                 raise ValueError(
-                    "y has no known label (every entry is missing): the "
+                    f"y has no known label{where} (every entry is missing): the "
                     "supervised option (target_weight > 0) needs labelled rows. "
                     "Set target_weight=0 to fit without y."
                 )
-            classes = _sorted_labels(labels)
+            classes = _sorted_labels(np.concatenate(labels))
         if len(classes) < 2:
             only = classes[0].item() if hasattr(classes[0], "item") else classes[0]
             raise ValueError(
-                f"y has a single class ({only!r}): a classification head "
-                "needs at least 2. Give rows of other classes (partial_fit: "
+                f"y has a single class ({only!r}){where}: a classification "
+                "head needs at least 2. Give rows of other classes (partial_fit: "
                 "name every class on the first call with classes=[...]), or "
                 "set target_weight=0 to fit without y."
             )
-        if y.dtype.kind in "iu" and len(classes) > MANY_INTEGER_CLASSES:
+        integers = all(p["dtype"] in "iu" for p in parts if p["kind"] is not None)
+        if integers and len(classes) > MANY_INTEGER_CLASSES:
             from ._training import warn_at_caller
 
             warn_at_caller(
@@ -204,6 +258,40 @@ class Target:
                 UserWarning,
             )
         return cls("binary" if len(classes) == 2 else "multiclass", classes=classes)
+
+    @classmethod
+    def _pooled_regression(cls, parts, where):
+        """The regression encoding of the float ``parts``: each column's
+        mean and standard deviation over the known rows of all of them
+        (Chan's pooling of counts, means and variances)."""
+        counts = sum(p["counts"] for p in parts)
+        if counts.min() == 0:
+            raise ValueError(
+                f"y has no known value (all NaN){where}"
+                + (f" in column {int(np.argmin(counts))}" if len(counts) > 1 else "")
+                + ": the supervised option (target_weight > 0) needs some "
+                "known targets. Set target_weight=0 to fit without y."
+            )
+        parts = [p for p in parts if p["counts"].any()]
+        if len(parts) == 1:  # one process: numpy's own statistics
+            mean, variance = parts[0]["mean"], parts[0]["variance"]
+        else:
+            mean = sum(np.nan_to_num(p["mean"]) * p["counts"] for p in parts) / counts
+            variance = (
+                sum(
+                    p["counts"]
+                    * (
+                        np.nan_to_num(p["variance"])
+                        + (np.nan_to_num(p["mean"]) - mean) ** 2
+                    )
+                    for p in parts
+                )
+                / counts
+            )
+        scale = np.sqrt(variance)
+        scale[~(scale > np.finfo(np.float64).tiny)] = 1.0  # constant: as is
+        target_type = "continuous" if len(scale) == 1 else "continuous-multioutput"
+        return cls(target_type, mean=mean, scale=scale)
 
     @classmethod
     def of(cls, estimator):
@@ -275,6 +363,8 @@ class Target:
             codes = np.full(len(y), -1, dtype=np.int64)
             codes[~unknown] = np.searchsorted(self.classes, labels)
             return torch.from_numpy(codes)
+        if y.dtype.kind != "f" and unknown.all():  # no target known: NaN
+            y = np.full(y.shape, np.nan)
         if y.dtype.kind != "f":
             raise ValueError(
                 f"This model was fitted for a regression target ({self.target_type}); "

@@ -28,6 +28,7 @@ from ._data import (
     TensorDataset,
     feature_moments,
     held_out,
+    observed_counts,
     training_batch_count,
 )
 from ._modules import add_target_head
@@ -516,7 +517,9 @@ class TrainingRun:
                 (lambda: feature_moments(data.rows))
                 if ranks is None
                 else (
-                    lambda: ranks.moments(*feature_moments(data.rows), len(data.rows))
+                    lambda: ranks.moments(
+                        *feature_moments(data.rows), observed_counts(data.rows)
+                    )
                 )
             )
             corruption = make_corruption(

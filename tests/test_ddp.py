@@ -163,7 +163,9 @@ def trained(tmp_path_factory):
     """One launch for the three scenarios of training (the launches, with
     their imports of torch, are most of the time): its folder and process."""
     folder = tmp_path_factory.mktemp("ddp")
-    return folder, launch(folder, FIT + EARLY_STOPPING + PARTIAL_FIT)
+    return folder, launch(
+        folder, FIT + EARLY_STOPPING + SUPERVISED + DETECTOR + IMPUTER + PARTIAL_FIT
+    )
 
 
 def test_fit_on_two_ranks_is_one_model(trained):
@@ -242,6 +244,267 @@ def test_early_stopping_is_agreed(trained):
     assert proc.returncode == 0, proc.stderr[-4000:]
 
 
+def labels(X):
+    """Three string classes of the rows of :func:`data`, 1 in 5 unknown."""
+    label = np.where(X[:, 0] > np.median(X[:, 0]), "b", "a").astype(object)
+    label[X[:, 1] > np.quantile(X[:, 1], 0.8)] = "c"
+    label[np.arange(len(X)) % 5 == 0] = None
+    return label
+
+
+def regression_target(X, rank=None):
+    """A float target of the rows of :func:`data`; NaN (unknown) on every
+    7th row of ``rank``'s half (the rows ``rank::2``) when given."""
+    target = X[:, 0] - X[:, 3]
+    if rank is not None:
+        target = target[rank::2].copy()
+        target[::7] = np.nan
+    return target
+
+
+SUPERVISED = (
+    inspect.getsource(labels)
+    + inspect.getsource(regression_target)
+    + """
+from sklearn.linear_model import LogisticRegression
+
+rank = dist.get_rank()
+X = data()
+label = labels(X)
+# rank 0 holds one class alone; rank 1 the two others and every unknown row
+mine = (label == "a") if rank == 0 else (label != "a")
+sup = dict(
+    hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=1e-2, dropout=0.0,
+    random_state=0, device="cpu", target_weight=1.0,
+)
+est = skae.AutoencoderTransformer(2, batch_size=16, strategy="ddp", **sup)
+est.fit(X[mine], label[mine])
+known = label != None
+
+
+def accuracy(model):  # of a linear classifier on the codes of the known rows
+    codes = model.transform(X[known])
+    y = label[known].astype(str)
+    return float(LogisticRegression().fit(codes, y).score(codes, y))
+
+
+digests = [None] * 2
+dist.all_gather_object(digests, digest(est))
+single = single_accuracy = None
+if rank == 0:
+    one = skae.AutoencoderTransformer(2, batch_size=32, **sup).fit(X, label)
+    single, single_accuracy = error(one, X), accuracy(one)
+    with open(f"{OUT}/supervised.pkl", "wb") as f:
+        pickle.dump(est, f)
+# a regression target, unknown on some rows of each rank
+reg = skae.AutoencoderTransformer(2, batch_size=16, strategy="ddp", **sup).fit(
+    X[rank::2], regression_target(X, rank)
+)
+reg_digests = [None] * 2
+dist.all_gather_object(reg_digests, digest(reg))
+# partial_fit with classes: rank 1's first chunk has no known label at all
+chunks = np.array_split(np.arange(rank, 400, 2), 2)
+integer = (X[:, 0] > 0).astype(int)
+part = skae.AutoencoderTransformer(2, batch_size=16, strategy="ddp", **sup)
+first = integer[chunks[0]] if rank == 0 else np.full(len(chunks[0]), np.nan)
+part.partial_fit(X[chunks[0]], first, classes=[0, 1, 2])
+part.partial_fit(X[chunks[1]], integer[chunks[1]])
+part_digests = [None] * 2
+dist.all_gather_object(part_digests, digest(part))
+# one class over both ranks' labels: every rank raises the same error
+try:
+    skae.AutoencoderTransformer(2, strategy="ddp", **sup).fit(
+        X[rank::2], np.full(200, "a", dtype=object)
+    )
+    single_class = None
+except ValueError as exc:
+    single_class = str(exc)
+report(
+    "supervised", digests=digests, error=error(est, X), single=single,
+    accuracy=accuracy(est), single_accuracy=single_accuracy,
+    classes=est.classes_.tolist(), target_type=est.target_type_,
+    codes=est.transform(X[:5]).tolist(),
+    reg_digests=reg_digests, reg_mean=reg.target_mean_.tolist(),
+    reg_scale=reg.target_scale_.tolist(), reg_type=reg.target_type_,
+    part_digests=part_digests, part_classes=part.classes_.tolist(),
+    single_class=single_class,
+)
+"""
+)
+
+
+def test_supervised_on_two_ranks(trained):
+    tmp_path, proc = trained
+    first, second = reports(tmp_path, "supervised", proc)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    # classes: the union of the ranks' labels (rank 0 saw "a" alone)
+    assert first["digests"][0] == first["digests"][1]
+    assert first["classes"] == second["classes"] == ["a", "b", "c"]
+    assert first["target_type"] == "multiclass"
+    assert first["codes"] == second["codes"]
+    # as good as one process on all the rows, at reconstructing and at the
+    # codes' separation of the classes
+    assert abs(first["error"] - first["single"]) <= 0.1 * first["single"]
+    assert first["accuracy"] >= first["single_accuracy"] - 0.1
+    # a regression target standardised over every rank's known rows
+    assert first["reg_digests"][0] == first["reg_digests"][1]
+    X = data()
+    known = np.concatenate([regression_target(X, 0), regression_target(X, 1)])
+    assert first["reg_type"] == "continuous"
+    np.testing.assert_allclose(first["reg_mean"], [np.nanmean(known)], rtol=1e-12)
+    np.testing.assert_allclose(first["reg_scale"], [np.nanstd(known)], rtol=1e-12)
+    assert first["reg_mean"] == second["reg_mean"]
+    # partial_fit's classes, a rank whose first chunk has no known label
+    assert first["part_digests"][0] == first["part_digests"][1]
+    assert first["part_classes"] == second["part_classes"] == [0, 1, 2]
+    # a single class over both ranks is refused on both
+    for rank in (first, second):
+        assert "single class ('a') (all ranks together)" in rank["single_class"]
+    with open(tmp_path / "supervised.pkl", "rb") as f:
+        fitted = pickle.load(f)
+    np.testing.assert_array_equal(fitted.transform(X[:5]), first["codes"])
+    assert list(fitted.classes_) == ["a", "b", "c"]
+
+
+DETECTOR = """
+rank = dist.get_rank()
+X = data()
+rows = X[rank::2]
+model = dict(
+    hidden_layer_sizes=(16,), max_iter=30, learning_rate_init=1e-2, dropout=0.0,
+    random_state=0, device="cpu",
+)
+detector = skae.AutoencoderOutlierDetector(
+    skae.AutoencoderTransformer(2, batch_size=16, strategy="ddp", **model),
+    contamination=0.1, validation_fraction=0.25, random_state=0,
+).fit(rows)
+_, held = detector._split(rows)
+digests = [None] * 2
+dist.all_gather_object(digests, digest(detector.estimator_))
+single = None
+if rank == 0:
+    one = skae.AutoencoderOutlierDetector(
+        skae.AutoencoderTransformer(2, batch_size=32, **model),
+        contamination=0.1, validation_fraction=0.25, random_state=0,
+    ).fit(X)
+    single = error(one.estimator_, X)
+    with open(f"{OUT}/detector.pkl", "wb") as f:
+        pickle.dump(detector, f)
+auto = skae.AutoencoderOutlierDetector(
+    skae.AutoencoderTransformer(2, strategy="ddp", **{**model, "max_iter": 3}),
+    contamination="auto",
+).fit(rows)
+report(
+    "detector", digests=digests, offset=detector.offset_,
+    held_scores=detector.score_samples(rows[held]).tolist(),
+    error=error(detector.estimator_, X), single=single,
+    predictions=detector.predict(X).tolist(), auto_offset=auto.offset_,
+    auto_scores=auto.score_samples(rows).tolist(),
+)
+"""
+
+
+def test_outlier_detector_on_two_ranks(trained):
+    tmp_path, proc = trained
+    first, second = reports(tmp_path, "detector", proc)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert first["digests"][0] == first["digests"][1]
+    # the threshold of the held-out rows of both ranks (50 each)
+    assert first["offset"] == second["offset"]
+    held = first["held_scores"] + second["held_scores"]
+    assert len(held) == 100
+    assert first["offset"] == pytest.approx(np.percentile(held, 10), rel=1e-12)
+    assert abs(first["error"] - first["single"]) <= 0.1 * first["single"]
+    assert first["auto_offset"] == second["auto_offset"]
+    scores = np.array(first["auto_scores"] + second["auto_scores"])
+    median = np.median(scores)
+    robust = 1.4826 * np.median(np.abs(scores - median))
+    assert first["auto_offset"] == pytest.approx(median - 3 * robust, rel=1e-12)
+    with open(tmp_path / "detector.pkl", "rb") as f:
+        fitted = pickle.load(f)
+    np.testing.assert_array_equal(fitted.predict(data()), first["predictions"])
+
+
+def with_missing(X, rank):
+    """Rank ``rank``'s half of X (the rows ``rank::2``) with 1 entry in 5
+    missing (NaN); rank 1's last feature missing on every row."""
+    rows = X[rank::2].copy()
+    rows[np.random.RandomState(rank).rand(*rows.shape) < 0.2] = np.nan
+    if rank == 1:
+        rows[:, -1] = np.nan
+    return rows
+
+
+IMPUTER = (
+    inspect.getsource(with_missing)
+    + """
+rank = dist.get_rank()
+X = data()
+rows = with_missing(X, rank)
+both = np.concatenate([with_missing(X, 0), with_missing(X, 1)])
+truth = np.concatenate([X[0::2], X[1::2]])
+
+
+def imputation_error(imputer):  # on the missing entries of both ranks' rows
+    missing = np.isnan(both)
+    imputed = imputer.transform(both)[:, :8]
+    return float(np.mean((imputed[missing] - truth[missing]) ** 2))
+
+
+imp = dict(
+    n_components=2, hidden_layer_sizes=(16,), noise="masking", noise_level=0.1,
+    dropout=0.0, learning_rate_init=1e-2, max_iter=30, random_state=0, device="cpu",
+)
+imputer = skae.AutoencoderImputer(
+    skae.DenoisingAutoencoder(batch_size=16, strategy="ddp", **imp),
+    add_indicator=True,
+).fit(rows)
+digests = [None] * 2
+dist.all_gather_object(digests, digest(imputer.estimator_))
+single = None
+if rank == 0:
+    one = skae.AutoencoderImputer(
+        skae.DenoisingAutoencoder(batch_size=32, **imp), add_indicator=True
+    ).fit(both)
+    single = imputation_error(one)
+    with open(f"{OUT}/imputer.pkl", "wb") as f:
+        pickle.dump(imputer, f)
+report(
+    "imputer", digests=digests, error=imputation_error(imputer), single=single,
+    offset=imputer.estimator_.offset_.tolist(), scale=imputer.estimator_.scale_,
+    fill=imputer.estimator_.net_.missing.fill.tolist(),
+    indicator=imputer.indicator_.features_.tolist(),
+    imputed=imputer.transform(both[:5]).tolist(),
+)
+"""
+)
+
+
+def test_imputer_on_two_ranks(trained):
+    tmp_path, proc = trained
+    first, second = reports(tmp_path, "imputer", proc)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    assert first["digests"][0] == first["digests"][1]
+    X = data()
+    both = np.concatenate([with_missing(X, 0), with_missing(X, 1)])
+    # the normalisation of the observed entries of both ranks' rows (the
+    # last feature observed on rank 0 only)
+    offset = np.nanmean(both, axis=0)
+    np.testing.assert_allclose(first["offset"], offset, rtol=1e-12)
+    scale = np.sqrt(np.nanmean((both - offset) ** 2))
+    assert first["scale"] == pytest.approx(scale, rel=1e-12)
+    # the fill: each feature's mean over the observed (normalised) entries
+    # of both ranks, about 0 after centring by the pooled means
+    assert first["fill"] == second["fill"]
+    np.testing.assert_allclose(first["fill"], 0.0, atol=1e-6)
+    assert first["indicator"] == second["indicator"] == list(range(8))
+    assert first["imputed"] == second["imputed"]
+    assert abs(first["error"] - first["single"]) <= 0.1 * first["single"]
+    with open(tmp_path / "imputer.pkl", "rb") as f:
+        fitted = pickle.load(f)
+    np.testing.assert_array_equal(fitted.transform(both[:5]), first["imputed"])
+
+
 PARTIAL_FIT = """
 rank = dist.get_rank()
 X = data(480)
@@ -300,14 +563,15 @@ small = dict(
 )
 
 
-def attempt(name, est, X):
+def attempt(name, est, X, *args, method="fit", **kwargs):
     start = time.time()
     try:
-        est.fit(X)
+        getattr(est, method)(X, *args, **kwargs)
         outcome = dict(error=None)
     except Exception as exc:
         outcome = dict(error=type(exc).__name__, message=str(exc))
-    report(name, fitted=hasattr(est, "net_"), seconds=time.time() - start, **outcome)
+    fitted = hasattr(est, "net_") or hasattr(est, "estimator_")
+    report(name, fitted=fitted, seconds=time.time() - start, **outcome)
 
 
 # one rank's rows are bad: every rank raises before training
@@ -318,6 +582,24 @@ attempt("nan", skae.AutoencoderTransformer(2, **small), bad)
 # the ranks' parameters differ
 differs = skae.AutoencoderTransformer(2, batch_size=16 * (rank + 1), **small)
 attempt("params", differs, rows)
+# the ranks' targets disagree: every rank raises the same error
+sup = dict(small, target_weight=1.0)
+y = X[rank::2, 0] if rank == 0 else (X[rank::2, 0] > 0).astype(int)
+attempt("target_types", skae.AutoencoderTransformer(2, **sup), rows, y)
+labels = (X[rank::2, 0] > 0).astype(int)
+attempt(
+    "classes", skae.AutoencoderTransformer(2, **sup), rows, labels,
+    method="partial_fit", classes=[0, 1] if rank == 0 else [0, 1, 2],
+)
+# the detector's and the imputer's own checks of one rank's rows
+attempt("detector", skae.AutoencoderOutlierDetector(
+    skae.AutoencoderTransformer(2, **small)), bad)
+infinite = rows.copy()
+infinite[0, 0] = np.nan
+if rank == 1:
+    infinite[3, 2] = np.inf
+attempt("imputer", skae.AutoencoderImputer(
+    skae.DenoisingAutoencoder(2, noise="masking", **small)), infinite)
 # the group is still usable: a fit now succeeds
 attempt("after", skae.AutoencoderTransformer(2, **small), rows)
 
@@ -379,6 +661,21 @@ def test_failures_end_every_rank_clearly(tmp_path):
         assert "batch_size=32 (rank 0: 16)" in rank["message"]
     assert not first["fitted"] and not second["fitted"]
 
+    for name, words in [
+        ("target_types", "float (a regression target) and others' holds labels"),
+        ("classes", "partial_fit's classes differ between ranks"),
+    ]:
+        for rank in reports(tmp_path, name, proc):
+            assert rank["error"] == "ValueError" and words in rank["message"], rank
+            assert not rank["fitted"]
+    for name, words in [("detector", "NaN"), ("imputer", "infinity")]:
+        first, second = reports(tmp_path, name, proc)
+        assert second["error"] == "ValueError" and words in second["message"]
+        assert first["error"] == "RuntimeError"
+        assert "rank 1 of 2 failed before training" in first["message"]
+        assert words in first["message"] and first["seconds"] < 5
+        assert not first["fitted"] and not second["fitted"]
+
     first, second = reports(tmp_path, "after", proc)
     assert first["error"] is second["error"] is None
 
@@ -425,24 +722,15 @@ def test_strategy_is_validated():
         skae.AutoencoderTransformer(strategy="fsdp").fit(data(20))
 
 
-def test_unsupported_combinations_are_refused_before_work(no_torchrun_env):
-    X = data(40)
-    with pytest.raises(ValueError, match="supervised option"):
-        skae.AutoencoderTransformer(strategy="ddp", target_weight=1.0).fit(
-            X, np.arange(40) % 2
-        )
-    with pytest.raises(ValueError, match="AutoencoderOutlierDetector"):
-        skae.AutoencoderOutlierDetector(
-            skae.AutoencoderTransformer(strategy="ddp")
-        ).fit(X)
-    X_missing = X.copy()
-    X_missing[0, 0] = np.nan
-    with pytest.raises(ValueError, match="AutoencoderImputer"):
-        skae.AutoencoderImputer(
-            skae.DenoisingAutoencoder(
-                noise="masking", noise_level=0.25, strategy="ddp", max_iter=2
-            )
-        ).fit(X_missing)
+def test_detector_refuses_a_ddp_model_inside_another_estimator(no_torchrun_env):
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    inner = skae.AutoencoderTransformer(strategy="ddp")
+    detector = skae.AutoencoderOutlierDetector(make_pipeline(StandardScaler(), inner))
+    with pytest.raises(ValueError, match="autoencodertransformer__strategy='ddp'"):
+        detector.fit(data(40))
+    assert not hasattr(detector, "estimator_")
 
 
 def test_strategy_none_is_the_default_fit():
@@ -463,9 +751,28 @@ def test_ddp_on_a_gpu_trains_on_cuda_local_rank(tmp_path):
         2, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
         strategy="ddp", device="cuda",
     ).fit(X)
-    report("gpu", device=str(est.net_.device), backend=dist.get_backend())
+    # the supervised option's gather and the imputer's pooled statistics
+    # through NCCL, on the GPU
+    small = dict(max_iter=2, random_state=0, strategy="ddp", device="cuda")
+    sup = skae.AutoencoderTransformer(2, target_weight=1.0, **small)
+    sup.fit(X, (X[:, 0] > 0).astype(int))
+    X_missing = X.copy()
+    X_missing[::3, 1] = np.nan
+    imputer = skae.AutoencoderImputer(
+        skae.DenoisingAutoencoder(2, noise="masking", **small)
+    ).fit(X_missing)
+    report(
+        "gpu", device=str(est.net_.device), backend=dist.get_backend(),
+        classes=sup.classes_.tolist(),
+        imputed=bool(np.isfinite(imputer.transform(X_missing)).all()),
+    )
     """
     proc = launch(tmp_path, gpu, nproc=1)
     assert proc.returncode == 0, proc.stderr[-4000:]
     found = json.loads((tmp_path / "gpu_rank0.json").read_text())
-    assert found == {"device": "cuda:0", "backend": "nccl"}
+    assert found == {
+        "device": "cuda:0",
+        "backend": "nccl",
+        "classes": [0, 1],
+        "imputed": True,
+    }
