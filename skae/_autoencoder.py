@@ -78,6 +78,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         tol=1e-4,
         callbacks=None,
         device="auto",
+        strategy=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -111,6 +112,7 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.tol = tol
         self.callbacks = callbacks
         self.device = device
+        self.strategy = strategy
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

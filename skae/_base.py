@@ -15,6 +15,7 @@ which every estimator accepts.
 
 import threading
 import weakref
+from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -27,6 +28,7 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
+from . import _ddp as ddp
 from ._callbacks import history_column
 from ._compat import (
     Interval,
@@ -141,6 +143,7 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "tol": [Interval(Real, 0, None, closed="left")],
         "callbacks": [list, None],
         "device": [str, torch.device],
+        "strategy": [StrOptions({"ddp"}), None],
         "random_state": ["random_state"],
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
@@ -297,23 +300,54 @@ default=None
         ConvergenceWarning of a fit that ``max_iter`` cut short. ``y`` and
         ``classes``: the supervised option's targets (read only when
         ``target_weight > 0``)."""
+        if missing and self.strategy is not None:
+            raise ValueError(
+                "AutoencoderImputer does not train with strategy='ddp' yet (the "
+                "missing entries' fill would be fitted on each rank's rows "
+                "alone); give it an estimator with strategy=None."
+            )
+        ranks = ddp.join(self)  # None unless strategy="ddp"
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
         memmap = isinstance(X, np.memmap)
-        X = validate_X(
-            self,
-            X,
-            reset=not resume,
-            ensure_min_samples=1 if (incremental and fitted) else 2,
-            ensure_all_finite="allow-nan" if missing else True,
-            accept_sparse=False if missing else ("csr", "csc"),
+        # a data-parallel fit: every rank's checks pass, or every rank raises
+        checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
+        with checked:
+            X = validate_X(
+                self,
+                X,
+                reset=not resume,
+                ensure_min_samples=1 if (incremental and fitted) else 2,
+                ensure_all_finite="allow-nan" if missing else True,
+                accept_sparse=False if missing else ("csr", "csc"),
+            )
+            self._check_params(X, incremental)
+            if resume:
+                check_architecture_unchanged(self)
+                self._check_chunk_range(X, incremental)
+            targets = self._targets(y, X.shape[0], resume, incremental, classes)
+            if self.early_stopping and not incremental and X.shape[0] < 3:
+                raise ValueError(
+                    f"early_stopping=True needs at least 3 samples (training and "
+                    f"validation rows); got n_samples={X.shape[0]}."
+                )
+        with nullcontext() if ranks is None else ranks.collectives():
+            self._train(
+                X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
+            )
+        return self
+
+    def _train(
+        self, X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
+    ):
+        """``_fit`` once X and the parameters are checked: prepare the data,
+        train, publish the fitted attributes (``ranks``: the processes of a
+        data-parallel fit, or None)."""
+        fitted = hasattr(self, "net_")
+        data = self._training_data(
+            X, resume, incremental, missing, memmap, targets, ranks
         )
-        self._check_params(X, incremental)
-        if resume:
-            check_architecture_unchanged(self)
-        targets = self._targets(y, X.shape[0], resume, incremental, classes)
-        data = self._training_data(X, resume, incremental, missing, memmap, targets)
-        run = TrainingRun(self, data, incremental)
+        run = TrainingRun(self, data, incremental, ranks)
         if not resume:
             # the parameters the network is built from: warm starts, loading
             # and saving read these, not parameters set after the fit
@@ -322,14 +356,18 @@ default=None
         net = run.train(self, data)
         seen = getattr(self, "n_samples_seen_", 0) if (incremental and fitted) else 0
         self._publish(net, data, validated=run.validating)
-        self.n_samples_seen_ = seen + data.n_samples
+        n_samples = (
+            data.n_samples if ranks is None else int(ranks.sum([data.n_samples])[0])
+        )
+        self.n_samples_seen_ = seen + n_samples
         self._after_training(data.rows)
         self._penalty_diagnostics(data.rows)
+        if ranks is not None:  # every rank: rank 0's weights and diagnostics
+            ranks.share_fitted(self)
         if not incremental:  # a chunk may leave a unit off by chance
             warn_if_dead_components(self)
         if warn_cut_short:
             run.warn_if_cut_short(self)
-        return self
 
     def _targets(self, y, n_samples, resume, incremental, classes):
         """The supervised option's encoded targets of this call (a CPU
@@ -383,34 +421,38 @@ default=None
         if penalty is not None:
             self.__dict__.update(penalty.fitted_attributes(self, X_train))
 
-    def _training_data(self, X, resume, incremental, missing, memmap, targets=None):
+    def _check_chunk_range(self, X, incremental):
+        """A chunk continuing a ``loss="bce"`` model must lie in the range
+        its first chunk fixed."""
+        if incremental and self.loss_ == "bce":
+            Normalisation(self.offset_, self.scale_).check_range(
+                X,
+                "the first chunk",
+                "Make the first chunk span the data's range (for example "
+                "scale X into [0, 1] beforehand, with a first chunk that "
+                "reaches 0 and 1), or use loss='mse'.",
+            )
+
+    def _training_data(
+        self, X, resume, incremental, missing, memmap, targets=None, ranks=None
+    ):
         """The rows a run trains on, with the device, likelihood,
         normalisation and missing entries (the fitted ones when the run
-        continues the fitted net, else chosen from the parameters and X),
-        and the supervised option's encoded ``targets`` (or None)."""
+        continues the fitted net, else chosen from the parameters and X;
+        with ``ranks``, a data-parallel fit's processes, from every rank's
+        rows), and the supervised option's encoded ``targets`` (or None)."""
         if resume:
             normalisation = Normalisation(self.offset_, self.scale_)
             lik = likelihood(self.loss_)
-            if incremental and lik.loss == "bce":
-                normalisation.check_range(
-                    X,
-                    "the first chunk",
-                    "Make the first chunk span the data's range (for example "
-                    "scale X into [0, 1] beforehand, with a first chunk that "
-                    "reaches 0 and 1), or use loss='mse'.",
-                )
             device = torch.device(self.net_.device)
             missing = self.net_.missing
         else:
             device = resolve_device(self.device)
-            lik = self._requested_likelihood() or likelihood(auto_loss(X))
-            normalisation = Normalisation.fit(X, lik.loss, missing)
+            if ranks is not None:
+                device = ranks.place(device, self.device)
+            lik = self._requested_likelihood() or likelihood(auto_loss(X, ranks))
+            normalisation = Normalisation.fit(X, lik.loss, missing, ranks)
             missing = missing or None
-        if self.early_stopping and not incremental and X.shape[0] < 3:
-            raise ValueError(
-                f"early_stopping=True needs at least 3 samples (training and "
-                f"validation rows); got n_samples={X.shape[0]}."
-            )
         return TrainingData(
             X,
             device,

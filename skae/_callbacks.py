@@ -40,13 +40,16 @@ class EpochMean(PassthroughScoring):
     def on_epoch_end(self, net, **kwargs):
         size = ("train" if self.on_train else "valid") + "_batch_size"
         rows = [row for row in net.history[-1]["batches"] if self.name in row]
-        if not rows:  # no validation data, say
-            return
         # the weighted mean, in exactly rounded sums (numpy's average of a
         # few dozen numbers costs more than a small net's batch)
-        score = math.fsum(row[size] * row[self.name] for row in rows) / math.fsum(
-            row[size] for row in rows
-        )
+        weighted = math.fsum(row[size] * row[self.name] for row in rows)
+        total = math.fsum(row[size] for row in rows)
+        ranks = getattr(net, "ranks_", None)
+        if ranks is not None:  # a data-parallel run: over every rank's rows
+            weighted, total = (float(v) for v in ranks.sum([weighted, total]))
+        if not total:  # no validation data, say
+            return
+        score = weighted / total
         is_best = self._is_best_score(score)
         if is_best:
             self.best_score_ = score
@@ -199,6 +202,9 @@ class TrainingMonitor(Callback):
         epochs = [e for e in net.history[-self.epochs_ :] if "train_loss" in e]
         if not epochs:
             return
+        ranks = getattr(net, "ranks_", None)
+        if ranks is not None:  # one decision for every rank of a data-parallel run
+            self.first_loss_ = float(ranks.max([self.first_loss_])[0])
         final = self.kept_ if self.restored_ else float(epochs[-1]["train_loss"])
         which = "best validation" if self.restored_ else "training"
         reference = max(self.first_loss_, 1.0)

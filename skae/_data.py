@@ -89,16 +89,20 @@ AUTO_BCE_AT_BOUNDS = 0.1
 AUTO_BCE_EACH_BOUND = 1e-3
 
 
-def auto_loss(X):
+def auto_loss(X, ranks=None):
     """``loss="auto"``: ``"bce"`` for data that piles up at a floor and a
     ceiling (pixel intensities, binary features), else ``"mse"``.
 
-    Counted a chunk at a time, so no full-size temporary is made.
+    Counted a chunk at a time, so no full-size temporary is made. With
+    ``ranks`` (the processes of a data-parallel fit, each with its own
+    rows: :class:`~skae._ddp.Ranks`), over the rows of every rank.
     """
     if sp.issparse(X):
         low, high = X.min(), X.max()
     else:  # NaN are missing entries (the imputer's engine)
         low, high = np.nanmin(X), np.nanmax(X)
+    if ranks is not None:
+        low, high = ranks.min([low])[0], ranks.max([high])[0]
     if low == high:
         return "mse"
     if sp.issparse(X):
@@ -116,6 +120,8 @@ def auto_loss(X):
             at_low += int(np.count_nonzero(chunk == low))
             at_high += int(np.count_nonzero(chunk == high))
     size = X.shape[0] * X.shape[1]
+    if ranks is not None:
+        at_low, at_high, size = ranks.sum([at_low, at_high, size])
     if (
         at_low + at_high >= AUTO_BCE_AT_BOUNDS * size
         and min(at_low, at_high) >= AUTO_BCE_EACH_BOUND * size
@@ -156,6 +162,24 @@ def _statistics(X, loss, missing=False):
             return offset, _rescaled_rms(X, offset)
         scale = np.sqrt(squares / X.size)
     return offset, scale
+
+
+def _pooled(shape, loss, offset, scale, ranks):
+    """The statistics of :func:`_statistics` over the rows of every rank,
+    from each rank's own (``shape``: its X's): the global minimum and
+    maximum for ``"bce"``; for ``"mse"`` the pooled feature means and the
+    root mean square about them, from each rank's sum of squares about its
+    own means plus its rows' shift to the pooled ones (Chan et al.)."""
+    n, n_features = shape
+    if loss == "bce":
+        low = ranks.min([offset[0]])[0]
+        high = ranks.max([offset[0] + scale])[0]
+        return np.full(n_features, low), high - low
+    totals = ranks.sum(np.concatenate([[n], n * offset, [scale**2 * n * n_features]]))
+    count = totals[0]
+    mean = totals[1:-1] / count
+    shift = ranks.sum([n * float(np.sum((offset - mean) ** 2))])[0]
+    return mean, np.sqrt((totals[-1] + shift) / (count * n_features))
 
 
 #: A sum of squares within these bounds lost nothing to underflow or overflow.
@@ -200,13 +224,16 @@ class Normalisation:
         self.scale = scale
 
     @classmethod
-    def fit(cls, X, loss, missing=False):
+    def fit(cls, X, loss, missing=False, ranks=None):
         """The map for X under ``loss``. Statistics are accumulated in
         float64, a chunk at a time; with ``missing``, over the observed
-        (non-NaN) entries only."""
+        (non-NaN) entries only; with ``ranks`` (a data-parallel fit's
+        processes, see :func:`auto_loss`), over the rows of every rank."""
         with np.errstate(over="ignore", invalid="ignore"):
             # an overflow is caught below, with advice, not as numpy's warning
             offset, scale = _statistics(X, loss, missing)
+            if ranks is not None:
+                offset, scale = _pooled(X.shape, loss, offset, scale, ranks)
         if not (np.all(np.isfinite(offset)) and np.isfinite(scale)):
             raise ValueError(
                 "X has values too large to normalise: its mean or spread overflows "

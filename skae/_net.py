@@ -56,27 +56,37 @@ class TensorBatches:
     one before it.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=False, generator=None):
+    def __init__(self, dataset, batch_size, shuffle=False, generator=None, steps=None):
         self.X = dataset.X
         self.y = dataset.y
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
+        self.steps = steps
 
     def __len__(self):
         if self.shuffle:
+            if self.steps is not None:
+                return self.steps
             return training_batch_count(len(self.X), self.batch_size)
         return math.ceil(len(self.X) / self.batch_size)
 
     def __iter__(self):
         n, bs = len(self.X), self.batch_size
         if self.shuffle:
+            # ``steps`` (a data-parallel fit's agreed count): further
+            # shuffles of the rows until that many batches, or fewer
+            steps = training_batch_count(n, bs) if self.steps is None else self.steps
             device = self.generator.device if self.generator is not None else "cpu"
-            order = torch.randperm(n, generator=self.generator, device=device)
-            for start, stop in training_batches(n, bs):
-                rows = order[start:stop]
-                batch = self.X[rows]
-                yield batch, with_targets(batch, self.y, rows)
+            while steps > 0:
+                order = torch.randperm(n, generator=self.generator, device=device)
+                for start, stop in training_batches(n, bs):
+                    if steps == 0:
+                        break
+                    steps -= 1
+                    rows = order[start:stop]
+                    batch = self.X[rows]
+                    yield batch, with_targets(batch, self.y, rows)
         else:
             for start in range(0, n, bs):
                 rows = slice(start, start + bs)
@@ -147,6 +157,12 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     #: The fit's stream of torch's global generator, set for a training run
     #: whose module may draw from it; None otherwise.
     global_rng_ = None
+
+    #: The processes of a data-parallel run (``strategy="ddp"``, a
+    #: :class:`skae._ddp.Ranks` with the agreed ``steps`` per epoch and the
+    #: ``ddp`` wrapper training steps run the module through), set for the
+    #: run only; None otherwise.
+    ranks_ = None
 
     def __init__(
         self,
@@ -254,12 +270,23 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         return step
 
     def get_iterator(self, dataset, training=False):
+        ranks = self.ranks_
         return TensorBatches(
             dataset,
             self.batch_size,
             shuffle=training,
             generator=getattr(self, "generator_", None) if training else None,
+            steps=ranks.steps if training and ranks is not None else None,
         )
+
+    def trained_module(self):
+        """The module a forward pass runs: in a data-parallel training step
+        (gradients on), its ``DistributedDataParallel`` wrapper, which
+        averages the gradients over the ranks; ``module_`` otherwise."""
+        ranks = self.ranks_
+        if ranks is not None and ranks.ddp is not None and torch.is_grad_enabled():
+            return ranks.ddp
+        return self.module_
 
     def _global_rng(self):
         stream = self.global_rng_
@@ -297,7 +324,7 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
             # skae's batches are tensors on the device already: skorch's
             # ``to_tensor`` and its checks would be a no-op, paid every batch
             x = to_tensor(x, device=self.device)
-        return self.module_(self.module_input(x), **fit_params)
+        return self.trained_module()(self.module_input(x), **fit_params)
 
     def module_input(self, x):
         """The batch as the module receives it: a tensor of its own, which
@@ -423,7 +450,7 @@ class VAENet(AutoencoderNet):
                 device=x.device,
                 dtype=x.dtype,
             )
-        return self.module_(x, eps=eps)
+        return self.trained_module()(x, eps=eps)
 
     #: Devices whose batch terms become numbers at once. Elsewhere (a GPU)
     #: they are kept as tensors and converted in one copy at the epoch's

@@ -238,6 +238,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # pipeline may select columns by name), else the validated array
         rows = X_given if _is_dataframe(X_given) else X
         estimator = clone(self._model())
+        if getattr(estimator, "strategy", None) is not None:
+            raise ValueError(
+                "AutoencoderOutlierDetector does not train with strategy="
+                f"{estimator.strategy!r} yet (its threshold would be a quantile "
+                "of each rank's scores alone); give it an estimator with "
+                "strategy=None."
+            )
         fit_rows = threshold_rows = rows
         if self.validation_fraction is not None:
             fit, held = self._split(X)

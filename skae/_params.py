@@ -48,6 +48,7 @@ BASE_PARAMS = {
     "tol": 1e-4,
     "callbacks": None,
     "device": "auto",
+    "strategy": None,
     "random_state": None,
     "verbose": 0,
     "warm_start": False,
@@ -56,8 +57,13 @@ BASE_PARAMS = {
 #: Parameters added since model files of format 2 and pickles were first
 #: written, with the value that reproduces the older behaviour: a file or
 #: pickle without them gets this value (the supervised option, issue 28;
-#: TopK, issue 29).
-ADDED_PARAMS = {"target_weight": 0.0, "n_nonzero_coefs": None, "sparse_output": False}
+#: TopK, issue 29; data-parallel training, issue 30).
+ADDED_PARAMS = {
+    "target_weight": 0.0,
+    "n_nonzero_coefs": None,
+    "sparse_output": False,
+    "strategy": None,
+}
 
 #: Parameters that shape the network (or the data's units): fixed once a
 #: model is fitted, so a warm start or ``partial_fit`` that finds one changed

@@ -146,7 +146,7 @@ def draws_from_global_rng(module):
 #: corruption, skae's dropout), each seeded apart from the others: with one
 #: seed for all, a user's lazy layer and skae's code head drew the same
 #: numbers (one weight matrix a scaled copy of the other).
-_STREAMS = {"weights": 1, "global": 2}
+_STREAMS = {"weights": 1, "global": 2, "rank": 3}
 
 
 def stream_seed(seed, stream):

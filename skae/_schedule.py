@@ -43,9 +43,12 @@ def first_judged_epoch(epochs_before, epochs):
     return epochs_before + math.ceil(PEAK_AT * epochs)
 
 
-def auto_epochs(n_train_rows, batch_size):
-    """The epochs of ``max_iter="auto"`` for ``n_train_rows`` rows."""
-    batches = max(1, training_batch_count(n_train_rows, batch_size))
+def auto_epochs(n_train_rows, batch_size, batches=None):
+    """The epochs of ``max_iter="auto"`` for ``n_train_rows`` rows, or for
+    epochs of ``batches`` steps when given (a data-parallel run's)."""
+    if batches is None:
+        batches = training_batch_count(n_train_rows, batch_size)
+    batches = max(1, batches)
     return max(1, min(MAX_AUTO_EPOCHS, math.ceil(STEP_BUDGET / batches)))
 
 
@@ -65,7 +68,12 @@ class OneCycle(Callback):
 
     def on_epoch_begin(self, net, dataset_train=None, **kwargs):
         if self.scheduler_ is None:
-            batches = training_batch_count(len(dataset_train), net.batch_size)
+            ranks = getattr(net, "ranks_", None)  # a data-parallel run's steps
+            batches = (
+                training_batch_count(len(dataset_train), net.batch_size)
+                if ranks is None
+                else ranks.steps
+            )
             total = max(2, self.epochs * batches)
             self.scheduler_ = OneCycleLR(
                 net.optimizer_, max_lr=net.lr, total_steps=total, pct_start=PEAK_AT

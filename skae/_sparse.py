@@ -134,6 +134,7 @@ class SparseAutoencoder(BaseAutoencoder):
         tol=1e-4,
         callbacks=None,
         device="auto",
+        strategy=None,
         random_state=None,
         verbose=0,
         warm_start=False,
@@ -167,6 +168,7 @@ class SparseAutoencoder(BaseAutoencoder):
         self.tol = tol
         self.callbacks = callbacks
         self.device = device
+        self.strategy = strategy
         self.random_state = random_state
         self.verbose = verbose
         self.warm_start = warm_start

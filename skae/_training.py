@@ -23,7 +23,13 @@ from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback, LRScheduler
 
 from ._callbacks import EpochMean, TrainingMonitor
-from ._data import ShuffledSplit, TensorDataset, feature_moments, held_out
+from ._data import (
+    ShuffledSplit,
+    TensorDataset,
+    feature_moments,
+    held_out,
+    training_batch_count,
+)
 from ._modules import add_target_head
 from ._net import copy_net
 from ._objectives import make_corruption, make_penalty
@@ -153,16 +159,23 @@ def ctrl_c_watch():
         signal.signal(signal.SIGINT, previous)
 
 
-def max_epochs(estimator, n_samples):
+def training_row_count(estimator, n_samples, incremental=False):
+    """The rows of ``n_samples`` a run trains on: those left after the
+    validation split of a ``fit`` with early stopping."""
+    if estimator.early_stopping and not incremental:
+        return n_samples - held_out(estimator.validation_fraction, n_samples)
+    return n_samples
+
+
+def max_epochs(estimator, n_samples, batches=None):
     """The epochs a ``fit`` on ``n_samples`` rows runs at most:
     ``max_iter``, or for ``"auto"`` about ``STEP_BUDGET`` optimizer steps
-    on the training rows (those left after the validation split)."""
+    on the training rows (those left after the validation split), in
+    epochs of ``batches`` steps when given (a data-parallel run's)."""
     if estimator.max_iter != "auto":
         return estimator.max_iter
-    n_train = n_samples
-    if estimator.early_stopping:
-        n_train -= held_out(estimator.validation_fraction, n_samples)
-    return auto_epochs(n_train, estimator.batch_size)
+    n_train = training_row_count(estimator, n_samples)
+    return auto_epochs(n_train, estimator.batch_size, batches)
 
 
 #: Callback names skae's net uses itself.
@@ -407,10 +420,11 @@ class TrainingRun:
     epochs, the stopping rule, the schedule) and ``partial_fit`` (one epoch,
     the divergence guard only) differ only in these settings."""
 
-    def __init__(self, estimator, data, incremental):
+    def __init__(self, estimator, data, incremental, ranks=None):
         est = estimator
         self.incremental = incremental
         self.validating = est.early_stopping and not incremental
+        self.ranks = ranks
         previous = est.net_ if data.resume else None
         epochs_before = len(previous.history) if data.resume else 0
         seed = training_seed(est.random_state)
@@ -419,7 +433,14 @@ class TrainingRun:
             # shuffled the same way, and the same int random_state repeats
             # the whole run
             seed = (seed + epochs_before) % np.iinfo(np.int32).max
-        self.epochs = 1 if incremental else max_epochs(est, data.n_samples)
+        batches = None
+        if ranks is not None:
+            # every rank makes the most steps of any rank, each epoch
+            seed = ranks.seed(seed)
+            n_train = training_row_count(est, data.n_samples, incremental)
+            own = training_batch_count(n_train, est.batch_size)
+            batches = ranks.steps = int(ranks.max([own])[0])
+        self.epochs = 1 if incremental else max_epochs(est, data.n_samples, batches)
         users = user_callbacks(est.callbacks, self.validating, incremental)
         # a skorch LRScheduler among the callbacks takes the schedule's place
         scheduled = (
@@ -445,7 +466,7 @@ class TrainingRun:
         self.seed = seed
         self.net_params = dict(
             **self._loop(est, split, users, scheduled),
-            **self._objective(est, data, previous),
+            **self._objective(est, data, previous, ranks),
         )
 
     def _loop(self, est, split, users, scheduled):
@@ -483,7 +504,7 @@ class TrainingRun:
         )
 
     @staticmethod
-    def _objective(est, data, previous):
+    def _objective(est, data, previous, ranks):
         """The net's objective pieces for this run, from the parameters."""
         noise = dict(noise=est.noise, noise_level=est.noise_level)
         if previous is not None and noise == dict(
@@ -491,10 +512,17 @@ class TrainingRun:
         ):
             corruption = previous.corruption  # statistics of the first data
         else:
+            moments = (
+                (lambda: feature_moments(data.rows))
+                if ranks is None
+                else (
+                    lambda: ranks.moments(*feature_moments(data.rows), len(data.rows))
+                )
+            )
             corruption = make_corruption(
                 est.noise,
                 est.noise_level,
-                lambda: feature_moments(data.rows),
+                moments,
                 data.normalisation.offset,
                 data.normalisation.scale,
             )
@@ -526,11 +554,18 @@ class TrainingRun:
                 net.global_rng_ = GlobalStream(
                     stream_seed(self.seed, "global"), data.device
                 )
+            ranks = self.ranks
+            if ranks is not None:  # gradients averaged over the ranks
+                ranks.ddp = ranks.wrap(net.module_, data.device)
+                net.ranks_ = ranks
             try:
                 with training_threads():
                     net.partial_fit(TensorDataset(data.rows, data.targets))
             finally:
                 net.global_rng_ = None
+                net.ranks_ = None  # a fitted model holds no process group
+                if ranks is not None:
+                    ranks.ddp = None
             history = net.history
             if history and "train_loss" not in history[-1]:
                 # a callback ended training within an epoch: its steps are in
