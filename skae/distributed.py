@@ -13,14 +13,14 @@ data and the model. With ``torchrun`` or ``accelerate launch`` no launcher
 is needed: call ``fit`` in the script (see the user guide's page *Training
 on several processes and machines*).
 
-Ray and pyspark are optional, imported when a launcher is called: the
-``ray`` extra (``pip install "skae[ray]"``, from a clone
-``pip install -e ".[ray]"``) and the ``spark`` extra (``pip install
-"skae[spark]"``, which also needs Java).
+Ray and pyspark are optional, imported when a launcher is called: from a
+clone, ``pip install -e ".[ray]"`` (Ray Train) and ``pip install -e
+".[spark]"`` (pyspark; Spark also needs Java).
 """
 
 import os
 import pickle
+import tempfile
 from datetime import timedelta
 
 import numpy as np
@@ -95,8 +95,12 @@ def fit_ray(
     ------
     ImportError
         Ray Train is not installed.
-    ray.train.TrainingFailedError
-        A worker failed; Ray's error holds its traceback.
+    Exception
+        When a worker fails, its exception is raised here (that of a worker
+        whose error is not a RuntimeError, the lowest rank among them, since
+        the others' RuntimeErrors say that a collective failed when that
+        worker stopped), with Ray's ``TrainingFailedError``, which holds
+        every worker's traceback, as its cause.
 
     See Also
     --------
@@ -116,8 +120,8 @@ def fit_ray(
         from ray.train.torch import TorchConfig, TorchTrainer
     except ImportError as exc:
         raise ImportError(
-            f"skae.distributed.fit_ray needs Ray Train ({exc}): "
-            'pip install "skae[ray]" (from a clone: pip install -e ".[ray]").'
+            f"skae.distributed.fit_ray needs the ray extra ({exc}): from a clone "
+            'of skae, pip install -e ".[ray]"; or pip install "ray[train]".'
         ) from exc
     strategy = _strategy(estimator, "fit_ray")
     config = {"estimator": estimator, "dataset": isinstance(shards, ray.data.Dataset)}
@@ -150,6 +154,12 @@ def fit_ray(
     try:
         trainer.fit()
         payload = ray.get(mailbox.take.remote())
+    except Exception as exc:
+        # Ray Train 2.x's WorkerGroupError holds each rank's own exception
+        failures = getattr(exc, "worker_failures", None)
+        if not failures:
+            raise
+        raise _root_failure(failures) from exc
     finally:
         ray.kill(mailbox)
     return pickle.loads(payload).set_params(strategy=strategy)
@@ -207,6 +217,12 @@ def fit_spark(
     ------
     ImportError
         pyspark is not installed.
+    Exception
+        In local mode, when a process fails, its exception is raised here
+        (chosen as :func:`fit_ray` chooses), with TorchDistributor's
+        RuntimeError as its cause; its traceback is in the processes'
+        output. Otherwise TorchDistributor's error, which holds the end of
+        the failed task's output.
 
     See Also
     --------
@@ -216,17 +232,34 @@ def fit_spark(
         from pyspark.ml.torch.distributor import TorchDistributor
     except ImportError as exc:
         raise ImportError(
-            f"skae.distributed.fit_spark needs pyspark ({exc}): "
-            'pip install "skae[spark]" (from a clone: pip install -e ".[spark]").'
+            f"skae.distributed.fit_spark needs the spark extra ({exc}): from a "
+            'clone of skae, pip install -e ".[spark]"; or pip install pyspark '
+            "(Spark also needs Java)."
         ) from exc
     strategy = _strategy(estimator, "fit_spark")
     num_processes = _check_shards(shards, num_processes, "num_processes")
     distributor = TorchDistributor(
         num_processes=num_processes, local_mode=local_mode, use_gpu=use_gpu
     )
-    payload = distributor.run(
-        _spark_worker, estimator, list(shards), use_gpu, float(timeout)
-    )
+    with tempfile.TemporaryDirectory() as errors:
+        try:
+            payload = distributor.run(
+                _spark_worker,
+                estimator,
+                list(shards),
+                use_gpu,
+                float(timeout),
+                # the processes of local mode share the caller's file system
+                errors if local_mode else None,
+            )
+        except Exception as exc:
+            failures = {}
+            for name in os.listdir(errors):
+                with open(os.path.join(errors, name), "rb") as file:
+                    failures[int(name.split(".")[0])] = pickle.load(file)
+            if not failures:
+                raise
+            raise _root_failure(failures) from exc
     return pickle.loads(payload).set_params(strategy=strategy)
 
 
@@ -319,6 +352,16 @@ def _dataset_rows(shard):
     return np.concatenate(blocks)
 
 
+def _root_failure(failures):
+    """The exception to raise in the caller, of ``{rank: exception}``: the
+    lowest rank's that is not a RuntimeError (the error of the rank that
+    failed first; the others' say that a collective failed), else rank
+    0's."""
+    ranks = sorted(failures)
+    first = [r for r in ranks if not isinstance(failures[r], RuntimeError)]
+    return failures[(first or ranks)[0]]
+
+
 def _mailbox(ray):
     """An actor in the caller's Ray that holds rank 0's pickled estimator
     until the caller takes it: the training function's workers end with the
@@ -338,9 +381,11 @@ def _mailbox(ray):
     return Mailbox.remote()
 
 
-def _spark_worker(estimator, shards, use_gpu, timeout):
+def _spark_worker(estimator, shards, use_gpu, timeout, errors):
     """One process under TorchDistributor (started by torchrun): join the
-    group, fit, and return rank 0's pickled estimator on every rank."""
+    group, fit, and return rank 0's pickled estimator on every rank. A
+    failed rank writes its exception to ``errors/<rank>.pickle`` (when
+    ``errors`` is a folder) before it raises."""
     import torch
     import torch.distributed as dist
     from pyspark import cloudpickle
@@ -352,14 +397,25 @@ def _spark_worker(estimator, shards, use_gpu, timeout):
         dist.init_process_group(
             "nccl" if use_gpu else "gloo", timeout=timedelta(seconds=timeout)
         )
+    rank = dist.get_rank()
     try:
-        rank = dist.get_rank()
         payload = [_fit_rank(estimator, _read(shards[rank]), cloudpickle.dumps)]
         # In local mode every rank writes its return value to the same file,
         # and the caller reads whatever is there: every rank returns rank
         # 0's bytes, so that the file holds them whichever rank wrote last.
         dist.broadcast_object_list(payload, src=0)
         return payload[0]
+    except Exception as exc:
+        if errors is not None:
+            try:
+                failure = cloudpickle.dumps(exc)
+            except Exception:  # an exception that does not pickle: its text
+                failure = cloudpickle.dumps(
+                    RuntimeError(f"{type(exc).__name__}: {exc}")
+                )
+            with open(os.path.join(errors, f"{rank}.pickle"), "wb") as file:
+                file.write(failure)
+        raise
     finally:
         if joined:
             dist.destroy_process_group()

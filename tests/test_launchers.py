@@ -50,6 +50,21 @@ class WriteDigest(Callback):
             file.write(weights_digest(net.module_))
 
 
+class FailOnRankOne(Callback):
+    """Raise on rank 1 at the end of the second epoch: a worker that fails
+    in the middle of the fit."""
+
+    def on_epoch_end(self, net, **kwargs):
+        if torch.distributed.get_rank() == 1 and len(net.history) == 2:
+            raise ZeroDivisionError("rank 1 fails on purpose")
+
+
+def failing():
+    return skae.AutoencoderTransformer(
+        hidden_layer_sizes=(8,), max_iter=5, callbacks=[FailOnRankOne()]
+    )
+
+
 def tiny(folder):
     return skae.AutoencoderTransformer(
         n_components=2,
@@ -109,11 +124,27 @@ def check_returned(fitted, given, folder, X):
 )
 def test_a_missing_engine_names_the_extra(monkeypatch, launcher, module, extra):
     monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
-    with pytest.raises(ImportError, match=rf'pip install "skae\[{extra}\]"'):
+    with pytest.raises(ImportError, match=rf'the {extra} extra .* -e "\.\[{extra}\]"'):
         launcher(skae.AutoencoderTransformer(), [data(), data()])
 
 
 # ------------------------------------------------------------------- Ray
+
+
+@pytest.mark.slow
+def test_fit_ray_raises_the_failed_workers_error(ray_local, tmp_path):
+    X = data()
+    given = failing()
+    with time_limit(LAUNCH_TIMEOUT):
+        with pytest.raises(ZeroDivisionError, match="rank 1 fails on purpose"):
+            fit_ray(
+                given,
+                [X[:100], X[100:]],
+                timeout=120,
+                run_config=ray_run_config(ray_local, tmp_path),
+            )
+    with pytest.raises(NotFittedError):
+        given.transform(X)
 
 
 def test_fit_ray_checks_its_arguments_before_starting(tmp_path):
@@ -248,3 +279,14 @@ def test_fit_spark(spark_local, tmp_path, local_mode):
             timeout=120,
         )
     check_returned(fitted, given, folder, X)
+
+
+@pytest.mark.slow
+def test_fit_spark_raises_the_failed_processs_error(spark_local):
+    X = data()
+    given = failing()
+    with time_limit(LAUNCH_TIMEOUT):
+        with pytest.raises(ZeroDivisionError, match="rank 1 fails on purpose"):
+            fit_spark(given, [X[:100], X[100:]], timeout=120)
+    with pytest.raises(NotFittedError):
+        given.transform(X)
