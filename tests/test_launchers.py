@@ -115,6 +115,22 @@ def check_returned(fitted, given, folder, X):
     np.testing.assert_allclose(fitted.offset_, X.mean(axis=0), rtol=1e-5, atol=1e-5)
 
 
+def fit_and_check(launcher, tmp_path, shards=None, **kwargs):
+    """Fit the tiny autoencoder with ``launcher`` on 2 workers, by default
+    on a ``.npy`` path (rows 0-99) and an array (rows 100-199), or on
+    ``shards(X)``; check what came back; return it."""
+    X = data()
+    np.save(tmp_path / "shard0.npy", X[:100])  # a path, read by its worker
+    folder = tmp_path / "digests"
+    folder.mkdir()
+    given = tiny(folder)
+    rows = [str(tmp_path / "shard0.npy"), X[100:]] if shards is None else shards(X)
+    with time_limit(LAUNCH_TIMEOUT):
+        fitted = launcher(given, rows, timeout=120, **kwargs)
+    check_returned(fitted, given, folder, X)
+    return fitted
+
+
 # ------------------------------------------------------------- no engine
 
 
@@ -199,37 +215,20 @@ def ray_run_config(ray, tmp_path):
 
 @pytest.mark.slow
 def test_fit_ray_on_a_list_of_shards(ray_local, tmp_path):
-    X = data()
-    np.save(tmp_path / "shard0.npy", X[:100])  # a path, read by its worker
-    folder = tmp_path / "digests"
-    folder.mkdir()
-    given = tiny(folder)
-    with time_limit(LAUNCH_TIMEOUT):
-        fitted = fit_ray(
-            given,
-            [str(tmp_path / "shard0.npy"), X[100:]],
-            timeout=120,
-            run_config=ray_run_config(ray_local, tmp_path),
-        )
-    check_returned(fitted, given, folder, X)
+    run_config = ray_run_config(ray_local, tmp_path)
+    fitted = fit_and_check(fit_ray, tmp_path, run_config=run_config)
     assert fitted.n_iter_ == 3
 
 
 @pytest.mark.slow
 def test_fit_ray_on_a_ray_dataset(ray_local, tmp_path):
-    X = data()
-    folder = tmp_path / "digests"
-    folder.mkdir()
-    given = tiny(folder)
-    with time_limit(LAUNCH_TIMEOUT):
-        fitted = fit_ray(
-            given,
-            ray_local.data.from_numpy(X),
-            num_workers=2,
-            timeout=120,
-            run_config=ray_run_config(ray_local, tmp_path),
-        )
-    check_returned(fitted, given, folder, X)
+    fit_and_check(
+        fit_ray,
+        tmp_path,
+        shards=ray_local.data.from_numpy,
+        num_workers=2,
+        run_config=ray_run_config(ray_local, tmp_path),
+    )
 
 
 # ----------------------------------------------------------------- Spark
@@ -266,19 +265,7 @@ def spark_local():
 @pytest.mark.slow
 @pytest.mark.parametrize("local_mode", [True, False])
 def test_fit_spark(spark_local, tmp_path, local_mode):
-    X = data()
-    np.save(tmp_path / "shard0.npy", X[:100])
-    folder = tmp_path / "digests"
-    folder.mkdir()
-    given = tiny(folder)
-    with time_limit(LAUNCH_TIMEOUT):
-        fitted = fit_spark(
-            given,
-            [str(tmp_path / "shard0.npy"), X[100:]],
-            local_mode=local_mode,
-            timeout=120,
-        )
-    check_returned(fitted, given, folder, X)
+    fit_and_check(fit_spark, tmp_path, local_mode=local_mode)
 
 
 @pytest.mark.slow
