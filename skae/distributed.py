@@ -303,14 +303,10 @@ def _put(ray, part):
 
 
 def _read(part):
-    """A shard on its worker: a ``.npy`` path memory-mapped, an object
-    reference fetched, an array as it is."""
+    """A shard on its worker: a ``.npy`` path memory-mapped, an array as it
+    is."""
     if isinstance(part, str | os.PathLike):
         return np.load(part, mmap_mode="r")
-    if type(part).__name__ == "ObjectRef":
-        import ray
-
-        return ray.get(part)
     return part
 
 
@@ -332,7 +328,8 @@ def _ray_worker(config):
     if config["dataset"]:
         X = _dataset_rows(ray.train.get_dataset_shard("train"))
     else:
-        X = _read(config["shards"][rank])
+        shard = config["shards"][rank]
+        X = ray.get(shard) if isinstance(shard, ray.ObjectRef) else _read(shard)
     payload = _fit_rank(config["estimator"], X, ray.cloudpickle.dumps)
     if rank == 0:
         ray.get(config["mailbox"].put.remote(payload))
