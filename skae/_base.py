@@ -299,7 +299,10 @@ default=None
         feature's mean. ``warn_cut_short=False`` leaves out the
         ConvergenceWarning of a fit that ``max_iter`` cut short. ``y`` and
         ``classes``: the supervised option's targets (read only when
-        ``target_weight > 0``)."""
+        ``target_weight > 0``). With ``strategy="ddp"`` every rank runs this
+        path on its own rows, agreeing through :mod:`skae._ddp`: the local
+        checks first (every rank raises when one fails), then the training
+        with its collectives."""
         if missing and self.strategy is not None:
             raise ValueError(
                 "AutoencoderImputer does not train with strategy='ddp' yet (the "

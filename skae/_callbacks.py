@@ -76,7 +76,8 @@ class TrainingMonitor(Callback):
     """Divergence guard, stopping rule, best-weights restore and epoch count.
 
     A non-finite training or validation loss raises :class:`TrainingDiverged`
-    in the batch it appears in; non-finite weights raise it when training
+    in the batch it appears in (in a data-parallel run, on every rank at the
+    epoch's end); non-finite weights raise it when training
     ends. A non-finite gradient behind a finite loss (``sqrt`` at 0, say) is
     caught one of these two ways: the optimizer's step carries it into the
     weights, which make the next batch's loss non-finite, or, after the last
@@ -135,6 +136,7 @@ class TrainingMonitor(Callback):
         self.converged_ = False
         self.params_ = [p for _, p in net.get_all_learnable_params()]
         self.first_loss_ = None
+        self.diverged_ = None
 
     def on_batch_end(self, net, training=False, **kwargs):
         # the net has just recorded the batch loss as a Python float (read
@@ -142,7 +144,12 @@ class TrainingMonitor(Callback):
         name = "train_loss" if training else "valid_loss"
         loss = batch_row(net)[name]
         if not math.isfinite(loss):
-            self._diverged(net, name.replace("_", " "), loss)
+            if getattr(net, "ranks_", None) is None:
+                self._diverged(net, name.replace("_", " "), loss)
+            # a data-parallel run goes on to the epoch's end, where every
+            # rank raises together (one leaving alone would leave the others
+            # waiting in the next gradient all-reduce)
+            self.diverged_ = self.diverged_ or (name.replace("_", " "), loss)
         if training and self.first_loss_ is None:
             self.first_loss_ = loss  # computed before the first step
 
@@ -161,6 +168,9 @@ class TrainingMonitor(Callback):
         )
 
     def on_epoch_end(self, net, **kwargs):
+        ranks = getattr(net, "ranks_", None)
+        if ranks is not None and ranks.max([self.diverged_ is not None])[0]:
+            self._diverged(net, *(self.diverged_ or ("loss of another rank", math.nan)))
         self.epochs_ += 1
         if self.restore_best:
             # the weights kept are the best epoch's of all (any improvement,

@@ -2,8 +2,9 @@
 
 API note (what launchers and the docs can rely on). With ``strategy="ddp"``
 every process of a torch.distributed process group calls the same method
-(``fit`` or ``partial_fit``) of an estimator with the same parameters, each
-with **its own rows** (the same columns everywhere; no rank needs the whole
+(``fit`` or ``partial_fit``) of an estimator with the same parameters
+(``verbose``, ``random_state`` and a GPU's index may differ), each with
+**its own rows** (the same columns everywhere; no rank needs the whole
 data). The call joins the default process group when one is initialised
 (a torchrun script's ``init_process_group``, ``accelerate launch``, Ray
 Train, Spark's ``TorchDistributor``); when none is but torchrun's
@@ -31,8 +32,10 @@ transforms in any process. A check that fails on one rank before training
 rank, naming the rank; a failure during training raises on its rank, and
 the others raise a RuntimeError when their next collective fails: at once
 when the failed process exits, otherwise after the group's timeout
-(``init_process_group(timeout=...)``). A failed call leaves every rank's
-estimator as it was.
+(``init_process_group(timeout=...)``); a loss that turns non-finite on
+one rank is judged at the epoch's end, where every rank raises
+``TrainingDiverged``. A failed call leaves every rank's estimator as it
+was.
 
 Not supported yet (a ValueError before any work): the supervised option
 (``target_weight > 0``), missing values (:class:`~skae.AutoencoderImputer`)
@@ -218,6 +221,13 @@ class Ranks:
         broadcast now), on this rank's device."""
         from torch.nn.parallel import DistributedDataParallel
 
+        if self.backend == "nccl" and device.type != "cuda":
+            raise ValueError(
+                f"strategy='ddp' on device={str(device)!r} in a process group "
+                "whose backend is NCCL, which reduces CUDA tensors only: train on "
+                "the GPU (device='auto' or 'cuda'), or start the group with "
+                "init_process_group('gloo') (or 'cpu:gloo,cuda:nccl')."
+            )
         return DistributedDataParallel(
             module, device_ids=[device.index] if device.type == "cuda" else None
         )
@@ -256,12 +266,14 @@ class Ranks:
         except Exception as exc:
             self.gather((f"{type(exc).__name__}: {exc}", None))
             raise
-        # verbose may differ (progress lines on rank 0 only, say)
+        # verbose (progress lines on rank 0 only, say), random_state and the
+        # device's index (cuda:LOCAL_RANK written out) may differ
         params = {
             name: _agreed_value(value)
             for name, value in estimator.get_params(deep=False).items()
-            if name != "verbose"
+            if name not in ("verbose", "random_state", "device")
         }
+        params["device"] = str(estimator.device).split(":")[0]
         params["n_iter_"] = getattr(estimator, "n_iter_", None)
         everyone = self.gather((None, (n_features_of(), params)))
         failed = [(r, error) for r, (error, _) in enumerate(everyone) if error]

@@ -235,19 +235,20 @@ PARAM_DOCS = {
     process group (started by ``torchrun``, ``accelerate launch``, Ray
     Train or Spark's ``TorchDistributor``; see :mod:`skae.distributed`),
     every process calling the same method with its own rows and the same
-    parameters: the normalisation, ``loss="auto"``, the epochs, the
-    schedule, each epoch's losses (so early stopping) are agreed over all
-    ranks' rows, gradients are averaged by ``DistributedDataParallel``
-    (gloo on the CPU, NCCL on CUDA, where each process trains on
+    parameters (``verbose``, ``random_state`` and a GPU's index may
+    differ): the normalisation, ``loss="auto"``, the epochs, the schedule
+    and each epoch's losses (so early stopping) are agreed over all ranks'
+    rows, gradients are averaged by ``DistributedDataParallel`` (gloo on
+    the CPU, NCCL on CUDA, where each process trains on
     ``cuda:LOCAL_RANK``), and every rank ends with the same fitted
-    estimator, a plain one that pickles and transforms without a group.
-    ``batch_size`` is per process (a step sees ``batch_size`` times the
-    number of processes rows) and the learning rate is not scaled; a
-    process with fewer rows reshuffles its rows to make as many steps per
-    epoch as the one with the most. Without a process group (nor
-    torchrun's environment variables, from which ``fit`` starts one), a
-    RuntimeError names ``torchrun --nproc_per_node=N script.py``. Not yet
-    with ``target_weight > 0`` nor in :class:`AutoencoderImputer` or
+    estimator (rank 0's), a plain one that pickles and transforms without
+    a group. ``batch_size`` is per process (a step sees ``batch_size``
+    times the number of processes rows) and the learning rate is not
+    scaled; a process with fewer rows reshuffles its rows to make as many
+    steps per epoch as the one with the most. Without a process group
+    (nor torchrun's environment variables, from which ``fit`` starts one),
+    a RuntimeError names ``torchrun --nproc_per_node=N script.py``. Not
+    yet with ``target_weight > 0`` nor in :class:`AutoencoderImputer` or
     :class:`AutoencoderOutlierDetector`.""",
     ),
     "random_state": (

@@ -75,7 +75,7 @@ class TensorBatches:
         n, bs = len(self.X), self.batch_size
         if self.shuffle:
             # ``steps`` (a data-parallel fit's agreed count): further
-            # shuffles of the rows until that many batches, or fewer
+            # shuffles of the rows until that many batches
             steps = training_batch_count(n, bs) if self.steps is None else self.steps
             device = self.generator.device if self.generator is not None else "cpu"
             while steps > 0:

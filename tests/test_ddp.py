@@ -1,17 +1,20 @@
 """Data-parallel training (``strategy="ddp"``) on 2 CPU processes.
 
-Each test launches ``python -m torch.distributed.run --standalone
+The tests launch ``python -m torch.distributed.run --standalone
 --nproc_per_node=2`` (a free port of its own, loopback only, gloo) on a
-script written to ``tmp_path``; every rank writes what it saw to a JSON
-file, and the test (a process without a group) reads them and the pickled
-estimators. The rank scripts start with :data:`PRELUDE`. Tiny data and
-nets: the launches dominate the time (about 3 s each on 2 cores).
+script written to a temporary folder: one launch for the training
+scenarios (fit, early stopping, partial_fit), one for the failures. Every
+rank writes what it saw to JSON files, and the tests (in a process without
+a group) read them and the pickled estimators. The rank scripts start with
+:data:`PRELUDE`. Tiny data and nets: the launches, with their imports of
+torch, are most of the time.
 """
 
 import inspect
 import json
 import os
 import pickle
+import re
 import subprocess
 import sys
 import textwrap
@@ -71,8 +74,8 @@ def report(name, **values):
 )
 
 
-def launch(tmp_path, body, timeout=LAUNCH_TIMEOUT):
-    """Run ``PRELUDE + body`` on 2 processes; the finished process."""
+def launch(tmp_path, body, timeout=LAUNCH_TIMEOUT, nproc=2):
+    """Run ``PRELUDE + body`` on ``nproc`` processes; the finished process."""
     script = tmp_path / "ranks.py"
     script.write_text(PRELUDE + textwrap.dedent(body))
     env = {
@@ -91,7 +94,7 @@ def launch(tmp_path, body, timeout=LAUNCH_TIMEOUT):
             "-m",
             "torch.distributed.run",
             "--standalone",
-            "--nproc_per_node=2",
+            f"--nproc_per_node={nproc}",
             str(script),
             str(tmp_path),
         ],
@@ -155,8 +158,16 @@ report(
 """
 
 
-def test_fit_on_two_ranks_is_one_model(tmp_path):
-    proc = launch(tmp_path, FIT)
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One launch for the three scenarios of training (the launches, with
+    their imports of torch, are most of the time): its folder and process."""
+    folder = tmp_path_factory.mktemp("ddp")
+    return folder, launch(folder, FIT + EARLY_STOPPING + PARTIAL_FIT)
+
+
+def test_fit_on_two_ranks_is_one_model(trained):
+    tmp_path, proc = trained
     first, second = reports(tmp_path, "fit", proc)
     assert proc.returncode == 0, proc.stderr[-4000:]
     # every rank holds the same fitted estimator
@@ -187,7 +198,6 @@ def test_fit_on_two_ranks_is_one_model(tmp_path):
 
 
 EARLY_STOPPING = """
-dist.init_process_group("gloo")
 rank = dist.get_rank()
 X = data()
 rows = X[:260] if rank == 0 else X[260:]  # uneven shards: unequal local scores
@@ -217,8 +227,8 @@ for name, cls, extra in [
 """
 
 
-def test_early_stopping_is_agreed(tmp_path):
-    proc = launch(tmp_path, EARLY_STOPPING)
+def test_early_stopping_is_agreed(trained):
+    tmp_path, proc = trained
     for name in ("vae", "sparse"):
         first, second = reports(tmp_path, name, proc)
         assert first["digests"][0] == first["digests"][1], name
@@ -233,7 +243,6 @@ def test_early_stopping_is_agreed(tmp_path):
 
 
 PARTIAL_FIT = """
-dist.init_process_group("gloo")
 rank = dist.get_rank()
 X = data(480)
 rows = X[rank::2]
@@ -262,11 +271,12 @@ report(
     "partial", digests=digests, error=error(est, X), single=single,
     n_samples_seen=est.n_samples_seen_, n_iter=est.n_iter_,
 )
+dist.destroy_process_group()
 """
 
 
-def test_partial_fit_on_two_ranks(tmp_path):
-    proc = launch(tmp_path, PARTIAL_FIT)
+def test_partial_fit_on_two_ranks(trained):
+    tmp_path, proc = trained
     first, second = reports(tmp_path, "partial", proc)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert first["digests"][0] == first["digests"][1]
@@ -312,6 +322,25 @@ attempt("params", differs, rows)
 attempt("after", skae.AutoencoderTransformer(2, **small), rows)
 
 
+class NaNOnRank1(torch.nn.Module):
+    # an encoder whose fifth training batch on rank 1 is NaN
+    def __init__(self):
+        super().__init__()
+        self.linear = torch.nn.Linear(8, 8)
+        self.calls = 0
+
+    def forward(self, x):
+        self.calls += self.training
+        out = torch.relu(self.linear(x))
+        if self.training and dist.get_rank() == 1 and self.calls == 5:
+            out = out * float("nan")
+        return out
+
+
+# a loss that turns NaN on one rank: every rank raises at the epoch's end
+attempt("nan_loss", skae.AutoencoderTransformer(2, encoder=NaNOnRank1(), **small), rows)
+
+
 class Boom(Callback):
     def on_train_begin(self, net, **kwargs):
         self.epochs_ = 0
@@ -352,6 +381,13 @@ def test_failures_end_every_rank_clearly(tmp_path):
 
     first, second = reports(tmp_path, "after", proc)
     assert first["error"] is second["error"] is None
+
+    epochs = set()
+    for rank in reports(tmp_path, "nan_loss", proc):
+        assert rank["error"] == "TrainingDiverged", rank
+        epochs.add(re.match(r"Training diverged in epoch (\d+)", rank["message"])[1])
+        assert not rank["fitted"]
+    assert epochs == {"3"}  # rank 1's fifth batch, in batches of 128 rows
 
     first, second = reports(tmp_path, "midfit", proc)
     assert second["error"] == "ValueError" and second["message"] == "boom on rank 1"
@@ -420,41 +456,16 @@ def test_strategy_none_is_the_default_fit():
 
 @pytest.mark.gpu
 def test_ddp_on_a_gpu_trains_on_cuda_local_rank(tmp_path):
-    # one process on one GPU: NCCL, cuda:LOCAL_RANK (0)
-    script = tmp_path / "gpu.py"
-    script.write_text(
-        PRELUDE
-        + textwrap.dedent(
-            """
-            X = data()
-            est = skae.AutoencoderTransformer(
-                2, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
-                strategy="ddp", device="cuda",
-            ).fit(X)
-            report("gpu", device=str(est.net_.device), backend=dist.get_backend())
-            """
-        )
-    )
-    env = {
-        **os.environ,
-        "PYTHONPATH": str(ROOT),
-        "OMP_NUM_THREADS": "1",
-    }
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "torch.distributed.run",
-            "--standalone",
-            "--nproc_per_node=1",
-            str(script),
-            str(tmp_path),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=LAUNCH_TIMEOUT,
-    )
+    # one process on one GPU: skae starts the group with NCCL, cuda:LOCAL_RANK
+    gpu = """
+    X = data()
+    est = skae.AutoencoderTransformer(
+        2, hidden_layer_sizes=(16,), max_iter=3, random_state=0,
+        strategy="ddp", device="cuda",
+    ).fit(X)
+    report("gpu", device=str(est.net_.device), backend=dist.get_backend())
+    """
+    proc = launch(tmp_path, gpu, nproc=1)
     assert proc.returncode == 0, proc.stderr[-4000:]
     found = json.loads((tmp_path / "gpu_rank0.json").read_text())
     assert found == {"device": "cuda:0", "backend": "nccl"}
