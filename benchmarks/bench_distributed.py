@@ -26,6 +26,7 @@ How to call it
     python benchmarks/bench_distributed.py                  # ~5 min, 2 cores
     python benchmarks/bench_distributed.py --data mnist5k --epochs 20
     python benchmarks/bench_distributed.py --smoke          # runs, no figures
+    python benchmarks/bench_distributed.py --modes 1x1 ddp64 ddp128
 
 Run it on an idle machine: the figures are only worth the load they were
 taken at, which is printed at the start and the end. ``--smoke`` runs on
@@ -76,9 +77,6 @@ import skae  # noqa: E402
 #: The held-out error of the 2-process fit at the same global batch may
 #: differ from the 1-process fit's by this fraction at most.
 ERROR_BAR = 0.10
-
-DEFAULTS = "2 x 1 thread, ddp, batch 128"
-MATCHED = "2 x 1 thread, ddp, batch 64"
 
 
 def model(epochs, batch_size=128):
@@ -205,11 +203,36 @@ def two_processes(folder, epochs, batch_size):
         return json.load(file)
 
 
+#: The runs, by the name ``--modes`` takes: (label, threads of a single
+#: process or None, batch size per rank of a 2-process run or None).
+MODES = {
+    "1x2": ("1 process x 2 threads", 2, None),
+    "1x1": ("1 process x 1 thread", 1, None),
+    "ddp128": ("2 x 1 thread, ddp, batch 128", None, 128),
+    "ddp64": ("2 x 1 thread, ddp, batch 64", None, 64),
+}
+
+
+def run_mode(mode, folder, epochs):
+    _, threads, batch_size = MODES[mode]
+    if threads is not None:
+        return single(folder, threads, epochs)
+    return two_processes(folder, epochs, batch_size)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", choices=["synthetic60k", "mnist5k"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--modes",
+        nargs="+",
+        choices=list(MODES),
+        default=list(MODES),
+        help="the runs (default: all); the first single-process one is the "
+        "reference of the ratios",
+    )
     parser.add_argument("--batch-size", type=int, default=128, help=argparse.SUPPRESS)
     parser.add_argument("--smoke", action="store_true")
     parser.add_argument("--worker", metavar="FOLDER", help=argparse.SUPPRESS)
@@ -218,7 +241,12 @@ def main():
     if args.worker:
         out = os.path.join(args.worker, "ddp.json")
         return worker(args.worker, args.epochs, args.batch_size, out)
+    modes = [mode for mode in MODES if mode in args.modes]
+    singles = [mode for mode in modes if MODES[mode][1] is not None]
+    if not singles:
+        parser.error("--modes needs a single-process run (1x2 or 1x1)")
     epochs = 1 if args.smoke else args.epochs
+    repeats = 1 if args.smoke else args.repeats
     data = args.data or "synthetic60k"
     describe("bench_distributed: 2 processes x 1 thread against 1 process x 2")
     with tempfile.TemporaryDirectory() as folder:
@@ -226,63 +254,69 @@ def main():
         print(
             f"data: {data}, {n_train} training rows, {n_test} held out, "
             f"{n_features} features; {epochs} epochs; default AutoencoderTransformer; "
-            f"medians of {1 if args.smoke else args.repeats} runs"
+            f"medians of {repeats} runs"
         )
-        modes = {
-            "1 process x 2 threads": lambda: single(folder, 2, epochs),
-            "1 process x 1 thread": lambda: single(folder, 1, epochs),
-            DEFAULTS: lambda: two_processes(folder, epochs, 128),
-            MATCHED: lambda: two_processes(folder, epochs, 64),
-        }
-        repeats = 1 if args.smoke else args.repeats
-        seen = {name: [] for name in modes}
+        seen = {mode: [] for mode in modes}
         for repeat in range(repeats):
-            names = list(modes)[:: 1 if repeat % 2 == 0 else -1]
-            for name in names:
-                seen[name].append(modes[name]())
-        runs = {}
-        for name, results in seen.items():
-            runs[name] = dict(results[-1])
-            for key in ("fit_s", "cpu_s", "epoch_s", "allreduce_s"):
-                if key in runs[name]:
-                    runs[name][key] = median(r[key] for r in results)
-    base = runs["1 process x 2 threads"]
+            for mode in modes[:: 1 if repeat % 2 == 0 else -1]:
+                seen[mode].append(run_mode(mode, folder, epochs))
+    runs = {}
+    for mode, results in seen.items():
+        runs[mode] = dict(results[-1])
+        for key in ("fit_s", "cpu_s", "epoch_s", "allreduce_s"):
+            if key in runs[mode]:
+                runs[mode][key] = median(r[key] for r in results)
+    reference = singles[0]
+    base = runs[reference]
     header = (
-        f"{'run':28s} {'fit s':>8s} {'s/epoch':>8s} {'epoch vs 1x2':>12s} "
-        f"{'held-out MSE':>13s} {'vs 1x2':>7s}"
+        f"{'run':28s} {'fit s':>8s} {'s/epoch':>8s} {'epoch ratio':>11s} "
+        f"{'held-out MSE':>13s} {'MSE ratio':>9s}"
     )
-    print("\n" + header + "\n" + "-" * len(header))
-    for name, run in runs.items():
+    print(f"\nratios against {MODES[reference][0]}")
+    print(header + "\n" + "-" * len(header))
+    for mode, run in runs.items():
         print(
-            f"{name:28s} {run['fit_s']:8.2f} {run['epoch_s']:8.2f} "
-            f"{run['epoch_s'] / base['epoch_s']:11.2f}x {run['error']:13.5f} "
-            f"{run['error'] / base['error']:6.3f}x"
+            f"{MODES[mode][0]:28s} {run['fit_s']:8.2f} {run['epoch_s']:8.2f} "
+            f"{run['epoch_s'] / base['epoch_s']:10.2f}x {run['error']:13.5f} "
+            f"{run['error'] / base['error']:8.3f}x"
         )
-    ddp = runs[DEFAULTS]
-    params = ddp["params"]
-    steps = -(-n_train // 2 // 128)
+    params = base["params"]
     print(
         f"\nparameters: {params}; all-reduced per step: {params * 4} bytes "
-        f"({params * 4 / 2**20:.2f} MiB, float32 gradients); {steps} steps per "
-        f"epoch per rank at batch 128; one all-reduce over gloo (loopback, 2 "
-        f"ranks): {ddp['allreduce_s'] * 1e3:.1f} ms median, "
-        f"{steps * ddp['allreduce_s']:.2f} s per epoch if none overlapped"
+        f"({params * 4 / 2**20:.2f} MiB, float32 gradients)"
     )
-    one = runs["1 process x 1 thread"]
-    print(
-        f"compute per row and epoch at 1 thread (1 x 1 run): "
-        f"{one['epoch_s'] / n_train * 1e6:.1f} us (epoch wall time), "
-        f"{one['cpu_s'] / epochs / n_train * 1e6:.1f} us (the whole fit's "
-        "process CPU time, which a loaded machine inflates less)"
-    )
-    ratio = runs[MATCHED]["error"] / base["error"]
-    ok = abs(ratio - 1) <= ERROR_BAR
-    print(
-        f"\n{'PASS' if ok else 'FAIL'}: at the same global batch (64 per rank), "
-        f"the 2-process held-out error is {ratio:.3f}x the 1-process one (bar: "
-        f"within {ERROR_BAR:.0%}); at the default batch per rank (global 256, "
-        f"half the steps): {ddp['error'] / base['error']:.3f}x, not gated"
-    )
+    for mode in ("ddp128", "ddp64"):
+        if mode in runs:
+            steps = -(-n_train // 2 // MODES[mode][2])
+            ar = runs[mode]["allreduce_s"]
+            print(
+                f"{MODES[mode][0]}: {steps} steps per epoch per rank; one "
+                f"all-reduce over gloo (loopback, 2 ranks) {ar * 1e3:.1f} ms "
+                f"median, {steps * ar:.2f} s per epoch if none overlapped"
+            )
+    if "1x1" in runs:
+        one = runs["1x1"]
+        print(
+            f"compute per row and epoch at 1 thread (1 x 1 run): "
+            f"{one['epoch_s'] / n_train * 1e6:.1f} us (epoch wall time), "
+            f"{one['cpu_s'] / epochs / n_train * 1e6:.1f} us (the whole fit's "
+            "process CPU time, which a loaded machine inflates less)"
+        )
+    ok = True
+    if "ddp64" in runs:
+        ratio = runs["ddp64"]["error"] / base["error"]
+        ok = abs(ratio - 1) <= ERROR_BAR
+        print(
+            f"\n{'PASS' if ok else 'FAIL'}: at the same global batch (64 per "
+            f"rank), the 2-process held-out error is {ratio:.3f}x the 1-process "
+            f"one (bar: within {ERROR_BAR:.0%})"
+        )
+    if "ddp128" in runs:
+        ratio = runs["ddp128"]["error"] / base["error"]
+        print(
+            f"at the default batch per rank (global 256, half the steps): "
+            f"{ratio:.3f}x, not gated"
+        )
     print(f"load average at end {load()}")
     if args.smoke:
         print("SMOKE RUN: not gated")
