@@ -18,6 +18,7 @@ clone, ``pip install -e ".[ray]"`` (Ray Train) and ``pip install -e
 ".[spark]"`` (pyspark; Spark also needs Java).
 """
 
+import inspect
 import os
 import pickle
 import tempfile
@@ -267,9 +268,17 @@ def _strategy(estimator, launcher):
     """``estimator``'s ``strategy``; a TypeError when it has none."""
     params = estimator.get_params(deep=False)
     if "strategy" not in params:
+        import skae
+
+        able = [
+            name
+            for name in skae.__all__
+            if isinstance(getattr(skae, name), type)
+            and "strategy" in inspect.signature(getattr(skae, name)).parameters
+        ]
         raise TypeError(
-            f"{launcher} fits a skae estimator (one with a strategy parameter) "
-            f"on several processes; got {type(estimator).__name__}. For a "
+            f"{launcher} fits an estimator with a strategy parameter ("
+            f"{', '.join(able)}); got {type(estimator).__name__}. For a "
             "Pipeline, fit its skae step with the launcher and the other steps "
             "in the caller."
         )
