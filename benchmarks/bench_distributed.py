@@ -172,6 +172,9 @@ def worker(folder, epochs, batch_size, out):
         }
         with open(out, "w") as file:
             json.dump(result, file)
+    # both ranks leave together: a rank that destroys the group while the
+    # other still works in it can abort (seen once: "terminate called")
+    dist.barrier()
     dist.destroy_process_group()
 
 
