@@ -86,7 +86,7 @@ html_title = f"skae {release}"
 #   table goes on past), the text column takes the width.
 html_theme_options = {
     "navigation_with_keys": False,
-    "header_links_before_dropdown": 8,
+    "header_links_before_dropdown": 9,
     "navbar_persistent": ["search-button"],
     "secondary_sidebar_items": [],
 }

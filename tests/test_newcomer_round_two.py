@@ -37,7 +37,7 @@ ALWAYS = {
     "penalty", "noise", "weight_decay", "batch_size", "learning_rate",
     "learning_rate_init", "max_iter", "early_stopping", "n_iter_no_change",
     "tol", "callbacks", "device", "random_state", "verbose", "warm_start",
-    "beta", "likelihood", "target_weight",
+    "beta", "likelihood", "target_weight", "strategy",
 }  # fmt: skip
 
 #: parameter -> (the setting that makes it ineffective, a value that then
