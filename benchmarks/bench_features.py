@@ -301,13 +301,22 @@ def run(name, args, out):
 
 
 def read(paths):
+    """The JSON lines of ``paths`` as a frame, with the row ``skae``: per
+    fold, of the AE and VAE searches' choices the one with the higher inner
+    score (a search free to choose among both reducers, on the same inner
+    folds)."""
     records = []
     for path in paths:
         with open(path) as lines:
             records += [json.loads(line) for line in lines if line.strip()]
     frame = pd.DataFrame(records)
     # a rerun of a cell replaces the earlier one
-    return frame.drop_duplicates(["data", "model", "row", "fold"], keep="last")
+    frame = frame.drop_duplicates(["data", "model", "row", "fold"], keep="last")
+    searched = frame[frame.row.isin(["AE", "VAE"])]
+    free = searched.loc[searched.groupby(["data", "model", "fold"]).inner.idxmax()]
+    both = searched.groupby(["data", "model", "fold"]).row.transform("count") == 2
+    free = free[free.index.isin(searched[both].index)].assign(row="skae")
+    return pd.concat([frame, free], ignore_index=True)
 
 
 def compare(scores, pca):
@@ -315,14 +324,10 @@ def compare(scores, pca):
     paired fold scores ``scores`` against ``pca``."""
     diff = np.asarray(scores) - np.asarray(pca)
     se = diff.std(ddof=1) / np.sqrt(len(diff)) if len(diff) > 1 else np.nan
-    ties = np.isclose(diff, 0, atol=1e-9)
-    return (
-        diff.mean(),
-        se,
-        int((diff > 0).sum() - (diff > 0)[ties].sum()),
-        int(ties.sum()),
-        int((diff < 0).sum() - (diff < 0)[ties].sum()),
-    )
+    tie = np.isclose(diff, 0, atol=1e-9)
+    wins = int((diff > 0)[~tie].sum())
+    losses = int((diff < 0)[~tie].sum())
+    return diff.mean(), se, wins, int(tie.sum()), losses
 
 
 def verdict(mean, se):
@@ -336,64 +341,83 @@ def verdict(mean, se):
     return "tie"
 
 
+#: the rows of the summary, in order
+ORDER = [
+    "raw",
+    "PCA",
+    "AE0",
+    "AE",
+    "AE-1se",
+    "VAE0",
+    "VAE",
+    "VAE-1se",
+    "skae",
+    "SAE",
+    "DAE",
+    "CAE",
+]
+MARKS = {"better": "▲", "tie": "=", "worse": "▼"}
+
+
 def summary(paths):
-    """Print the markdown table of a run's JSON lines and the verdicts."""
+    """Print, per model, the markdown tables of a run's JSON lines (scores,
+    then the paired differences to PCA) and the verdicts."""
     frame = read(paths)
-    order = [
-        "raw",
-        "PCA",
-        "AE0",
-        "AE",
-        "AE-1se",
-        "VAE0",
-        "VAE",
-        "VAE-1se",
-        "SAE",
-        "DAE",
-        "CAE",
-    ]
     data_order = [d for d in list(TABLES) + list(IMAGES) if d in set(frame.data)]
     for model in ["linear", "hgb"]:
         part = frame[frame.model == model]
         if part.empty:
             continue
-        print(f"\n### {model}\n")
-        rows = [r for r in order if r in set(part.row)]
-        print("| data | folds | " + " | ".join(rows) + " |")
-        print("|---|--:|" + "--:|" * len(rows))
-        tally = {r: {"better": 0, "tie": 0, "worse": 0} for r in rows}
+        rows = [r for r in ORDER if r in set(part.row)]
+        others = [r for r in rows if r != "PCA"]
+        scores, diffs = [], []
+        tally = {r: {"better": 0, "tie": 0, "worse": 0} for r in others}
         for data in data_order:
-            cell = part[part.data == data]
-            pivot = cell.pivot(index="fold", columns="row", values="score")
-            folds = pivot.dropna().index
-            texts = []
+            pivot = part[part.data == data].pivot(
+                index="fold", columns="row", values="score"
+            )
+            score_cells, diff_cells = [], []
             for r in rows:
-                if r not in pivot:
-                    texts.append("")
+                if r not in pivot or pivot[r].isna().all():
+                    score_cells.append("")
+                    if r != "PCA":
+                        diff_cells.append("")
                     continue
+                folds = pivot.index[pivot[r].notna() & pivot.get("PCA").notna()]
                 s = pivot.loc[folds, r]
                 text = f"{s.mean():.3f} ± {s.std(ddof=1):.3f}"
-                if r != "PCA" and "PCA" in pivot:
+                if r != "PCA":
                     m, se, w, t, lo = compare(s, pivot.loc[folds, "PCA"])
                     v = verdict(m, se)
                     tally[r][v] += 1
-                    mark = {"better": "**", "tie": "", "worse": "_"}[v]
-                    text = f"{mark}{text}{mark} ({m:+.3f}±{se:.3f}; {w}/{t}/{lo})"
-                texts.append(text)
-            print(f"| {data} | {len(folds)} | " + " | ".join(texts) + " |")
+                    text += f" {MARKS[v]}"
+                    diff_cells.append(f"{m:+.3f} ± {se:.3f} ({w}/{t}/{lo})")
+                score_cells.append(text)
+            n = int(pivot["PCA"].notna().sum()) if "PCA" in pivot else 0
+            scores.append(f"| {data} | {n} | " + " | ".join(score_cells) + " |")
+            diffs.append(f"| {data} | " + " | ".join(diff_cells) + " |")
+        print(f"\n### {model}: held-out score, mean ± sd over the outer folds\n")
+        print("| data | folds | " + " | ".join(rows) + " |")
+        print("|---|--:|" + "--:|" * len(rows))
+        print("\n".join(scores))
+        print(f"\n### {model}: minus PCA, mean ± standard error (wins/ties/losses)\n")
+        print("| data | " + " | ".join(others) + " |")
+        print("|---|" + "--:|" * len(others))
+        print("\n".join(diffs))
         print()
-        for r in rows:
-            if r == "PCA":
-                continue
+        for r in others:
             t = tally[r]
             print(
-                f"{model} {r}: better than PCA on {t['better']}, tie within "
-                f"one SE on {t['tie']}, worse on {t['worse']}"
+                f"{model} {r}: above PCA by more than one SE on {t['better']}, "
+                f"within one SE on {t['tie']}, below by more than one SE on "
+                f"{t['worse']}"
             )
     # the supervised option: the held-out gain the inner search expected
-    # against the one it got, per data set (linear and hgb)
-    print("\n### target_weight: inner gain against held-out gain\n")
-    print("| data | model | reducer | tw>0 chosen | inner gain | held-out gain |")
+    # against the one it got, per data set
+    print("\n### target_weight: the inner search's gain against the held-out gain\n")
+    print(
+        "| data | model | reducer | tw>0 chosen | inner gain | held-out gain by fold |"
+    )
     print("|---|---|---|--:|--:|--:|")
     for model in ["linear", "hgb"]:
         for data in data_order:
@@ -407,12 +431,12 @@ def summary(paths):
                 chosen = sum(
                     best.loc[f, "params"].get("target_weight", 0) > 0 for f in folds
                 )
-                gain_in = (best.loc[folds, "inner"] - zero.loc[folds, "inner"]).mean()
+                gain_in = best.loc[folds, "inner"] - zero.loc[folds, "inner"]
                 gain_out = best.loc[folds, "score"] - zero.loc[folds, "score"]
                 print(
                     f"| {data} | {model} | {family} | {chosen}/{len(folds)} | "
-                    f"{gain_in:+.3f} | {gain_out.mean():+.3f} "
-                    f"(folds {', '.join(f'{g:+.3f}' for g in gain_out)}) |"
+                    f"{gain_in.mean():+.3f} | {gain_out.mean():+.3f} "
+                    f"({', '.join(f'{g:+.3f}' for g in gain_out)}) |"
                 )
 
 
