@@ -385,13 +385,16 @@ def summary(paths):
                     continue
                 folds = pivot.index[pivot[r].notna() & pivot.get("PCA").notna()]
                 s = pivot.loc[folds, r]
-                text = f"{s.mean():.3f} ± {s.std(ddof=1):.3f}"
+                text = f"{s.mean():.3f}"
+                if len(s) > 1:
+                    text += f" ± {s.std(ddof=1):.3f}"
                 if r != "PCA":
                     m, se, w, t, lo = compare(s, pivot.loc[folds, "PCA"])
                     v = verdict(m, se)
                     tally[r][v] += 1
                     text += f" {MARKS[v]}"
-                    diff_cells.append(f"{m:+.3f} ± {se:.3f} ({w}/{t}/{lo})")
+                    spread = f" ± {se:.3f}" if len(s) > 1 else ""
+                    diff_cells.append(f"{m:+.3f}{spread} ({w}/{t}/{lo})")
                 score_cells.append(text)
             n = int(pivot["PCA"].notna().sum()) if "PCA" in pivot else 0
             scores.append(f"| {data} | {n} | " + " | ".join(score_cells) + " |")
