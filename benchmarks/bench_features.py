@@ -234,7 +234,10 @@ def run_fold(name, X, y, task, fold, train, test, args, out):
     encoded = preprocessing(name).fit_transform(X_train).shape[1]
     ks = widths(name, encoded)
     inner = splitter(task, 3, 0)
-    with tempfile.TemporaryDirectory() as cache:
+    with tempfile.TemporaryDirectory() as temporary:
+        # joblib keys each fit by its estimator and data: one directory may
+        # serve several processes, folds and data sets
+        cache = args.cache or temporary
         for model_name in args.models:
             model, model_grid = model_step(model_name, task)
             for reducer_name in args.reducers:
@@ -463,6 +466,13 @@ def main():
     )
     parser.add_argument("--out", default="bench_features.jsonl", help="JSON lines")
     parser.add_argument("--summary", nargs="+", help="print the table of these files")
+    parser.add_argument(
+        "--cache",
+        default=None,
+        help="a directory for the fitted reducers, kept and shared between "
+        "processes (e.g. one running --models linear, one --models hgb); "
+        "default: a temporary one per outer fold",
+    )
     parser.add_argument("--smoke", action="store_true", help="3 epochs a fit")
     parser.add_argument("--n-jobs", type=int, default=1, help="GridSearchCV's n_jobs")
     args = parser.parse_args()
