@@ -444,6 +444,50 @@ def summary(paths):
                     f"{gain_in.mean():+.3f} | {gain_out.mean():+.3f} "
                     f"({', '.join(f'{g:+.3f}' for g in gain_out)}) |"
                 )
+    overfit(frame)
+
+
+def overfit(frame):
+    """Print, over every search that turned ``target_weight`` on, the gain
+    over the unsupervised choice the inner folds promised and the one the
+    held-out fold gave (is the choice's optimism noise or systematic?), on
+    the tables (rows up to 1000) and on the images; and the one-standard-
+    error rule against the plain best."""
+    keys = ["data", "model", "fold"]
+    print()
+    for family in ["AE", "VAE"]:
+        best = frame[frame.row == family].set_index(keys)
+        zero = frame[frame.row == family + "0"].set_index(keys)
+        one_se = frame[frame.row == family + "-1se"].set_index(keys)
+        common = best.index.intersection(zero.index)
+        best, zero = best.loc[common], zero.loc[common]
+        on = best.params.map(lambda p: p.get("target_weight", 0) > 0)
+        is_image = best.index.get_level_values("data").isin(list(IMAGES))
+        for label, images in [("tables", False), ("images", True)]:
+            searches = is_image == images
+            where = on & searches
+            if not where.any():
+                continue
+            gain_in = (best.inner - zero.inner)[where]
+            gain_out = (best.score - zero.score)[where]
+            print(
+                f"{family} on the {label}: target_weight > 0 chosen in "
+                f"{int(where.sum())} of {int(searches.sum())} searches; gain "
+                "over the unsupervised choice: inner "
+                f"{gain_in.mean():+.4f}, held out {gain_out.mean():+.4f} "
+                f"± {gain_out.std(ddof=1) / np.sqrt(len(gain_out)):.4f} (se); "
+                f"held-out gain > 0 in {int((gain_out > 1e-9).sum())}, = 0 in "
+                f"{int((gain_out.abs() <= 1e-9).sum())}, < 0 in "
+                f"{int((gain_out < -1e-9).sum())}"
+            )
+        both = one_se.index.intersection(common)
+        diff = one_se.loc[both].score - best.loc[both].score
+        print(
+            f"{family}-1se minus {family} over {len(diff)} searches: "
+            f"{diff.mean():+.4f} ± {diff.std(ddof=1) / np.sqrt(len(diff)):.4f} "
+            f"(se); higher in {int((diff > 1e-9).sum())}, equal in "
+            f"{int((diff.abs() <= 1e-9).sum())}, lower in {int((diff < -1e-9).sum())}"
+        )
 
 
 def main():
