@@ -400,11 +400,16 @@ def summary(paths):
                     diff_cells.append(f"{m:+.3f}{spread} ({w}/{t}/{lo})")
                 score_cells.append(text)
             n = int(pivot["PCA"].notna().sum()) if "PCA" in pivot else 0
-            scores.append(f"| {data} | {n} | " + " | ".join(score_cells) + " |")
+            first = part[part.data == data].iloc[0]
+            scores.append(
+                f"| {data} | {first.rows} | {first.encoded} | {n} | "
+                + " | ".join(score_cells)
+                + " |"
+            )
             diffs.append(f"| {data} | " + " | ".join(diff_cells) + " |")
         print(f"\n### {model}: held-out score, mean ± sd over the outer folds\n")
-        print("| data | folds | " + " | ".join(rows) + " |")
-        print("|---|--:|" + "--:|" * len(rows))
+        print("| data | rows | enc. | folds | " + " | ".join(rows) + " |")
+        print("|---|--:|--:|--:|" + "--:|" * len(rows))
         print("\n".join(scores))
         print(f"\n### {model}: minus PCA, mean ± standard error (wins/ties/losses)\n")
         print("| data | " + " | ".join(others) + " |")
