@@ -376,6 +376,8 @@ def summary(paths):
         scores, diffs = [], []
         tally = {r: {"better": 0, "tie": 0, "worse": 0} for r in others}
         for data in data_order:
+            if not (part.data == data).any():
+                continue
             pivot = part[part.data == data].pivot(
                 index="fold", columns="row", values="score"
             )
