@@ -393,6 +393,8 @@ def summary(paths):
                 text = f"{s.mean():.3f}"
                 if len(s) > 1:
                     text += f" ± {s.std(ddof=1):.3f}"
+                if len(s) < pivot["PCA"].notna().sum():
+                    text += f" [{len(s)} folds]"
                 if r != "PCA":
                     m, se, w, t, lo = compare(s, pivot.loc[folds, "PCA"])
                     v = verdict(m, se)
@@ -488,6 +490,8 @@ def overfit(frame):
                 f"{int((gain_out < -1e-9).sum())}"
             )
         both = one_se.index.intersection(common)
+        if not len(both):
+            continue
         diff = one_se.loc[both].score - best.loc[both].score
         print(
             f"{family}-1se minus {family} over {len(diff)} searches: "
