@@ -386,6 +386,9 @@ def summary(paths):
             pivot = part[part.data == data].pivot(
                 index="fold", columns="row", values="score"
             )
+            if "PCA" not in pivot:
+                # a run without PCA (its rows in another file) compares nothing
+                pivot["PCA"] = np.nan
             score_cells, diff_cells = [], []
             for r in rows:
                 if r not in pivot or pivot[r].isna().all():
@@ -393,14 +396,19 @@ def summary(paths):
                     if r != "PCA":
                         diff_cells.append("")
                     continue
-                folds = pivot.index[pivot[r].notna() & pivot.get("PCA").notna()]
+                paired = pivot["PCA"].notna().any()
+                folds = pivot.index[
+                    pivot[r].notna() & (pivot["PCA"].notna() if paired else True)
+                ]
                 s = pivot.loc[folds, r]
                 text = f"{s.mean():.3f}"
                 if len(s) > 1:
                     text += f" ± {s.std(ddof=1):.3f}"
                 if len(s) < pivot["PCA"].notna().sum():
                     text += f" [{len(s)} folds]"
-                if r != "PCA":
+                if r != "PCA" and not paired:
+                    diff_cells.append("")
+                elif r != "PCA":
                     m, se, w, t, lo = compare(s, pivot.loc[folds, "PCA"])
                     v = verdict(m, se)
                     tally[r][v] += 1
@@ -408,7 +416,7 @@ def summary(paths):
                     spread = f" ± {se:.3f}" if len(s) > 1 else ""
                     diff_cells.append(f"{m:+.3f}{spread} ({w}/{t}/{lo})")
                 score_cells.append(text)
-            n = int(pivot["PCA"].notna().sum()) if "PCA" in pivot else 0
+            n = int(pivot.notna().any(axis=1).sum())
             first = part[part.data == data].iloc[0]
             scores.append(
                 f"| {data} | {first.rows} | {first.encoded} | {n} | "
