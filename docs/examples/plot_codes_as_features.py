@@ -10,9 +10,9 @@ unsupervised :class:`~skae.AutoencoderTransformer` and a supervised one
 (``target_weight > 0``: the code is also trained to predict ``y``), each at
 two widths, by a logistic regression's cross-validated accuracy on the
 training rows of scikit-learn's wine data; the chosen pipeline is then
-scored on held-out rows. The benchmark behind this example, on ten real
-tables and two image sets, is on the :doc:`benchmarks page
-</benchmarks>` ("Codes as features").
+scored on held-out rows. The benchmark behind this example
+(``benchmarks/bench_features.py``, on ten real tables and two image sets)
+is in the section "Codes as features" of the benchmarks page.
 """
 
 # %%
