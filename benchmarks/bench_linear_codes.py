@@ -177,7 +177,7 @@ def run_fold(name, fold, X, y, task, train, test, names, smoke, out):
     X_train, X_test = pick(X, train), pick(X, test)
     y_train, y_test = np.asarray(y)[train], np.asarray(y)[test]
     if hasattr(X, "iloc"):
-        prep = preprocessing()
+        prep = preprocessing(name)
     elif name in UNIT_IMAGES:
         prep = FunctionTransformer(lambda A, top=UNIT_IMAGES[name]: A / top)
     else:
