@@ -74,14 +74,6 @@ def threshold(scores, contamination):
     return float(np.percentile(scores, 100.0 * contamination))
 
 
-#: The default model's parameters (``estimator=None``), besides
-#: ``random_state``: a one-component code and one hidden layer of 64 units,
-#: chosen on the development tables of ``benchmarks/bench_tables_detection.py``
-#: (a small model learns less of the outliers mixed into its training rows,
-#: and fits in about a third of the time of ``AutoencoderTransformer()``).
-DEFAULT_MODEL = {"n_components": 1, "hidden_layer_sizes": (64,)}
-
-
 def model_seed(random_state):
     """The default model's ``random_state`` from the detector's: an int or
     None as given (the same model as ``AutoencoderTransformer(random_state=
@@ -110,15 +102,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         The unsupervised model, with ``fit`` and ``score_samples``; it is
         cloned and fitted as ``estimator_``, on X as given (a DataFrame
         stays one, so a pipeline may select columns by name). None means
-        ``AutoencoderTransformer(n_components=1, hidden_layer_sizes=(64,),
-        random_state=random_state)``, a small model chosen for tables
-        (standardised numeric and one-hot columns) on three tables of
-        ``benchmarks/bench_tables_detection.py``; on the other five it
-        ties ``IsolationForest`` and PCA with clean training rows but ranks
-        worse when 5% of the training rows are outliers (see the user
-        guide). On images, pass a wider model. Its parameters are tuned as
-        ``estimator__<name>`` (e.g. in ``GridSearchCV``) once it is passed
-        explicitly.
+        ``AutoencoderTransformer(random_state=random_state)``. On tables
+        (standardised numeric and one-hot columns; the eight tables of
+        ``benchmarks/bench_tables_detection.py``, results on the benchmarks
+        page, "Outlier detection on tables") it ranks outliers about as well
+        as ``IsolationForest`` and PCA when the training rows are clean, and
+        worse when 5% of them are outliers. For tables,
+        ``AutoencoderTransformer(n_components=1, hidden_layer_sizes=(64,))``
+        is a measured option: as good on the benchmark's held-out tables,
+        in about a third of the fit time, but worse on images. Its
+        parameters are tuned as ``estimator__<name>`` (e.g. in
+        ``GridSearchCV``) once it is passed explicitly.
 
     contamination : "auto" or float, default=0.1
         The expected proportion of outliers in the training data, in
@@ -245,9 +239,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
 
     def _model(self):
         """The unfitted model: ``estimator``, or the default for None."""
-        if self.estimator is None:
-            return AutoencoderTransformer(**DEFAULT_MODEL)
-        return self.estimator
+        return AutoencoderTransformer() if self.estimator is None else self.estimator
 
     @_fit_context(
         # the inner model validates its own parameters
@@ -497,12 +489,12 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         nested = sorted(k for k in params if k.startswith("estimator__"))
         if nested and self.estimator is None and params.get("estimator") is None:
-            default = repr(AutoencoderTransformer(**DEFAULT_MODEL))
             raise ValueError(
                 f"Cannot set {', '.join(nested)}: estimator is None (the default "
-                f"{default}, which is created in fit). Pass the model "
-                f"explicitly, e.g. AutoencoderOutlierDetector({default}), to "
-                "set or search its parameters."
+                "AutoencoderTransformer(), which is created in fit). Pass the "
+                "model explicitly, e.g. "
+                "AutoencoderOutlierDetector(AutoencoderTransformer()), to set "
+                "or search its parameters."
             )
         return super().set_params(**params)
 

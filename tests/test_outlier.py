@@ -14,7 +14,6 @@ from sklearn.model_selection import GridSearchCV, StratifiedKFold
 from sklearn.neighbors import KernelDensity
 
 from skae import AutoencoderOutlierDetector, AutoencoderTransformer, VAETransformer
-from skae._outlier import DEFAULT_MODEL
 
 TINY = dict(hidden_layer_sizes=(16,), max_iter=20, random_state=0)
 
@@ -90,7 +89,8 @@ def test_default_estimator_is_an_autoencoder():
     detector = AutoencoderOutlierDetector().fit(X)
     assert detector.estimator is None
     assert type(detector.estimator_) is AutoencoderTransformer
-    expected = AutoencoderTransformer(**DEFAULT_MODEL).get_params()
+    # AutoencoderTransformer()'s parameters (random_state=None here)
+    expected = AutoencoderTransformer().get_params()
     assert detector.estimator_.get_params() == expected
     assert detector.n_features_in_ == 5
 
@@ -98,11 +98,13 @@ def test_default_estimator_is_an_autoencoder():
 def test_default_model_is_seeded_by_random_state():
     X = np.random.RandomState(0).normal(size=(60, 5))
     first, second = (AutoencoderOutlierDetector(random_state=7).fit(X) for _ in "ab")
-    assert first.estimator_.random_state == 7
+    # AutoencoderTransformer()'s parameters with the detector's seed
+    expected = AutoencoderTransformer(random_state=7).get_params()
+    assert first.estimator_.get_params() == expected
     np.testing.assert_array_equal(first.score_samples(X), second.score_samples(X))
     assert first.offset_ == second.offset_
     # the same model as the default given explicitly with that seed
-    explicit = AutoencoderTransformer(**DEFAULT_MODEL, random_state=7)
+    explicit = AutoencoderTransformer(random_state=7)
     np.testing.assert_array_equal(
         first.score_samples(X),
         AutoencoderOutlierDetector(explicit).fit(X).score_samples(X),
