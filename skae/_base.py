@@ -633,6 +633,27 @@ default=None
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
 
     @reads_fitted_state
+    def _score_samples_per_feature(self, X):
+        """``score_samples(X)`` split by feature, (n_samples, n_features)
+        float64: minus each entry's squared reconstruction error in X's
+        units over ``n_features``, so a row sums to its score; None for a
+        subclass whose ``score_samples`` is another score (the VAE's ELBO).
+        The outlier detector's breakdown."""
+        if type(self).score_samples is not BaseAutoencoder.score_samples:
+            return None
+        check_is_fitted(self)
+        X = validate_X(self, X, reset=False, ensure_all_finite=False)
+        factor = self.scale_ / X.shape[1]  # times scale_ after: no overflow first
+
+        def squared_errors(module, x):
+            target = x.to(torch.float64, copy=True)  # before an in-place module
+            recon = self._decode_mean(module, self._encode(module, x))
+            return (target - recon.double()).pow(2)
+
+        errors = run_batches(self, squared_errors, X, normalise=True, dtype=np.float64)
+        return -(errors * factor) * self.scale_
+
+    @reads_fitted_state
     def _reconstruct_missing(self, X):
         """The reconstruction of X in X's units, NaN entries of X treated as
         missing (fed as their feature's mean); the imputer's engine."""

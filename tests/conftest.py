@@ -70,7 +70,8 @@ def fast_estimators():
     return [
         *fast_autoencoders(),
         # the inner model's random_state is fixed: sklearn's checks set only
-        # the detector's own (it has none), and compare two fits
+        # the detector's own, which seeds the default model but not a given
+        # one, and compare two fits
         skae.AutoencoderOutlierDetector(
             skae.AutoencoderTransformer(random_state=0, **FAST)
         ),

@@ -89,8 +89,39 @@ def test_default_estimator_is_an_autoencoder():
     detector = AutoencoderOutlierDetector().fit(X)
     assert detector.estimator is None
     assert type(detector.estimator_) is AutoencoderTransformer
-    assert detector.estimator_.get_params() == AutoencoderTransformer().get_params()
+    # AutoencoderTransformer()'s parameters (random_state=None here)
+    expected = AutoencoderTransformer().get_params()
+    assert detector.estimator_.get_params() == expected
     assert detector.n_features_in_ == 5
+
+
+def test_default_model_is_seeded_by_random_state():
+    X = np.random.RandomState(0).normal(size=(60, 5))
+    first, second = (AutoencoderOutlierDetector(random_state=7).fit(X) for _ in "ab")
+    # AutoencoderTransformer()'s parameters with the detector's seed
+    expected = AutoencoderTransformer(random_state=7).get_params()
+    assert first.estimator_.get_params() == expected
+    np.testing.assert_array_equal(first.score_samples(X), second.score_samples(X))
+    assert first.offset_ == second.offset_
+    # the same model as the default given explicitly with that seed
+    explicit = AutoencoderTransformer(random_state=7)
+    np.testing.assert_array_equal(
+        first.score_samples(X),
+        AutoencoderOutlierDetector(explicit).fit(X).score_samples(X),
+    )
+    # a RandomState instance: an int drawn from it, reproducibly
+    seeded = AutoencoderOutlierDetector(random_state=np.random.RandomState(1)).fit(X)
+    again = AutoencoderOutlierDetector(random_state=np.random.RandomState(1)).fit(X)
+    assert isinstance(seeded.estimator_.random_state, int)
+    assert seeded.estimator_.random_state == again.estimator_.random_state
+
+
+@pytest.mark.parametrize("model_seed", [None, 3])
+def test_a_given_model_keeps_its_own_random_state(one_class, model_seed):
+    model = AutoencoderTransformer(4, **{**TINY, "random_state": model_seed})
+    detector = AutoencoderOutlierDetector(model, random_state=0).fit(one_class[0])
+    assert detector.estimator_.random_state == model_seed
+    assert model.random_state == model_seed
 
 
 def test_feature_names(one_class):
@@ -289,3 +320,56 @@ def test_validation_fraction_sets_the_threshold_for_new_rows():
     assert flagged_train_threshold > 0.5
     assert flagged_held_out < min(0.45, flagged_train_threshold - 0.2)
     assert held_out.estimator_.n_samples_seen_ == 120 - 36
+
+
+# ---------------------------------------------------------------- breakdown
+
+
+def test_breakdown_sums_to_the_score(fitted, one_class):
+    X_test = one_class[1]
+    per_feature = fitted.score_samples_per_feature(X_test)
+    assert per_feature.shape == (len(X_test), 64)
+    assert per_feature.dtype == np.float64
+    assert np.all(per_feature <= 0)
+    np.testing.assert_allclose(
+        per_feature.sum(axis=1), fitted.score_samples(X_test), rtol=1e-10
+    )
+    # minus each entry's squared error in X's units, over n_features
+    model = fitted.estimator_
+    error = X_test - model.inverse_transform(model.transform(X_test))
+    np.testing.assert_allclose(per_feature, -(error**2) / 64, rtol=1e-6, atol=1e-9)
+
+
+def test_breakdown_names_the_columns(one_class):
+    pd = pytest.importorskip("pandas")
+    from sklearn import config_context
+
+    X_train, X_test, _ = one_class
+    columns = [f"px{i}" for i in range(64)]
+    detector = AutoencoderOutlierDetector(AutoencoderTransformer(4, **TINY)).fit(
+        pd.DataFrame(X_train, columns=columns)
+    )
+    frame = pd.DataFrame(X_test, columns=columns, index=np.arange(len(X_test)) + 500)
+    plain = detector.score_samples_per_feature(frame)
+    assert isinstance(plain, np.ndarray)
+    with config_context(transform_output="pandas"):
+        named = detector.score_samples_per_feature(frame)
+    assert list(named.columns) == columns
+    np.testing.assert_array_equal(named.index, frame.index)
+    np.testing.assert_array_equal(named.to_numpy(), plain)
+
+
+@pytest.mark.parametrize(
+    "model", [PCA(3), VAETransformer(2, **TINY)], ids=["PCA", "VAE"]
+)
+def test_breakdown_of_a_model_without_one(one_class, model):
+    detector = AutoencoderOutlierDetector(model).fit(one_class[0])
+    with pytest.raises(TypeError, match="has no per-feature breakdown"):
+        detector.score_samples_per_feature(one_class[1])
+
+
+def test_breakdown_checks_its_input(fitted):
+    with pytest.raises(NotFittedError):
+        AutoencoderOutlierDetector().score_samples_per_feature(np.ones((2, 64)))
+    with pytest.raises(ValueError, match="features"):
+        fitted.score_samples_per_feature(np.ones((2, 63)))

@@ -19,6 +19,7 @@ from skae.plotting import (  # noqa: E402
     CodeScatterDisplay,
     LossCurveDisplay,
     ReconstructionDisplay,
+    ScoreBreakdownDisplay,
     ScoreDistributionDisplay,
 )
 
@@ -55,6 +56,7 @@ def test_module_all():
         "LatentFrequencyDisplay",
         "LossCurveDisplay",
         "ReconstructionDisplay",
+        "ScoreBreakdownDisplay",
         "ScoreDistributionDisplay",
     ]
 
@@ -489,3 +491,65 @@ def test_any_fitted_transformer(data):
         recon.images_[1, 0].get_array(),
         pca.inverse_transform(pca.transform(X[:1]))[0].reshape(8, 8),
     )
+
+
+# ---------------------------------------------------------- score breakdown
+
+
+def test_score_breakdown_of_the_most_unusual_row(detector, data):
+    X, _ = data
+    display = ScoreBreakdownDisplay.from_estimator(detector, X, max_features=5)
+    per_feature = detector.score_samples_per_feature(X)
+    row = int(np.argmin(detector.score_samples(X)))
+    assert display.row == row
+    np.testing.assert_allclose(display.contributions, per_feature[row])
+    top = np.argsort(per_feature[row])[:5]
+    np.testing.assert_array_equal(display.features_, [f"x{i}" for i in top])
+    # the top feature's bar at the top (barh draws the first at the bottom)
+    widths = [bar.get_width() for bar in display.bars_]
+    np.testing.assert_allclose(widths, -per_feature[row, top][::-1])
+    labels = [t.get_text() for t in display.ax_.get_yticklabels()]
+    assert labels == [f"x{i}" for i in top[::-1]]
+    title = display.ax_.get_title()
+    assert title.startswith("AutoencoderOutlierDetector\n")
+    assert f"row {row}: score {per_feature[row].sum():.3g}" in title
+    assert display.figure_ is display.ax_.figure
+
+
+def test_score_breakdown_of_a_named_row(data):
+    pd = pytest.importorskip("pandas")
+    X, y = data
+    columns = [f"px{i}" for i in range(X.shape[1])]
+    frame = pd.DataFrame(X, columns=columns, index=np.arange(len(X)) + 1000)
+    detector = AutoencoderOutlierDetector(AutoencoderTransformer(3, **TINY)).fit(frame)
+    _, ax = plt.subplots()
+    display = ScoreBreakdownDisplay.from_estimator(
+        detector, frame, row=-1, ax=ax, name="mine", max_features=100
+    )
+    assert display.ax_ is ax
+    assert display.row == 1000 + len(X) - 1  # the index's label
+    assert len(display.bars_) == 64  # every feature, at most max_features
+    assert set(display.features_) == set(columns)
+    assert display.ax_.get_title().startswith("mine\n")
+
+
+def test_score_breakdown_bad_input(detector, data):
+    X, _ = data
+    with pytest.raises(ValueError, match="row must be"):
+        ScoreBreakdownDisplay.from_estimator(detector, X[:5], row=5)
+    with pytest.raises(ValueError, match="max_features"):
+        ScoreBreakdownDisplay.from_estimator(detector, X[:5], max_features=0)
+    with pytest.raises(ValueError, match="feature_names has 2"):
+        ScoreBreakdownDisplay([-1.0, -2.0, -3.0], feature_names=["a", "b"]).plot()
+    with pytest.raises(ValueError, match="1-dimensional"):
+        ScoreBreakdownDisplay(np.ones((2, 2))).plot()
+    with pytest.raises(NotFittedError):
+        ScoreBreakdownDisplay.from_estimator(AutoencoderOutlierDetector(), X)
+    from sklearn.ensemble import IsolationForest
+
+    forest = IsolationForest(n_estimators=5, random_state=0).fit(X)
+    with pytest.raises(TypeError, match="no score_samples_per_feature"):
+        ScoreBreakdownDisplay.from_estimator(forest, X)
+    vae = AutoencoderOutlierDetector(VAETransformer(2, **TINY)).fit(X)
+    with pytest.raises(TypeError, match="no per-feature breakdown"):
+        ScoreBreakdownDisplay.from_estimator(vae, X)

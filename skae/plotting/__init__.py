@@ -15,6 +15,7 @@ from ._code_scatter import CodeScatterDisplay
 from ._latent_frequency import LatentFrequencyDisplay
 from ._loss_curve import LossCurveDisplay
 from ._reconstruction import ReconstructionDisplay
+from ._score_breakdown import ScoreBreakdownDisplay
 from ._score_distribution import ScoreDistributionDisplay
 
 __all__ = [
@@ -22,5 +23,6 @@ __all__ = [
     "LatentFrequencyDisplay",
     "LossCurveDisplay",
     "ReconstructionDisplay",
+    "ScoreBreakdownDisplay",
     "ScoreDistributionDisplay",
 ]
