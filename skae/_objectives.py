@@ -369,16 +369,64 @@ class Masking:
         return torch.where(draws < self.fraction, self.fill.to(x).expand_as(x), x)
 
 
-def make_corruption(noise, noise_level, moments, offset, scale):
+class TableCorruption:
+    """The corruption of a table's encoded rows: ``numeric`` (Gaussian noise
+    or masking) on the Gaussian and count entries only, and each
+    categorical or Bernoulli column swapped, with probability ``swap``, to
+    another of its levels drawn uniformly (a Bernoulli entry flipped)."""
+
+    def __init__(self, numeric, swap, likelihood):
+        self.numeric = numeric
+        self.swap = float(swap)
+        self.likelihood = likelihood
+
+    def __call__(self, x, generator):
+        out = self.numeric(x, generator)
+        # the discrete columns: their clean entries, or another level
+        for kind, start, width in self.likelihood.columns:
+            if kind in ("gaussian", "poisson"):
+                continue
+            block = x[:, start : start + width]
+            draws = torch.rand(
+                (x.shape[0], 1), generator=generator, device=x.device, dtype=x.dtype
+            )
+            swapped = draws < self.swap
+            if kind == "bernoulli":
+                new = 1 - block
+            elif width > 1:
+                shift = torch.randint(
+                    1, width, (x.shape[0],), generator=generator, device=x.device
+                )
+                level = (block.argmax(dim=1) + shift) % width
+                new = F.one_hot(level, width).to(x.dtype)
+            else:
+                new = block
+            out[:, start : start + width] = torch.where(swapped, new, block)
+        return out
+
+
+def make_corruption(noise, noise_level, moments, offset, scale, likelihood=None):
     """The corruption piece for ``noise`` at ``noise_level``.
 
     ``moments()`` gives the per-feature (variance, mean) of the normalised
     training rows; ``offset`` and ``scale`` the normalisation, so that the
     Gaussian noise's standard deviation is ``noise_level`` times X's global
-    standard deviation over all entries.
+    standard deviation over all entries. For a table (``likelihood`` a
+    :class:`TableLikelihood`), a :class:`TableCorruption`: the numeric
+    entries get the noise (its standard deviation ``noise_level`` in their
+    standardised units) or the masking, and each categorical or Bernoulli
+    column is swapped to another level with probability ``noise_level``
+    (at most 1).
     """
     if noise is None:
         return None
+    if isinstance(likelihood, TableLikelihood):
+        _, means = moments()
+        if noise == "masking":
+            numeric = Masking(noise_level, means)
+        else:
+            numeric = GaussianNoise(noise_level)
+        return TableCorruption(numeric, min(noise_level, 1.0), likelihood)
     variances, means = moments()
     if noise == "masking":
         return Masking(noise_level, means)

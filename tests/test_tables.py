@@ -424,3 +424,41 @@ def test_onnx_refuses_a_table_model_naming_the_fix(fitted):
     onnx = pytest.importorskip("skae.onnx")
     with pytest.raises(onnx.ExportError, match="ColumnTransformer"):
         onnx.to_onnx_inverse(fitted)
+
+
+# ---------------------------------------------------------- the corruption
+
+
+def test_denoising_swaps_categories_to_another_level(table):
+    import torch
+
+    from skae._objectives import TableCorruption, make_corruption
+
+    enc = TableEncoding.fit(table)
+    lik = enc.likelihood
+    x = torch.tensor(enc.encode(table), dtype=torch.float32)
+    corruption = make_corruption(
+        "gaussian",
+        0.5,
+        lambda: (torch.ones(enc.width), torch.zeros(enc.width)),
+        np.zeros(enc.width),
+        1.0,
+        likelihood=lik,
+    )
+    assert isinstance(corruption, TableCorruption)
+    out = corruption(x, torch.Generator().manual_seed(0))
+    color = next(c for c in enc.columns if c.name == "color")
+    block, clean = (t[:, color.start : color.start + 3].numpy() for t in (out, x))
+    np.testing.assert_array_equal(block.sum(1), 1.0)  # still one level
+    np.testing.assert_array_equal(np.isin(block, [0.0, 1.0]), True)
+    changed = (block != clean).any(axis=1)
+    # swapped with probability 0.5, always to another level
+    assert 0.35 < changed.mean() < 0.65
+    flag = next(c for c in enc.columns if c.name == "flag").start
+    flipped = out[:, flag] != x[:, flag]
+    assert set(out[:, flag].tolist()) <= {0.0, 1.0}
+    assert 0.35 < flipped.float().mean() < 0.65
+    a = next(c for c in enc.columns if c.name == "a").start
+    assert (out[:, a] != x[:, a]).all()  # numeric entries get the noise
+    model = fit(skae.DenoisingAutoencoder, table)
+    assert isinstance(model.net_.corruption, TableCorruption)
