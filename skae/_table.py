@@ -214,12 +214,12 @@ def _check_present(values, name, at):
     count = int(np.count_nonzero(missing))
     if count == len(values) and count:
         raise ValueError(
-            f"{_describe(name)} has no values (all {count} missing) {at}: it "
+            f"{_describe(name)} has no values (all {count} missing){at}: it "
             "carries nothing to learn. Drop the column (X.drop(columns=...))."
         )
     if count:
         raise ValueError(
-            f"{_describe(name)} has {count} missing value(s) (NaN/None) {at}. "
+            f"{_describe(name)} has {count} missing value(s) (NaN/None){at}. "
             "skae's table path takes complete tables: impute them first (for "
             "example sklearn.impute.SimpleImputer, or AutoencoderImputer on "
             "the numeric columns), or drop those rows."
@@ -326,7 +326,7 @@ class TableEncoding:
     @staticmethod
     def _fit_column(series, name, categorical, requested, start):
         values = series.to_numpy()
-        _check_present(series, name, "in fit")
+        _check_present(series, name, " in fit")
         family = _family(series.dtype)
         if family == "label":
             _check_one_type(values, name)
