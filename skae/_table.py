@@ -226,6 +226,15 @@ def _check_present(values, name, at):
         )
 
 
+def _check_finite(x, name):
+    """Refuse infinite values in a numeric column."""
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"{_describe(name)} holds infinite values. Replace them (for example "
+            "clip the column to a finite range) or drop those rows."
+        )
+
+
 def _check_one_type(values, name):
     """Refuse an object column that mixes value types (1 and "a")."""
     if values.dtype != object:
@@ -304,6 +313,12 @@ class TableEncoding:
         mask = _categorical_mask(frame, categorical_features, container != "array")
         chosen = dict(column_likelihoods or {})
         names = list(frame.columns)
+        repeated = sorted({str(n) for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"X has repeated column names {repeated}: each column of a table "
+                "needs its own name. Rename them (X.columns = [...])."
+            )
         for key, kind in chosen.items():
             if key not in names:
                 raise ValueError(
@@ -365,6 +380,7 @@ class TableEncoding:
             width = len(levels) if kind == "categorical" else 1
             return Column(name, kind, series.dtype, start, width, 0.0, 1.0, levels)
         x = values.astype(np.float64)
+        _check_finite(x, name)
         if kind == "poisson":
             if np.any(x < 0) or np.any(x != np.round(x)):
                 raise ValueError(
@@ -512,6 +528,7 @@ class TableEncoding:
             self._check_column(series, column)
             if column.kind in ("gaussian", "poisson"):
                 x = series.to_numpy().astype(np.float64)
+                _check_finite(x, column.name)
                 out[:, column.start] = (x - column.center) / column.scale
                 continue
             codes = self._codes(series, column)
@@ -639,7 +656,10 @@ def _with_dtype(values, dtype, pd):
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical(values, dtype=dtype)
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # rounded, and within the dtype's range (a uint8 stays one)
+        limits = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
         values = np.round(np.asarray(values, dtype=np.float64))
+        values = np.clip(values, limits.min, limits.max)
     try:
         return pd.array(values, dtype=dtype)
     except (TypeError, ValueError):

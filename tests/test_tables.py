@@ -485,3 +485,28 @@ def test_denoising_swaps_categories_to_another_level(table):
     assert (out[:, a] != x[:, a]).all()  # numeric entries get the noise
     model = fit(skae.DenoisingAutoencoder, table)
     assert isinstance(model.net_.corruption, TableCorruption)
+
+
+def test_infinite_values_and_repeated_names(table):
+    bad = table.copy()
+    bad.loc[4, "a"] = np.inf
+    with pytest.raises(ValueError, match="'a' holds infinite values"):
+        fit(skae.AutoencoderTransformer, bad)
+    twice = pd.concat([table[["a", "kind"]], table[["a"]]], axis=1)
+    with pytest.raises(ValueError, match=r"repeated column names \['a'\]"):
+        fit(skae.AutoencoderTransformer, twice)
+
+
+def test_small_integer_columns_stay_in_range():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "u": rng.randint(250, 256, 200).astype(np.uint8),
+            "kind": rng.choice(["p", "q", "r"], 200).astype(object),
+        }
+    )
+    enc = TableEncoding.fit(frame)
+    means = enc.encode(frame)
+    means[:, 0] += 100.0  # far beyond uint8's range in the column's units
+    back = enc.decode(means)
+    assert back["u"].dtype == np.uint8 and back["u"].max() == 255
