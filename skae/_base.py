@@ -47,6 +47,7 @@ from ._inference import (
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import (
+    PENALTIES,
     likelihood,
     make_penalty,
     penalty_fitted_names,
@@ -391,6 +392,14 @@ default=None
                 "categorical columns, whose encoding every process would fit on "
                 "its own rows. Encode the table first (sklearn's "
                 "ColumnTransformer with OneHotEncoder), or train on one process."
+            )
+        if self.penalty is not None and PENALTIES[self.penalty].builds_network:
+            raise ValueError(
+                f"penalty={self.penalty!r} builds a linear dictionary on centred "
+                "numeric data, which a table's categorical columns (a softmax "
+                "over each one-hot block) are not. Use penalty='l1' with "
+                "code_activation='relu' for a sparse code on a table, or encode "
+                "the table first (sklearn's ColumnTransformer) for TopK."
             )
         if self.loss == "bce" or getattr(self, "likelihood", "auto") != "auto":
             raise ValueError(

@@ -414,6 +414,8 @@ def test_settings_a_table_cannot_take(table):
         fit(skae.AutoencoderTransformer, table, loss="bce")
     with pytest.raises(ValueError, match="likelihood other than 'auto'"):
         fit(skae.VAETransformer, table, likelihood="gaussian")
+    with pytest.raises(ValueError, match="penalty='topk' builds a linear dictionary"):
+        skae.SparseAutoencoder(penalty="topk", n_components=4).fit(table)
 
 
 # ------------------------------------------------------------ persistence
