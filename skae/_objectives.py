@@ -117,6 +117,15 @@ class TableLikelihood:
         self.poisson = torch.tensor(by_kind["poisson"], dtype=torch.long)
         self.blocks = [(s, w) for kind, s, w in self.columns if kind == "categorical"]
         self.n_columns = len(self.columns)
+        # each term's first entry, in column_terms' order (grouped by kind)
+        self.term_starts = torch.cat(
+            [
+                self.gaussian,
+                self.bernoulli,
+                self.poisson,
+                torch.tensor([s for s, _ in self.blocks], dtype=torch.long),
+            ]
+        )
 
     @property
     def criterion(self):
@@ -172,6 +181,12 @@ class TableLikelihood:
             log_p = torch.log_softmax(output[:, start : start + width], dim=1)
             terms.append(-(x[:, start : start + width] * log_p).sum(1, keepdim=True))
         return torch.cat(terms, dim=1)
+
+    def observed_terms(self, observed):
+        """``(n_rows, n_columns)``, in :meth:`column_terms`' order: whether
+        each column of each row is observed, from ``observed``, the encoded
+        entries' mask (a categorical block is missing or observed whole)."""
+        return observed[:, self.term_starts.to(observed.device)]
 
     def negative_log_likelihood(self, x, output, log_var=None):
         """-log p(x | z) per row: the columns' terms summed (the VAE's
@@ -401,6 +416,8 @@ class TableCorruption:
                 new = F.one_hot(level, width).to(x.dtype)
             else:
                 new = block
+            # a missing entry (NaN, the imputer's engine) stays missing
+            swapped = swapped & ~torch.isnan(block[:, :1])
             out[:, start : start + width] = torch.where(swapped, new, block)
         return out
 
@@ -442,7 +459,11 @@ def make_corruption(noise, noise_level, moments, offset, scale, likelihood=None)
 class MissingEntries:
     """Missing entries (NaN in the normalised rows): fed to the network as
     ``fill``, their feature's mean over the observed training entries, and
-    left out of the loss."""
+    left out of the loss. For a table's encoded rows (see :mod:`skae._table`)
+    the fill of a numeric column is its mean in standardised units (about
+    0), of a one-hot block its levels' frequencies, of a Bernoulli entry
+    the frequency of its second level; a missing column's whole term is
+    left out of the loss for that row."""
 
     def __init__(self, fill):
         self.fill = fill
@@ -475,7 +496,10 @@ class MissingEntries:
         ``target`` only (a mean over them)."""
         observed = ~torch.isnan(target)
         target = torch.where(observed, target, torch.zeros_like(target))
-        if likelihood.loss == "bce":
+        if isinstance(likelihood, TableLikelihood):  # one term a column
+            entries = likelihood.column_terms(target, output)
+            observed = likelihood.observed_terms(observed)
+        elif likelihood.loss == "bce":
             entries = F.binary_cross_entropy_with_logits(
                 output, target, reduction="none"
             )
