@@ -703,7 +703,9 @@ def fill_missing(frame, holes, reconstruction):
         values[holes[:, j]] = reconstruction.iloc[:, j].to_numpy(dtype=object)[
             holes[:, j]
         ]
-        data[j] = pd.Series(_with_dtype(values, column.dtype, pd), index=frame.index)
+        values = _with_dtype(values, column.dtype, pd)
+        # dtype given: pandas would infer "str" for an object column of strings
+        data[j] = pd.Series(values, index=frame.index, dtype=values.dtype)
     out = pd.concat(data, axis=1)
     out.columns = frame.columns
     return out
