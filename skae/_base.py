@@ -200,9 +200,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Training data; at least 2 samples. Sparse matrices (CSR or CSC)
-            and ``np.memmap`` arrays are read one mini-batch at a time.
+            and ``np.memmap`` arrays are read one mini-batch at a time. A
+            table (a pandas or polars DataFrame with categorical or boolean
+            columns, see ``categorical_features``) is encoded inside, one
+            likelihood a column; the encoding is ``table_``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), \
 default=None
             The target of the supervised option (``target_weight > 0``): a
@@ -591,8 +594,11 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in the units the model was fitted on.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Data in the units the model was fitted on; for a model fitted on
+            a table, a table with the same columns (levels unseen in fit,
+            missing values and changed dtypes are refused, naming the
+            column).
 
         Returns
         -------
@@ -626,7 +632,9 @@ default=None
             DataFrame (pandas or polars) when ``set_output`` (or scikit-learn's
             global ``transform_output``) asks for one, with the fitted
             feature names as columns (``x0``, ``x1``, ... without them) and
-            the index of ``X`` when it has one.
+            the index of ``X`` when it has one. For a model fitted on a
+            table, a DataFrame of its columns with their dtypes (categories
+            as labels, the most likely level; polars for a polars table).
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], accept_sparse="csr")
@@ -674,7 +682,10 @@ default=None
         """Compute minus the mean squared reconstruction error of each sample.
 
         The error is measured in X's own units and averaged over features;
-        higher is better, so low values flag unusual samples.
+        higher is better, so low values flag unusual samples. For a model
+        fitted on a table: minus the mean over columns of each column's
+        negative log-likelihood (nats; numeric columns in their standardised
+        units, with unit variance), the training loss of the row.
 
         Parameters
         ----------

@@ -215,12 +215,12 @@ def _check_present(values, name, at, missing=False):
     count = int(np.count_nonzero(absent))
     if count == len(values) and count:
         raise ValueError(
-            f"{_describe(name)} has no values (all {count} missing) {at}: it "
+            f"{_describe(name)} has no values (all {count} missing){at}: it "
             "carries nothing to learn. Drop the column (X.drop(columns=...))."
         )
     if count and not missing:
         raise ValueError(
-            f"{_describe(name)} has {count} missing value(s) (NaN/None) {at}. "
+            f"{_describe(name)} has {count} missing value(s) (NaN/None){at}. "
             "skae's table path takes complete tables: impute them first (for "
             "example AutoencoderImputer, which fills a table's holes, or "
             "sklearn.impute.SimpleImputer), or drop those rows."
@@ -232,6 +232,15 @@ def _observed(series):
     pd = _pandas()
     values = series.to_numpy()
     return values[~np.asarray(pd.isna(values), dtype=bool)]
+
+
+def _check_finite(x, name):
+    """Refuse infinite values in a numeric column."""
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"{_describe(name)} holds infinite values. Replace them (for example "
+            "clip the column to a finite range) or drop those rows."
+        )
 
 
 def _check_one_type(values, name):
@@ -331,6 +340,12 @@ class TableEncoding:
         mask = _categorical_mask(frame, categorical_features, container != "array")
         chosen = dict(column_likelihoods or {})
         names = list(frame.columns)
+        repeated = sorted({str(n) for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"X has repeated column names {repeated}: each column of a table "
+                "needs its own name. Rename them (X.columns = [...])."
+            )
         for key, kind in chosen.items():
             if key not in names:
                 raise ValueError(
@@ -354,7 +369,7 @@ class TableEncoding:
 
     @staticmethod
     def _fit_column(series, name, categorical, requested, start, missing=False):
-        _check_present(series, name, "in fit", missing)
+        _check_present(series, name, " in fit", missing)
         values = _observed(series)
         family = _family(series.dtype)
         if family == "label":
@@ -394,6 +409,7 @@ class TableEncoding:
             width = len(levels) if kind == "categorical" else 1
             return Column(name, kind, series.dtype, start, width, 0.0, 1.0, levels)
         x = values.astype(np.float64)
+        _check_finite(x, name)
         if kind == "poisson":
             if np.any(x < 0) or np.any(x != np.round(x)):
                 raise ValueError(
@@ -551,6 +567,7 @@ class TableEncoding:
             rows = np.flatnonzero(~absent)
             if column.kind in ("gaussian", "poisson"):
                 x = observed.to_numpy(dtype=np.float64)
+                _check_finite(x, column.name)
                 out[rows, column.start] = (x - column.center) / column.scale
                 continue
             codes = self._codes(observed, column)
@@ -680,7 +697,10 @@ def _with_dtype(values, dtype, pd):
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical(values, dtype=dtype)
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # rounded, and within the dtype's range (a uint8 stays one)
+        limits = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
         values = np.round(np.asarray(values, dtype=np.float64))
+        values = np.clip(values, limits.min, limits.max)
     try:
         return pd.array(values, dtype=dtype)
     except (TypeError, ValueError):
