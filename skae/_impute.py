@@ -70,6 +70,17 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     of the missing entries; with ``n_passes > 1`` it then feeds the row again
     with those estimates in place, and so on.
 
+    A mixed table (a pandas or polars DataFrame with categorical, string or
+    boolean columns; see ``categorical_features``) goes in as it is, with
+    NaN, None or ``pd.NA`` where a value is missing: the estimator encodes
+    it as the autoencoders do (its statistics and levels from the observed
+    entries), a missing categorical entry enters the network as its levels'
+    frequencies and leaves its column's term out of the loss, and
+    ``transform`` fills each categorical or boolean hole with the most
+    likely level given the row (the largest output of the column's softmax),
+    each numeric one with the decoder's mean. It returns the same columns
+    with the same dtypes (a polars frame for polars input).
+
     Parameters
     ----------
     estimator : skae estimator or None, default=None
@@ -93,6 +104,17 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         imputed. When it is not NaN, X must hold no NaN (a ValueError says
         so, as scikit-learn's imputers do). None marks the ``None`` entries
         of an object array or DataFrame column as missing.
+    categorical_features : "from_dtype", array-like of int, str or bool, \
+or None, default="from_dtype"
+        Which columns of a table are categorical, passed to the estimator
+        (it replaces the estimator's own; see the autoencoders' parameter):
+        ``"from_dtype"`` takes a DataFrame's ``category``, ``object`` and
+        string columns (booleans are read as two-level columns). A numeric
+        array, or a DataFrame with numeric columns only, takes the numeric
+        path. On a table, ``missing_values`` must be NaN or None (both,
+        and ``pd.NA``, mark holes); a column with no observed value is an
+        error naming it (``keep_empty_features`` does not apply), and so is
+        a level at ``transform`` that ``fit`` did not see.
     n_passes : int, default=2
         Passes through the network at ``transform`` (a positive int, not a
         bool); each feeds the previous pass's estimates of the missing
@@ -351,11 +373,13 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features_out)
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
             X with its missing entries replaced (observed entries unchanged;
             features missing everywhere at ``fit`` dropped unless
             ``keep_empty_features``), then the indicator's columns when
-            ``add_indicator=True``.
+            ``add_indicator=True``. For a table, a DataFrame (pandas, or
+            polars for polars input) of its columns and dtypes, the holes
+            of a categorical column filled with its most likely level.
         """
         check_is_fitted(self)
         self._check_n_passes()
