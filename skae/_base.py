@@ -683,9 +683,11 @@ default=None
 
         The error is measured in X's own units and averaged over features;
         higher is better, so low values flag unusual samples. For a model
-        fitted on a table: minus the mean over columns of each column's
-        negative log-likelihood (nats; numeric columns in their standardised
-        units, with unit variance), the training loss of the row.
+        fitted on a table: minus the row's training loss, the mean over
+        columns of each column's negative log-likelihood above its floor,
+        divided by its value at the column's marginal (about -1 for a row
+        reconstructed no better than the column means and frequencies, 0
+        for an exact one).
 
         Parameters
         ----------
@@ -744,15 +746,15 @@ default=None
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
 
     def _table_scores(self, X):
-        """``score_samples`` of a table: minus the mean over columns of each
-        column's negative log-likelihood (unit variance for numeric
-        columns, in their standardised units), the training loss per row."""
+        """``score_samples`` of a table: minus the row's training loss, the
+        mean over columns of each column's weighted term (see
+        :class:`~skae._objectives.TableLikelihood`)."""
         X = self._inference_input(X)
         lik = self.table_.likelihood
 
         def row_loss(module, x):
             output = module.decode(self._encode(module, x.clone()))
-            return lik.column_terms(x, output).mean(dim=1)
+            return lik.reconstruction_terms(x, output).mean(dim=1)
 
         return -run_batches(self, row_loss, X, normalise=True, dtype=np.float64)
 

@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from ._objectives import TableLikelihood
+from ._objectives import MIN_BASELINE, TableLikelihood
 
 #: The kinds a column may be read as (``column_likelihoods``' values).
 KINDS = ("gaussian", "bernoulli", "categorical", "poisson")
@@ -186,10 +186,14 @@ class Column:
     """One column's fitted encoding: its ``name``, ``kind`` (one of
     :data:`KINDS`), ``dtype`` at fit, the ``start`` and ``width`` of its
     entries in the encoded matrix, ``center`` and ``scale`` (a numeric
-    column's standardisation; a count's mean as ``scale``) and ``levels``
-    (the labels of a categorical or Bernoulli column, None otherwise)."""
+    column's standardisation; a count's mean as ``scale``), ``levels``
+    (the labels of a categorical or Bernoulli column, None otherwise) and
+    ``weight``, its term's weight in the autoencoders' loss (see
+    :class:`~skae._objectives.TableLikelihood`)."""
 
-    def __init__(self, name, kind, dtype, start, width, center, scale, levels):
+    def __init__(
+        self, name, kind, dtype, start, width, center, scale, levels, weight=1.0
+    ):
         self.name = name
         self.kind = kind
         self.dtype = dtype
@@ -198,6 +202,7 @@ class Column:
         self.center = center
         self.scale = scale
         self.levels = levels
+        self.weight = weight
 
     def __repr__(self):
         return f"Column({self.name!r}, {self.kind!r}, width={self.width})"
@@ -302,6 +307,7 @@ class TableEncoding:
         self.likelihood = TableLikelihood(
             [(c.kind, c.start, c.width) for c in columns],
             [c.scale for c in columns if c.kind == "poisson"],
+            [c.weight for c in columns],
         )
 
     @property
@@ -365,6 +371,12 @@ class TableEncoding:
             )
             columns.append(column)
             start += column.width
+        # each column's weight: 1 / its term at its marginal (the baseline)
+        unweighted = cls(columns, container)
+        encoded = unweighted.encode_frame(frame, missing)
+        baselines = unweighted.likelihood.baselines(encoded)
+        for column, baseline in zip(columns, baselines):
+            column.weight = 1.0 / max(baseline, MIN_BASELINE)
         return cls(columns, container)
 
     @staticmethod
@@ -462,6 +474,7 @@ class TableEncoding:
                     ),
                     "center": float(c.center),
                     "scale": float(c.scale),
+                    "weight": float(c.weight),
                     "levels": None if c.levels is None else [_plain(v) for v in values],
                 }
             )
@@ -482,7 +495,7 @@ class TableEncoding:
             raise ValueError("columns must be a non-empty list")
         columns, start = [], 0
         keys = {"name", "kind", "dtype", "ordered", "categories_dtype"}
-        keys |= {"center", "scale", "levels"}
+        keys |= {"center", "scale", "weight", "levels"}
         for i, entry in enumerate(entries):
             where = f"columns[{i}]"
             if not isinstance(entry, dict) or set(entry) != keys:
@@ -492,12 +505,16 @@ class TableEncoding:
                 raise ValueError(f"{where}.name must be a string or an integer")
             if kind not in KINDS:
                 raise ValueError(f"{where}.kind must be one of {KINDS}")
-            center, scale = entry["center"], entry["scale"]
-            for field, value in (("center", center), ("scale", scale)):
+            center, scale, weight = entry["center"], entry["scale"], entry["weight"]
+            for field, value in (
+                ("center", center),
+                ("scale", scale),
+                ("weight", weight),
+            ):
                 if not isinstance(value, int | float) or not np.isfinite(value):
                     raise ValueError(f"{where}.{field} must be a finite number")
-            if not scale > 0:
-                raise ValueError(f"{where}.scale must be positive")
+            if not (scale > 0 and weight > 0):
+                raise ValueError(f"{where}.scale and weight must be positive")
             labelled = kind in ("categorical", "bernoulli")
             if labelled != isinstance(levels, list):
                 raise ValueError(f"{where}.levels must be a list for {kind!r} only")
@@ -510,7 +527,7 @@ class TableEncoding:
             dtype = _dtype_back(entry, levels, where, pd)
             width = len(levels) if kind == "categorical" else 1
             columns.append(
-                Column(name, kind, dtype, start, width, center, scale, levels)
+                Column(name, kind, dtype, start, width, center, scale, levels, weight)
             )
             start += width
         return cls(columns, record["container"])
@@ -551,8 +568,12 @@ class TableEncoding:
         error naming the column and the fix. With ``missing`` (the imputer's
         engine), a missing entry (NaN, None, pd.NA) is NaN in the matrix: a
         categorical column's whole block for that row."""
+        return self.encode_frame(self._frame_of(X, who), missing)
+
+    def encode_frame(self, frame, missing=False):
+        """:meth:`encode` of a pandas frame whose columns are the fitted
+        ones."""
         pd = _pandas()
-        frame = self._frame_of(X, who)
         n = frame.shape[0]
         out = np.zeros((n, self.width), dtype=np.float64)
         for j, column in enumerate(self.columns):

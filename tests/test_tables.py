@@ -98,9 +98,31 @@ def test_table_likelihood_weights_each_column_once():
     assert terms.shape == (1, 2)
     gaussian = 0.5 * (1.0 + np.log(2 * np.pi))
     np.testing.assert_allclose(terms.numpy()[0], [gaussian, np.log(5)], rtol=1e-6)
-    np.testing.assert_allclose(
-        lik.criterion(output, x).item(), (gaussian + np.log(5)) / 2, rtol=1e-6
+    # the autoencoders' terms: above the floor, over the weights
+    weighted = TableLikelihood(
+        [("gaussian", 0, 1), ("categorical", 1, 5)], weights=[2.0, 0.5]
     )
+    np.testing.assert_allclose(
+        weighted.criterion(output, x).item(), (2 * 0.5 + 0.5 * np.log(5)) / 2, rtol=1e-6
+    )
+
+
+def test_each_column_weighs_one_at_its_marginal(table):
+    enc = TableEncoding.fit(table, column_likelihoods={"count": "poisson"})
+    lik = enc.likelihood
+    x = torch_tensor(enc.encode(table)).double()
+    means = x.mean(0)
+    # the terms of the best constant prediction average to 1 each: a
+    # 3-level column weighs as a numeric or a binary one
+    baselines = np.array(lik.baselines(x))
+    weights = np.array([c.weight for c in enc.columns])
+    np.testing.assert_allclose(baselines * weights, 1.0, rtol=1e-6)
+    color = next(c for c in enc.columns if c.name == "color")
+    assert color.weight == pytest.approx(
+        1 / -(np.log(means[2:5].numpy()) * means[2:5].numpy()).sum()
+    )
+    a = enc.columns[0]
+    assert a.weight == pytest.approx(1 / (0.5 * x[:, 0].var(unbiased=False).item()))
 
 
 def torch_tensor(rows):

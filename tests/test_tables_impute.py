@@ -183,7 +183,7 @@ def test_the_loss_leaves_out_a_missing_columns_whole_term():
     lik = TableLikelihood([("gaussian", 0, 1), ("categorical", 1, 3)])
     target = torch.tensor([[0.5, 0.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
     output = torch.randn(2, 4)
-    terms = lik.column_terms(target, output)  # (2 rows, 2 columns)
+    terms = lik.reconstruction_terms(target, output)  # (2 rows, 2 columns)
     missing = target.clone()
     missing[1, 1:] = np.nan  # row 1's categorical column is missing
     loss = MissingEntries(torch.zeros(4)).loss(lik, output, missing)
@@ -193,6 +193,22 @@ def test_the_loss_leaves_out_a_missing_columns_whole_term():
     torch.testing.assert_close(complete, lik.criterion(output, target))
 
 
+def test_the_weights_are_fitted_on_the_observed_entries():
+    lik = TableLikelihood([("gaussian", 0, 1), ("categorical", 1, 3)])
+    rng = np.random.RandomState(0)
+    x = np.zeros((50, 4))
+    x[:, 0] = rng.randn(50)
+    x[np.arange(50), 1 + rng.randint(0, 3, 50)] = 1.0
+    holes = x.copy()
+    holes[:10] = np.nan  # both columns missing in the first ten rows
+    np.testing.assert_allclose(lik.baselines(holes), lik.baselines(x[10:]))
+    holes = x.copy()
+    holes[:10, 0] = np.nan  # the numeric column only
+    baselines = lik.baselines(holes)
+    assert baselines[0] == pytest.approx(lik.baselines(x[10:])[0])
+    assert baselines[1] == pytest.approx(lik.baselines(x)[1])
+
+
 def test_the_encoding_is_fitted_on_the_observed_entries(fitted):
     imputer, _, X_missing, _, _ = fitted
     table = imputer.estimator_.table_
@@ -200,6 +216,7 @@ def test_the_encoding_is_fitted_on_the_observed_entries(fitted):
     assert a.center == pytest.approx(X_missing["a"].median())
     level = next(c for c in table.columns if c.name == "level")
     assert list(level.levels) == ["high", "low", "mid"]
+    assert all(np.isfinite(c.weight) and c.weight > 0 for c in table.columns)
     fill = imputer.estimator_.net_.missing.fill.cpu().numpy()
     frequencies = X_missing["level"].value_counts(normalize=True)
     np.testing.assert_allclose(
