@@ -17,12 +17,7 @@ FAST = DenoisingAutoencoder(
     16, hidden_layer_sizes=(32,), noise="masking", max_iter=40, random_state=0
 )
 
-
-@pytest.fixture(autouse=True)
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        yield
+pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
 
 
 def _table(n=400, seed=0):
