@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 
 import skae
@@ -101,9 +102,20 @@ def test_every_kind_of_missing_marker_is_a_hole():
     X.loc[3, "level"] = np.nan
     X["flag"] = X["flag"].astype("boolean")
     X.loc[4, "flag"] = pd.NA
-    out = AutoencoderImputer(FAST.set_params(max_iter=2)).fit_transform(X)
+    out = AutoencoderImputer(clone(FAST).set_params(max_iter=2)).fit_transform(X)
     assert not out.isna().any().any()
     assert out.dtypes.to_dict() == X.dtypes.to_dict()
+
+
+def test_the_estimators_column_likelihoods_apply():
+    X, holes = _with_holes(_table(200))
+    counts = clone(FAST).set_params(max_iter=2, column_likelihoods={"count": "poisson"})
+    imputer = AutoencoderImputer(counts).fit(X)
+    kinds = {c.name: c.kind for c in imputer.estimator_.table_.columns}
+    assert kinds["count"] == "poisson"
+    out = imputer.transform(X)
+    at = holes[:, list(X.columns).index("count")]
+    assert out["count"].dtype == "Int64" and (out["count"][at] >= 0).all()
 
 
 def test_a_complete_boolean_column_may_have_holes_at_transform(fitted):
@@ -120,7 +132,7 @@ def test_a_complete_boolean_column_may_have_holes_at_transform(fitted):
 def test_a_numeric_frame_takes_the_numeric_path():
     X = _table(200)[["a", "b", "sum"]]
     X_missing, _ = _with_holes(X)
-    imputer = AutoencoderImputer(FAST.set_params(max_iter=3))
+    imputer = AutoencoderImputer(clone(FAST).set_params(max_iter=3))
     from_frame = imputer.fit(X_missing).transform(X_missing)
     assert imputer.estimator_.table_ is None
     from_array = imputer.fit(X_missing.to_numpy()).transform(X_missing.to_numpy())
@@ -136,7 +148,7 @@ def test_set_output_and_containers(fitted):
     assert polars_out.columns == list(X_missing.columns)
     assert polars_out["level"].to_list() == out["level"].astype(str).tolist()
     pandas_out = (
-        AutoencoderImputer(FAST.set_params(max_iter=2))
+        AutoencoderImputer(clone(FAST).set_params(max_iter=2))
         .set_output(transform="pandas")
         .fit(pl.from_pandas(X_missing))
         .transform(pl.from_pandas(X_missing))
@@ -152,7 +164,7 @@ def test_an_array_with_categorical_features_gives_an_array():
     holes = np.random.RandomState(1).rand(*array.shape) < 0.2
     array[holes] = np.nan
     imputer = AutoencoderImputer(
-        FAST.set_params(max_iter=2), categorical_features=[2]
+        clone(FAST).set_params(max_iter=2), categorical_features=[2]
     ).fit(array)
     out = imputer.transform(array)
     assert isinstance(out, np.ndarray) and out.shape == array.shape
@@ -164,7 +176,7 @@ def test_an_array_with_categorical_features_gives_an_array():
 
 def test_add_indicator_on_a_table(fitted):
     imputer, _, X_missing, holes, _ = fitted
-    out = AutoencoderImputer(FAST.set_params(max_iter=2), add_indicator=True)
+    out = AutoencoderImputer(clone(FAST).set_params(max_iter=2), add_indicator=True)
     out = out.fit(X_missing).transform(X_missing)
     names = list(out.columns)
     assert names[: X_missing.shape[1]] == list(X_missing.columns)
