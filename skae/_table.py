@@ -262,13 +262,21 @@ def _check_one_type(values, name):
         )
 
 
-def _booleans_either_way(before, now, series):
-    """Whether a column is boolean in fit and an object column of booleans
-    now, or the other way round: pandas stores a boolean column with a
-    missing value (None) as object, so the imputer sees both."""
-    if {before, now} != {"bool", "label"}:
+def _held_as_object(before, now, series):
+    """Whether a column of booleans or numbers in fit comes as an object
+    column of such values now, or the other way round: pandas stores a
+    column with a missing value (None) as object, so the imputer sees
+    both."""
+    if before == now or "label" not in (before, now):
         return False
-    return all(isinstance(v, bool | np.bool_) for v in series.to_numpy())
+    other = now if before == "label" else before
+    values = series.to_numpy()
+    if other == "bool":
+        return all(isinstance(v, bool | np.bool_) for v in values)
+    return all(
+        isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+        for v in values
+    )
 
 
 def _levels(series, name):
@@ -601,10 +609,13 @@ class TableEncoding:
     def _check_column(self, series, column):
         """Refuse a column whose dtype family changed since fit, that mixes
         types, or (counts) holds negative values: ``series`` its observed
-        values."""
+        values (none: a column missing in every row, the imputer's engine,
+        whose dtype pandas may make object; nothing to check)."""
+        if len(series) == 0:
+            return
         name = column.name
         before, now = _family(column.dtype), _family(series.dtype)
-        if before != now and not _booleans_either_way(before, now, series):
+        if before != now and not _held_as_object(before, now, series):
             raise ValueError(
                 f"{_describe(name)} was {column.dtype} in fit and is {series.dtype} "
                 f"now. Cast it back, e.g. X[{name!r}] = X[{name!r}]."

@@ -107,6 +107,14 @@ def test_every_kind_of_missing_marker_is_a_hole():
     assert out.dtypes.to_dict() == X.dtypes.to_dict()
 
 
+def test_a_row_missing_a_numeric_value_as_none(fitted):
+    imputer, X, _, _, _ = fitted
+    row = X.head(1).copy()
+    row["a"] = pd.Series([None], dtype=object)  # how pandas holds a lone None
+    out = imputer.transform(row)
+    assert np.isfinite(out.loc[0, "a"])
+
+
 def test_the_estimators_column_likelihoods_apply():
     X, holes = _with_holes(_table(200))
     counts = clone(FAST).set_params(max_iter=2, column_likelihoods={"count": "poisson"})
