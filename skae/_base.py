@@ -370,12 +370,16 @@ default=None
             self.table_ = None
             if not wanted:
                 return None
-            self._check_table_params(missing, ranks)
+            self._check_table_params(ranks)
             table = TableEncoding.fit(
-                X, self.categorical_features, self.column_likelihoods
+                X, self.categorical_features, self.column_likelihoods, missing
             )
-        encoded = table.encode(X, type(self).__name__)
-        check_array(encoded, ensure_min_samples=1 if (incremental and resume) else 2)
+        encoded = table.encode(X, type(self).__name__, missing)
+        check_array(
+            encoded,
+            ensure_min_samples=1 if (incremental and resume) else 2,
+            ensure_all_finite="allow-nan" if missing else True,
+        )
         if not resume:
             self.table_ = table
             self.n_features_in_ = len(table.columns)
@@ -407,16 +411,9 @@ default=None
                 "model."
             )
 
-    def _check_table_params(self, missing, ranks):
+    def _check_table_params(self, ranks):
         """Refuse the settings a table cannot take, before any work."""
         who = type(self).__name__
-        if missing:
-            raise ValueError(
-                f"{who} fills missing values in numeric arrays only; this X is a "
-                "table with categorical columns. Impute them first (for example "
-                "sklearn.impute.SimpleImputer(strategy='most_frequent')), or "
-                "one-hot encode the categorical columns."
-            )
         if ranks is not None:
             raise ValueError(
                 "strategy='ddp' trains on numeric arrays; this X is a table with "
@@ -441,12 +438,13 @@ default=None
                 "'categorical' or 'poisson') for the columns that need another."
             )
 
-    def _inference_input(self, X, **kwargs):
+    def _inference_input(self, X, missing=False, **kwargs):
         """X checked for inference against the fitted model: a table's frame
-        encoded by ``table_``, numeric X validated (``validate_X``)."""
+        encoded by ``table_`` (with ``missing``, its missing entries NaN),
+        numeric X validated (``validate_X``)."""
         table = getattr(self, "table_", None)
         if table is not None:
-            return table.encode(X, type(self).__name__)
+            return table.encode(X, type(self).__name__, missing)
         return validate_X(self, X, reset=False, **kwargs)
 
     def _fitted_likelihood(self):
@@ -824,9 +822,16 @@ default=None
     @reads_fitted_state
     def _reconstruct_missing(self, X):
         """The reconstruction of X in X's units, NaN entries of X treated as
-        missing (fed as their feature's mean); the imputer's engine."""
+        missing (fed as their feature's mean); the imputer's engine. For a
+        table, a pandas DataFrame of its columns and fitted dtypes (a
+        categorical column's most likely level), its missing entries (NaN,
+        None, pd.NA) fed as the encoded column's mean over the observed
+        training rows (a one-hot block: the levels' frequencies)."""
         check_is_fitted(self)
-        X = self._inference_input(X, ensure_all_finite="allow-nan", accept_sparse=False)
+        X_given = X
+        X = self._inference_input(
+            X, missing=True, ensure_all_finite="allow-nan", accept_sparse=False
+        )
         missing = self.net_.missing
 
         def reconstruct(module, x):
@@ -835,6 +840,9 @@ default=None
             return self._decode_mean(module, self._encode(module, x))
 
         out = run_batches(self, reconstruct, X, normalise=True)
+        table = getattr(self, "table_", None)
+        if table is not None:
+            return table.decode(out, index=getattr(X_given, "index", None))
         return Normalisation(self.offset_, self.scale_).invert(out)
 
     def score(self, X, y=None):

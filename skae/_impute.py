@@ -14,9 +14,18 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _ddp as ddp
 from ._base import BaseAutoencoder
-from ._compat import Interval, _check_feature_names_in, _fit_context, _get_mask
+from ._compat import (
+    Interval,
+    StrOptions,
+    _check_feature_names_in,
+    _fit_context,
+    _get_container_adapter,
+    _get_mask,
+)
 from ._data import validate_X
 from ._denoising import DenoisingAutoencoder
+from ._params import ADDED_PARAMS
+from ._table import as_frame, fill_missing, wants_table
 from ._training import warn_at_caller
 from ._vae import VAETransformer
 
@@ -61,6 +70,17 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     of the missing entries; with ``n_passes > 1`` it then feeds the row again
     with those estimates in place, and so on.
 
+    A mixed table (a pandas or polars DataFrame with categorical, string or
+    boolean columns; see ``categorical_features``) goes in as it is, with
+    NaN, None or ``pd.NA`` where a value is missing: the estimator encodes
+    it as the autoencoders do (its statistics and levels from the observed
+    entries), a missing categorical entry enters the network as its levels'
+    frequencies and leaves its column's term out of the loss, and
+    ``transform`` fills each categorical or boolean hole with the most
+    likely level given the row (the largest output of the column's softmax),
+    each numeric one with the decoder's mean. It returns the same columns
+    with the same dtypes (a polars frame for polars input).
+
     Parameters
     ----------
     estimator : skae estimator or None, default=None
@@ -84,6 +104,17 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         imputed. When it is not NaN, X must hold no NaN (a ValueError says
         so, as scikit-learn's imputers do). None marks the ``None`` entries
         of an object array or DataFrame column as missing.
+    categorical_features : "from_dtype", array-like of int, str or bool, \
+or None, default="from_dtype"
+        Which columns of a table are categorical, passed to the estimator
+        (it replaces the estimator's own; see the autoencoders' parameter):
+        ``"from_dtype"`` takes a DataFrame's ``category``, ``object`` and
+        string columns (booleans are read as two-level columns). A numeric
+        array, or a DataFrame with numeric columns only, takes the numeric
+        path. On a table, ``missing_values`` must be NaN or None (both,
+        and ``pd.NA``, mark holes); a column with no observed value is an
+        error naming it (``keep_empty_features`` does not apply), and so is
+        a level at ``transform`` that ``fit`` did not see.
     n_passes : int, default=2
         Passes through the network at ``transform`` (a positive int, not a
         bool); each feeds the previous pass's estimates of the missing
@@ -136,6 +167,7 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "estimator": [BaseAutoencoder, None],
         "missing_values": [numbers.Real, numbers.Integral, str, None],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "n_passes": [Interval(numbers.Integral, 1, None, closed="left")],
         "add_indicator": ["boolean"],
         "keep_empty_features": ["boolean"],
@@ -146,12 +178,14 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         estimator=None,
         *,
         missing_values=np.nan,
+        categorical_features="from_dtype",
         n_passes=2,
         add_indicator=False,
         keep_empty_features=False,
     ):
         self.estimator = estimator
         self.missing_values = missing_values
+        self.categorical_features = categorical_features
         self.n_passes = n_passes
         self.add_indicator = add_indicator
         self.keep_empty_features = keep_empty_features
@@ -247,7 +281,11 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
                 random_state=0,
             )
         self.estimator_ = clone(estimator)
+        self.estimator_.set_params(categorical_features=self.categorical_features)
         self.estimator_._validate_params()  # as its own fit would
+        if self._is_table(X):
+            self._fit_table(X)
+            return
         # strategy="ddp": the group of a data-parallel fit (a RuntimeError
         # naming the launch command when there is none, before any work)
         ranks = ddp.join(self.estimator_)
@@ -260,6 +298,52 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             missing_somewhere = ranks.max(missing_somewhere) > 0
             empty = ranks.min(empty) > 0
         self._empty = empty
+        self._warn_without_masking()
+        self.estimator_._fit_missing(
+            X[:, ~empty],
+            # the default's 40 epochs are chosen for the imputation error
+            # and time: had its training loss on the observed entries still
+            # been falling, that is no reason to train longer
+            warn_cut_short=self.estimator is not None,
+        )
+        self._fit_indicator(missing_somewhere)
+
+    def _is_table(self, X):
+        """Whether X goes through the engine's table path (a DataFrame with
+        categorical, string or boolean columns; see ``categorical_features``)."""
+        return wants_table(
+            X, self.categorical_features, self.estimator_.column_likelihoods
+        )
+
+    def _table_holes(self, X):
+        """A table X as a pandas frame and its mask of missing entries (NaN,
+        None, pd.NA, whatever ``missing_values`` is NaN or None)."""
+        if not (self.missing_values is None or _is_nan(self.missing_values)):
+            raise ValueError(
+                f"missing_values={self.missing_values!r}: on a table with "
+                "categorical columns, the missing entries are NaN, None or "
+                "pd.NA. Replace the placeholder first (X.replace("
+                f"{self.missing_values!r}, np.nan)) and use missing_values=np.nan."
+            )
+        frame, _ = as_frame(X)
+        return frame, np.asarray(frame.isna(), dtype=bool)
+
+    def _fit_table(self, X):
+        """``fit`` on a table: the engine encodes it (statistics and levels
+        of the observed entries), a column without any observed value is
+        refused naming it."""
+        _, mask = self._table_holes(X)
+        self._empty = np.zeros(mask.shape[1], dtype=bool)
+        self._warn_without_masking()
+        self.estimator_._fit_missing(X, warn_cut_short=self.estimator is not None)
+        self.n_features_in_ = self.estimator_.n_features_in_
+        self.__dict__.pop("feature_names_in_", None)
+        names = getattr(self.estimator_, "feature_names_in_", None)
+        if names is not None:
+            self.feature_names_in_ = names
+        self._fit_indicator(mask.any(axis=0))
+
+    def _warn_without_masking(self):
         if self.estimator_.noise != "masking":
             warn_at_caller(
                 f"AutoencoderImputer's estimator has noise={self.estimator_.noise!r}: "
@@ -268,13 +352,8 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
                 "(e.g. noise_level=0.25, the default estimator's).",
                 UserWarning,
             )
-        self.estimator_._fit_missing(
-            X[:, ~empty],
-            # the default's 40 epochs are chosen for the imputation error
-            # and time: had its training loss on the observed entries still
-            # been falling, that is no reason to train longer
-            warn_cut_short=self.estimator is not None,
-        )
+
+    def _fit_indicator(self, missing_somewhere):
         self.indicator_ = None
         if self.add_indicator:
             # fitted on one row missing where X (of any rank) has missing
@@ -294,14 +373,18 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
 
         Returns
         -------
-        X_imputed : ndarray of shape (n_samples, n_features_out)
+        X_imputed : ndarray or DataFrame of shape (n_samples, n_features_out)
             X with its missing entries replaced (observed entries unchanged;
             features missing everywhere at ``fit`` dropped unless
             ``keep_empty_features``), then the indicator's columns when
-            ``add_indicator=True``.
+            ``add_indicator=True``. For a table, a DataFrame (pandas, or
+            polars for polars input) of its columns and dtypes, the holes
+            of a categorical column filled with its most likely level.
         """
         check_is_fitted(self)
         self._check_n_passes()
+        if getattr(self.estimator_, "table_", None) is not None:
+            return self._transform_table(X)
         X, mask = self._validate(X, reset=False)
         empty = self._empty
         if empty.any() and not self.keep_empty_features:
@@ -337,6 +420,39 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
             out = np.hstack([out, np.asarray(indicator, dtype=out.dtype)])
         return out
 
+    def _transform_table(self, X):
+        """``transform`` of a table: each pass reconstructs the rows, the
+        holes of a categorical column taking the most likely level, and the
+        holes are filled from it (observed entries and dtypes kept). A
+        pandas DataFrame for a pandas one, polars for polars, an array for
+        an array (unless ``set_output`` asks for a DataFrame)."""
+        frame, mask = self._table_holes(X)
+        container = self.estimator_.table_.container
+        rows = X
+        for _ in range(self.n_passes):
+            recon = self.estimator_._reconstruct_missing(rows)
+            filled = fill_missing(frame, mask, recon)
+            if not mask.any():
+                break
+            # the next pass reads the estimates, in the kind X came as
+            rows = filled.to_numpy() if container == "array" else filled
+        if self.indicator_ is not None:
+            indicator = self.indicator_.transform(np.where(mask, np.nan, 0.0))
+            names = self.indicator_.get_feature_names_out(
+                _check_feature_names_in(self, None)
+            )
+            for name, values in zip(names, np.asarray(indicator).T, strict=True):
+                filled[name] = values
+        adapter = _get_container_adapter("transform", self)
+        wanted = None if adapter is None else adapter.container_lib
+        if wanted == "polars" or (wanted is None and container == "polars"):
+            import polars as pl
+
+            return pl.from_pandas(filled)
+        if wanted is None and container == "array":
+            return filled.to_numpy()
+        return filled
+
     def get_feature_names_out(self, input_features=None):
         """Get output feature names.
 
@@ -357,6 +473,11 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         if self.indicator_ is not None:
             out = np.concatenate([out, self.indicator_.get_feature_names_out(names)])
         return np.asarray(out, dtype=object)
+
+    def __setstate__(self, state):
+        # a pickle from before categorical_features: its older behaviour
+        name = "categorical_features"
+        super().__setstate__({name: ADDED_PARAMS[name], **state})
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -150,6 +150,10 @@ class TableLikelihood:
             ],
             dtype=torch.float64,
         )
+        # each term's first entry, in column_terms' order (grouped by kind)
+        self.term_starts = torch.tensor(
+            [self.columns[j][1] for j in self.term_order], dtype=torch.long
+        )
 
     @property
     def criterion(self):
@@ -167,9 +171,26 @@ class TableLikelihood:
     def baselines(self, x):
         """Each column's term (above its floor) under the best constant
         prediction of the encoded rows ``x``, averaged over them, in the
-        table's column order: what the weights divide by."""
+        table's column order: what the weights divide by. Missing entries
+        (NaN in ``x``, the imputer's engine) are left out: a column's
+        marginal and mean term are over the rows where it is observed."""
         x = torch.as_tensor(x, dtype=torch.float64)
-        means = x.mean(dim=0)
+        observed = ~torch.isnan(x)
+        if observed.all():
+            output = self._marginal_output(x.mean(dim=0))
+            terms = self.column_terms(x, output.expand_as(x))
+            return self._in_table_order((terms - self.floors).mean(dim=0))
+        filled = torch.where(observed, x, torch.zeros_like(x))
+        means = filled.sum(dim=0) / observed.sum(dim=0).clamp(min=1)
+        output = self._marginal_output(means)
+        rows = self.observed_terms(observed).double()
+        terms = (self.column_terms(filled, output.expand_as(x)) - self.floors) * rows
+        return self._in_table_order(terms.sum(dim=0) / rows.sum(dim=0).clamp(min=1))
+
+    def _marginal_output(self, means):
+        """The raw output whose mean is ``means``, the encoded columns' means
+        (logits of a Bernoulli entry's frequency, log-frequencies of a
+        block's levels, log-rates of counts)."""
         output = means.clone()
         if len(self.bernoulli):
             p = means[self.bernoulli].clamp(1e-3, 1 - 1e-3)
@@ -180,8 +201,11 @@ class TableLikelihood:
             output[start : start + width] = torch.log(
                 means[start : start + width].clamp(min=1e-6)
             )
-        terms = self.column_terms(x, output.expand_as(x))
-        per_term = (terms - self.floors).mean(dim=0)
+        return output
+
+    def _in_table_order(self, per_term):
+        """Per-term values (:meth:`column_terms`' order) as a list in the
+        table's column order."""
         out = torch.empty(self.n_columns, dtype=torch.float64)
         out[torch.tensor(self.term_order, dtype=torch.long)] = per_term
         return out.tolist()
@@ -234,6 +258,12 @@ class TableLikelihood:
             log_p = torch.log_softmax(output[:, start : start + width], dim=1)
             terms.append(-(x[:, start : start + width] * log_p).sum(1, keepdim=True))
         return torch.cat(terms, dim=1)
+
+    def observed_terms(self, observed):
+        """``(n_rows, n_columns)``, in :meth:`column_terms`' order: whether
+        each column of each row is observed, from ``observed``, the encoded
+        entries' mask (a categorical block is missing or observed whole)."""
+        return observed[:, self.term_starts.to(observed.device)]
 
     def negative_log_likelihood(self, x, output, log_var=None):
         """-log p(x | z) per row: the columns' terms summed (the VAE's
@@ -463,6 +493,8 @@ class TableCorruption:
                 new = F.one_hot(level, width).to(x.dtype)
             else:
                 new = block
+            # a missing entry (NaN, the imputer's engine) stays missing
+            swapped = swapped & ~torch.isnan(block[:, :1])
             out[:, start : start + width] = torch.where(swapped, new, block)
         return out
 
@@ -504,7 +536,11 @@ def make_corruption(noise, noise_level, moments, offset, scale, likelihood=None)
 class MissingEntries:
     """Missing entries (NaN in the normalised rows): fed to the network as
     ``fill``, their feature's mean over the observed training entries, and
-    left out of the loss."""
+    left out of the loss. For a table's encoded rows (see :mod:`skae._table`)
+    the fill of a numeric column is its mean in standardised units (about
+    0), of a one-hot block its levels' frequencies, of a Bernoulli entry
+    the frequency of its second level; a missing column's whole term is
+    left out of the loss for that row."""
 
     def __init__(self, fill):
         self.fill = fill
@@ -537,7 +573,10 @@ class MissingEntries:
         ``target`` only (a mean over them)."""
         observed = ~torch.isnan(target)
         target = torch.where(observed, target, torch.zeros_like(target))
-        if likelihood.loss == "bce":
+        if isinstance(likelihood, TableLikelihood):  # one term a column
+            entries = likelihood.reconstruction_terms(target, output)
+            observed = likelihood.observed_terms(observed)
+        elif likelihood.loss == "bce":
             entries = F.binary_cross_entropy_with_logits(
                 output, target, reduction="none"
             )

@@ -212,23 +212,31 @@ def _describe(name):
     return f"X's column {name!r}"
 
 
-def _check_present(values, name, at):
-    """Refuse a column with missing values (all of them, or some)."""
+def _check_present(values, name, at, missing=False):
+    """Refuse a column with missing values (all of them; with ``missing``,
+    the imputer's engine, only a column with no observed value)."""
     pd = _pandas()
-    missing = pd.isna(values)
-    count = int(np.count_nonzero(missing))
+    absent = pd.isna(values)
+    count = int(np.count_nonzero(absent))
     if count == len(values) and count:
         raise ValueError(
             f"{_describe(name)} has no values (all {count} missing){at}: it "
             "carries nothing to learn. Drop the column (X.drop(columns=...))."
         )
-    if count:
+    if count and not missing:
         raise ValueError(
             f"{_describe(name)} has {count} missing value(s) (NaN/None){at}. "
             "skae's table path takes complete tables: impute them first (for "
-            "example sklearn.impute.SimpleImputer, or AutoencoderImputer on "
-            "the numeric columns), or drop those rows."
+            "example AutoencoderImputer, which fills a table's holes, or "
+            "sklearn.impute.SimpleImputer), or drop those rows."
         )
+
+
+def _observed(series):
+    """The column's observed (not NaN/None/pd.NA) values, as an array."""
+    pd = _pandas()
+    values = series.to_numpy()
+    return values[~np.asarray(pd.isna(values), dtype=bool)]
 
 
 def _check_finite(x, name):
@@ -244,13 +252,31 @@ def _check_one_type(values, name):
     """Refuse an object column that mixes value types (1 and "a")."""
     if values.dtype != object:
         return
-    families = {_value_family(v) for v in values}
+    pd = _pandas()
+    families = {_value_family(v) for v in values if not pd.isna(v)}
     if len(families) > 1:
         raise ValueError(
             f"{_describe(name)} mixes values of several types ({sorted(families)}) "
             "in one object column. Convert it to one type first, for example "
             "X[col] = X[col].astype(str)."
         )
+
+
+def _held_as_object(before, now, series):
+    """Whether a column of booleans or numbers in fit comes as an object
+    column of such values now, or the other way round: pandas stores a
+    column with a missing value (None) as object, so the imputer sees
+    both."""
+    if before == now or "label" not in (before, now):
+        return False
+    other = now if before == "label" else before
+    values = series.to_numpy()
+    if other == "bool":
+        return all(isinstance(v, bool | np.bool_) for v in values)
+    return all(
+        isinstance(v, numbers.Number) and not isinstance(v, bool | np.bool_)
+        for v in values
+    )
 
 
 def _levels(series, name):
@@ -260,7 +286,7 @@ def _levels(series, name):
     if isinstance(series.dtype, pd.CategoricalDtype):
         levels = np.asarray(series.dtype.categories, dtype=object)
     else:
-        levels = np.asarray(sorted(pd.unique(series.to_numpy())), dtype=object)
+        levels = np.asarray(sorted(pd.unique(_observed(series))), dtype=object)
     if len(levels) > MAX_LEVELS:
         raise ValueError(
             f"{_describe(name)} has {len(levels)} levels, more than skae's limit "
@@ -310,11 +336,20 @@ class TableEncoding:
         return np.array([c.scale for c in self.columns if c.kind == "gaussian"])
 
     @classmethod
-    def fit(cls, X, categorical_features="from_dtype", column_likelihoods=None):
+    def fit(
+        cls,
+        X,
+        categorical_features="from_dtype",
+        column_likelihoods=None,
+        missing=False,
+    ):
         """The encoding of table ``X`` (pandas or polars DataFrame, or a 2-D
         array with ``categorical_features`` as indices or a mask). Every
         check runs here, before any training: each error names the column
-        and the fix."""
+        and the fix. With ``missing`` (the imputer's engine), X may have
+        missing entries (NaN, None, pd.NA), but no column without an
+        observed one: the statistics and levels are those of the observed
+        entries."""
         frame, container = as_frame(X)
         mask = _categorical_mask(frame, categorical_features, container != "array")
         chosen = dict(column_likelihoods or {})
@@ -339,20 +374,23 @@ class TableEncoding:
         columns, start = [], 0
         for j, name in enumerate(names):
             series = frame.iloc[:, j]
-            column = cls._fit_column(series, name, mask[j], chosen.get(name), start)
+            column = cls._fit_column(
+                series, name, mask[j], chosen.get(name), start, missing
+            )
             columns.append(column)
             start += column.width
         # each column's weight: 1 / its term at its marginal (the baseline)
         unweighted = cls(columns, container)
-        baselines = unweighted.likelihood.baselines(unweighted.encode_frame(frame))
+        encoded = unweighted.encode_frame(frame, missing)
+        baselines = unweighted.likelihood.baselines(encoded)
         for column, baseline in zip(columns, baselines):
             column.weight = 1.0 / max(baseline, MIN_BASELINE)
         return cls(columns, container)
 
     @staticmethod
-    def _fit_column(series, name, categorical, requested, start):
-        values = series.to_numpy()
-        _check_present(series, name, " in fit")
+    def _fit_column(series, name, categorical, requested, start, missing=False):
+        _check_present(series, name, " in fit", missing)
+        values = _observed(series)
         family = _family(series.dtype)
         if family == "label":
             _check_one_type(values, name)
@@ -532,37 +570,52 @@ class TableEncoding:
             )
         return frame
 
-    def encode(self, X, who="The model"):
+    def encode(self, X, who="The model", missing=False):
         """The float64 matrix of table X, ``(n_samples, width)``; every
         check first (missing values, changed dtypes, unknown levels), each
-        error naming the column and the fix."""
-        return self.encode_frame(self._frame_of(X, who))
+        error naming the column and the fix. With ``missing`` (the imputer's
+        engine), a missing entry (NaN, None, pd.NA) is NaN in the matrix: a
+        categorical column's whole block for that row."""
+        return self.encode_frame(self._frame_of(X, who), missing)
 
-    def encode_frame(self, frame):
+    def encode_frame(self, frame, missing=False):
         """:meth:`encode` of a pandas frame whose columns are the fitted
         ones."""
+        pd = _pandas()
         n = frame.shape[0]
         out = np.zeros((n, self.width), dtype=np.float64)
         for j, column in enumerate(self.columns):
             series = frame.iloc[:, j]
-            self._check_column(series, column)
+            absent = np.asarray(pd.isna(series), dtype=bool)
+            if not missing:
+                _check_present(series, column.name, "")
+            self._check_column(series[~absent], column)
+            block = slice(column.start, column.start + column.width)
+            out[absent, block] = np.nan
+            observed = series[~absent]
+            rows = np.flatnonzero(~absent)
             if column.kind in ("gaussian", "poisson"):
-                x = series.to_numpy().astype(np.float64)
+                x = observed.to_numpy(dtype=np.float64)
                 _check_finite(x, column.name)
-                out[:, column.start] = (x - column.center) / column.scale
+                out[rows, column.start] = (x - column.center) / column.scale
                 continue
-            codes = self._codes(series, column)
+            codes = self._codes(observed, column)
             if column.kind == "bernoulli":
-                out[:, column.start] = codes == len(column.levels) - 1
+                out[rows, column.start] = codes == len(column.levels) - 1
             else:
-                out[np.arange(n), column.start + codes] = 1.0
+                out[rows, column.start + codes] = 1.0
         return out
 
     def _check_column(self, series, column):
+        """Refuse a column whose dtype family changed since fit, that mixes
+        types, or (counts) holds negative values: ``series`` its observed
+        values (none: a column missing in every row, the imputer's engine,
+        whose dtype pandas may make object; nothing to check)."""
+        if len(series) == 0:
+            return
         name = column.name
-        _check_present(series, name, "")
         before, now = _family(column.dtype), _family(series.dtype)
-        if before != now:
+        if before != now and not _held_as_object(before, now, series):
             raise ValueError(
                 f"{_describe(name)} was {column.dtype} in fit and is {series.dtype} "
                 f"now. Cast it back, e.g. X[{name!r}] = X[{name!r}]."
@@ -571,7 +624,7 @@ class TableEncoding:
         if now == "label":
             _check_one_type(series.to_numpy(), name)
         if column.kind == "poisson":
-            x = series.to_numpy().astype(np.float64)
+            x = series.to_numpy(dtype=np.float64)
             if np.any(x < 0):
                 raise ValueError(
                     f"{_describe(name)} was fitted as counts ('poisson') and now "
@@ -684,3 +737,27 @@ def _with_dtype(values, dtype, pd):
         return pd.array(values, dtype=dtype)
     except (TypeError, ValueError):
         return pd.array(values)
+
+
+def fill_missing(frame, holes, reconstruction):
+    """``frame`` (pandas) with its ``holes`` (a boolean mask, one column a
+    column) taken from ``reconstruction`` (a frame of the same columns, as
+    :meth:`TableEncoding.decode` gives), every other entry and each
+    column's dtype kept (a column with no hole is the frame's own)."""
+    pd = _pandas()
+    data = {}
+    for j in range(frame.shape[1]):
+        column = frame.iloc[:, j]
+        if not holes[:, j].any():
+            data[j] = column
+            continue
+        values = column.to_numpy(dtype=object, copy=True)
+        values[holes[:, j]] = reconstruction.iloc[:, j].to_numpy(dtype=object)[
+            holes[:, j]
+        ]
+        values = _with_dtype(values, column.dtype, pd)
+        # dtype given: pandas would infer "str" for an object column of strings
+        data[j] = pd.Series(values, index=frame.index, dtype=values.dtype)
+    out = pd.concat(data, axis=1)
+    out.columns = frame.columns
+    return out
