@@ -785,16 +785,24 @@ default=None
 
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
 
-    def _table_scores(self, X):
+    def _table_scores(self, X, per_column=False):
         """``score_samples`` of a table: minus the row's training loss, the
         mean over columns of each column's weighted term (see
-        :class:`~skae._objectives.TableLikelihood`)."""
+        :class:`~skae._objectives.TableLikelihood`). With ``per_column``,
+        ``(n_samples, n_columns)``: minus each column's term over the number
+        of columns, in the table's column order (a row sums to its score)."""
         X = self._inference_input(X)
         lik = self.table_.likelihood
+        order = torch.tensor(lik.term_order, dtype=torch.long)
 
         def row_loss(module, x):
             output = module.decode(self._encode(module, x.clone()))
-            return lik.reconstruction_terms(x, output).mean(dim=1)
+            terms = lik.reconstruction_terms(x, output)
+            if not per_column:
+                return terms.mean(dim=1)
+            in_order = torch.empty_like(terms)
+            in_order[:, order.to(terms.device)] = terms / terms.shape[1]
+            return in_order
 
         return -run_batches(self, row_loss, X, normalise=True, dtype=np.float64)
 
@@ -802,12 +810,16 @@ default=None
     def _score_samples_per_feature(self, X):
         """``score_samples(X)`` split by feature, (n_samples, n_features)
         float64: minus each entry's squared reconstruction error in X's
-        units over ``n_features``, so a row sums to its score; None for a
+        units over ``n_features`` (for a table, each column's weighted term
+        over the number of columns), so a row sums to its score; None for a
         subclass whose ``score_samples`` is another score (the VAE's ELBO).
         The outlier detector's breakdown."""
         if type(self).score_samples is not BaseAutoencoder.score_samples:
             return None
         check_is_fitted(self)
+        if getattr(self, "table_", None) is not None:
+            # a table's score is minus its weighted column terms' mean
+            return self._table_scores(X, per_column=True)
         X = validate_X(self, X, reset=False, ensure_all_finite=False)
         factor = self.scale_ / X.shape[1]  # times scale_ after: no overflow first
 

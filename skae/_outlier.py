@@ -19,8 +19,10 @@ from ._compat import (
     _fit_context,
     _get_container_adapter,
     _safe_indexing,
+    validate_data,
 )
 from ._data import held_out, validate_X
+from ._table import wants_table
 
 
 def _is_dataframe(X):
@@ -40,6 +42,17 @@ def _rows_at_extremes(X):
         row_max = np.fmax.reduce(X, axis=1)
     with np.errstate(invalid="ignore"):
         return row_min == np.nanmin(row_min), row_max == np.nanmax(row_max)
+
+
+def _read_as_table(model, X):
+    """Whether ``model``, an skae estimator, reads X as a table (a DataFrame
+    with categorical, string or boolean columns at the default
+    ``categorical_features="from_dtype"``: :mod:`skae._table`), which the
+    detector then passes on unconverted."""
+    params = model.get_params(deep=False)
+    if "categorical_features" not in params:
+        return False
+    return wants_table(X, params["categorical_features"], params["column_likelihoods"])
 
 
 class _ScoringModel(HasMethods):
@@ -291,7 +304,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
         with checked:  # with ranks: when one rank's X is refused, every rank raises
             allow_nan = get_tags(self).input_tags.allow_nan
-            X = validate_X(self, X, reset=True, ensure_all_finite=not allow_nan)
+            X = self._check_rows(
+                X, reset=True, model=estimator, ensure_all_finite=not allow_nan
+            )
             if isinstance(X_given, np.memmap) and X.dtype == X_given.dtype:
                 # skae's estimators train on a memmap one batch at a time
                 X = X_given
@@ -362,7 +377,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         """
         check_is_fitted(self)
         # the model's own score_samples checks X for NaN and inf
-        X_checked = validate_X(self, X, reset=False, ensure_all_finite=False)
+        X_checked = self._check_rows(X, reset=False, ensure_all_finite=False)
         return self._scores(self.estimator_, X if _is_dataframe(X) else X_checked)
 
     def score_samples_per_feature(self, X):
@@ -373,7 +388,13 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         divided by ``n_features_in_``: row ``i`` sums to
         ``score_samples(X)[i]`` (minus the row's mean squared error), and
         its most negative entries are the columns the model reconstructs
-        worst. :class:`~skae.plotting.ScoreBreakdownDisplay` draws them.
+        worst. For a mixed table (a DataFrame with categorical, string or
+        boolean columns, which the model reads as one: see the user guide's
+        *Tables*), entry ``(i, j)`` is minus column ``j``'s term in the
+        model's loss (its weighted negative log-likelihood: a categorical
+        column's whole one-hot block counts as one column) over the number
+        of columns, again summing to the row's score.
+        :class:`~skae.plotting.ScoreBreakdownDisplay` draws them.
 
         Parameters
         ----------
@@ -396,7 +417,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             :class:`VAETransformer`'s ELBO, scikit-learn's models).
         """
         check_is_fitted(self)
-        X_checked = validate_X(self, X, reset=False, ensure_all_finite=False)
+        X_checked = self._check_rows(X, reset=False, ensure_all_finite=False)
         split = getattr(self.estimator_, "_score_samples_per_feature", None)
         rows = X if _is_dataframe(X) else X_checked
         scores = None if split is None else split(rows)
@@ -449,6 +470,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         is_inlier = np.ones_like(decision, dtype=int)
         is_inlier[decision < 0] = -1
         return is_inlier
+
+    def _check_rows(self, X, reset, model=None, **kwargs):
+        """X checked against the detector (``n_features_in_``,
+        ``feature_names_in_``): a numeric array validated, a table that the
+        model reads as one (``model``, by default ``estimator_``) only for
+        its columns, the model checking its values."""
+        if _read_as_table(self.estimator_ if model is None else model, X):
+            return validate_data(self, X, reset=reset, skip_check_array=True)
+        return validate_X(self, X, reset=reset, **kwargs)
 
     def _scores(self, estimator, X):
         """``estimator.score_samples(X)`` as a float64 vector, checked."""

@@ -2,7 +2,9 @@
 
 import joblib
 import numpy as np
+import pandas as pd
 import pytest
+from sklearn import config_context
 from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits
@@ -373,3 +375,43 @@ def test_breakdown_checks_its_input(fitted):
         AutoencoderOutlierDetector().score_samples_per_feature(np.ones((2, 64)))
     with pytest.raises(ValueError, match="features"):
         fitted.score_samples_per_feature(np.ones((2, 63)))
+
+
+def mixed_table(n=300, seed=0):
+    """Two numeric columns and a category that all follow one factor, and
+    an independent category."""
+    rng = np.random.RandomState(seed)
+    z = rng.randn(n)
+    return pd.DataFrame(
+        {
+            "a": z + 0.1 * rng.randn(n),
+            "b": 2 * z + 0.1 * rng.randn(n),
+            "sign": pd.Categorical(np.where(z > 0, "pos", "neg")),
+            "noise": pd.Categorical(rng.choice(["x", "y", "z"], n)),
+        }
+    )
+
+
+def test_detector_takes_a_mixed_table_and_names_the_unusual_column():
+    X = mixed_table()
+    detector = AutoencoderOutlierDetector(
+        AutoencoderTransformer(2, hidden_layer_sizes=(16,), max_iter=40, random_state=0)
+    ).fit(X)
+    assert detector.estimator_.table_ is not None  # read as a table
+    assert list(detector.feature_names_in_) == ["a", "b", "sign", "noise"]
+    # rows whose category contradicts their numbers
+    odd = X.iloc[:20].copy()
+    odd["sign"] = odd["sign"].map({"pos": "neg", "neg": "pos"}).astype(X["sign"].dtype)
+    normal = X.iloc[20:40]
+    assert detector.score_samples(odd).mean() < detector.score_samples(normal).mean()
+    parts = detector.score_samples_per_feature(odd)
+    assert parts.shape == (20, 4)
+    np.testing.assert_allclose(parts.sum(axis=1), detector.score_samples(odd))
+    # the swapped column lowers the score most, in most rows
+    assert np.mean(np.argmin(parts, axis=1) == 2) > 0.5
+    with config_context(transform_output="pandas"):
+        named = detector.score_samples_per_feature(odd)
+    assert list(named.columns) == ["a", "b", "sign", "noise"]
+    # a table with another column is refused, naming the columns
+    with pytest.raises(ValueError, match="feature names"):
+        detector.score_samples(X.rename(columns={"a": "z"}))
