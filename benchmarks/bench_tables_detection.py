@@ -71,9 +71,9 @@ import numpy as np
 import pandas as pd
 from _env import describe, verdict
 from _tables import load_table
+from bench_outliers import PCAReconstruction
 from sklearn.compose import make_column_selector, make_column_transformer
 from sklearn.datasets import load_breast_cancer, load_wine
-from sklearn.decomposition import PCA
 from sklearn.ensemble import IsolationForest
 from sklearn.metrics import roc_auc_score
 from sklearn.neighbors import LocalOutlierFactor
@@ -101,16 +101,6 @@ TABLES = (
     "fair",
     "anes96",
 )
-
-
-class PCAReconstruction(PCA):
-    """PCA whose ``score_samples`` is minus the mean squared reconstruction
-    error (PCA's own is the probabilistic-PCA log-likelihood)."""
-
-    def score_samples(self, X):
-        X = np.asarray(X, dtype=np.float64)
-        error = X - self.inverse_transform(self.transform(X))
-        return -np.mean(error**2, axis=1)
 
 
 def load(name):
