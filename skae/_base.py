@@ -5,7 +5,8 @@ parameter constraints, the tags and the hooks a variant overrides.
 The work happens in rooms of its own: the data (validation, normalisation,
 training rows) in ``_data``, a training run (epochs, seeding, callbacks, the
 one net builder) in ``_training``, batched evaluation in ``_inference``, the
-parameter table and its checks in ``_params``. A variant is a small class
+parameter table and its checks in ``_params``, a mixed-type table's path
+(``table_``, a mixin) in ``_tabular``. A variant is a small class
 that writes its ``__init__`` out (``tests/test_signatures.py`` checks it
 against the table in ``_params``) and overrides, where it needs them, the
 hooks at the bottom of :class:`BaseAutoencoder`. Its objective is a choice
@@ -47,7 +48,6 @@ from ._inference import (
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import (
-    PENALTIES,
     likelihood,
     make_penalty,
     penalty_fitted_names,
@@ -61,7 +61,7 @@ from ._params import (
     check_params,
     foreign_name_hint,
 )
-from ._table import TableEncoding, wants_table
+from ._tabular import TableInput
 from ._target import ATTRIBUTES as TARGET_ATTRIBUTES
 from ._target import Target, as_target_array
 from ._training import (
@@ -91,14 +91,6 @@ _UPDATE_LOCKS = weakref.WeakKeyDictionary()
 _UPDATE_LOCKS_GUARD = threading.Lock()
 
 
-def _setting(value):
-    """A table parameter's value in a comparable form (an array or list of
-    columns as a list)."""
-    if value is None or isinstance(value, str | dict):
-        return value
-    return np.asarray(value).tolist()
-
-
 def update_lock(estimator):
     """The lock serialising the updates of ``estimator``."""
     with _UPDATE_LOCKS_GUARD:
@@ -108,7 +100,9 @@ def update_lock(estimator):
         return lock
 
 
-class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
+class BaseAutoencoder(
+    TableInput, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
+):
     """Shared machinery of the skae estimators; not public.
 
     Subclasses write their ``__init__`` out (the parameters of
@@ -353,105 +347,6 @@ default=None
                 X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
             )
         return self
-
-    def _table_input(self, X, resume, incremental, missing, ranks):
-        """X encoded by the table encoding (:mod:`skae._table`): a fitted
-        model's ``table_`` when the call continues it, else a new one
-        fitted on X and set as ``table_``, with ``n_features_in_`` and
-        ``feature_names_in_`` the table's columns. None when X is not a
-        table (the numeric path, where ``table_`` is None)."""
-        table = getattr(self, "table_", None) if resume else None
-        if resume:
-            self._check_table_params_unchanged()
-        if resume and table is None:
-            return None
-        if not resume:
-            wanted = wants_table(X, self.categorical_features, self.column_likelihoods)
-            self.table_ = None
-            if not wanted:
-                return None
-            self._check_table_params(ranks)
-            table = TableEncoding.fit(
-                X, self.categorical_features, self.column_likelihoods, missing
-            )
-        encoded = table.encode(X, type(self).__name__, missing)
-        check_array(
-            encoded,
-            ensure_min_samples=1 if (incremental and resume) else 2,
-            ensure_all_finite="allow-nan" if missing else True,
-        )
-        if not resume:
-            self.table_ = table
-            self.n_features_in_ = len(table.columns)
-            names = table.feature_names
-            if names is None:
-                self.__dict__.pop("feature_names_in_", None)
-            else:
-                self.feature_names_in_ = names
-        return encoded
-
-    def _check_table_params_unchanged(self):
-        """A warm start or ``partial_fit`` continues the fitted encoding (or
-        the numeric path): refuse table parameters changed since the fit."""
-        fitted = self._fitted_params
-        changed = [
-            name
-            for name in ("categorical_features", "column_likelihoods")
-            if _setting(getattr(self, name)) != _setting(fitted.get(name))
-        ]
-        if changed:
-            listed = ", ".join(
-                f"{n} (fitted {fitted.get(n)!r}, now {getattr(self, n)!r})"
-                for n in changed
-            )
-            raise ValueError(
-                f"warm_start=True and partial_fit continue the fitted model, whose "
-                f"table encoding these parameters would change: {listed}. Set "
-                "them back, or set warm_start=False (and call fit) to fit a new "
-                "model."
-            )
-
-    def _check_table_params(self, ranks):
-        """Refuse the settings a table cannot take, before any work."""
-        who = type(self).__name__
-        if ranks is not None:
-            raise ValueError(
-                "strategy='ddp' trains on numeric arrays; this X is a table with "
-                "categorical columns, whose encoding every process would fit on "
-                "its own rows. Encode the table first (sklearn's "
-                "ColumnTransformer with OneHotEncoder), or train on one process."
-            )
-        if self.penalty is not None and PENALTIES[self.penalty].builds_network:
-            raise ValueError(
-                f"penalty={self.penalty!r} builds a linear dictionary on centred "
-                "numeric data, which a table's categorical columns (a softmax "
-                "over each one-hot block) are not. Use penalty='l1' with "
-                "code_activation='relu' for a sparse code on a table, or encode "
-                "the table first (sklearn's ColumnTransformer) for TopK."
-            )
-        if self.loss == "bce" or getattr(self, "likelihood", "auto") != "auto":
-            raise ValueError(
-                f"{who} reads a table's columns each with its own likelihood, so "
-                "loss='bce' and a VAE's likelihood other than 'auto' do not "
-                "apply to it. Leave them at their defaults and set "
-                "column_likelihoods (a dict: column -> 'gaussian', 'bernoulli', "
-                "'categorical' or 'poisson') for the columns that need another."
-            )
-
-    def _inference_input(self, X, missing=False, **kwargs):
-        """X checked for inference against the fitted model: a table's frame
-        encoded by ``table_`` (with ``missing``, its missing entries NaN),
-        numeric X validated (``validate_X``)."""
-        table = getattr(self, "table_", None)
-        if table is not None:
-            return table.encode(X, type(self).__name__, missing)
-        return validate_X(self, X, reset=False, **kwargs)
-
-    def _fitted_likelihood(self):
-        """The likelihood piece of the fitted model (``table_``'s for a
-        table, else the one ``loss_`` names)."""
-        table = getattr(self, "table_", None)
-        return likelihood(self.loss_) if table is None else table.likelihood
 
     def _train(
         self, X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
@@ -700,23 +595,6 @@ default=None
             )
         return adapter.create_container(out, X, columns=names)
 
-    def _table_output(self, means, Z, adapter):
-        """A table's reconstruction from the decoder's ``means``: a pandas
-        DataFrame of the original columns and dtypes (the index of the codes
-        ``Z`` when they have one), polars under ``set_output(transform=
-        "polars")``; for a table fitted as an array, an array unless
-        ``set_output`` asks for a DataFrame."""
-        index = getattr(Z, "index", None)
-        frame = self.table_.decode(means, index=index)
-        wanted = None if adapter is None else adapter.container_lib
-        if wanted == "polars" or (wanted is None and self.table_.container == "polars"):
-            import polars as pl
-
-            return pl.from_pandas(frame)
-        if self.table_.container == "array" and wanted is None:
-            return frame.to_numpy()
-        return frame
-
     @reads_fitted_state
     def score_samples(self, X):
         """Compute minus the mean squared reconstruction error of each sample.
@@ -784,27 +662,6 @@ default=None
             return mse * scale**2
 
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
-
-    def _table_scores(self, X, per_column=False):
-        """``score_samples`` of a table: minus the row's training loss, the
-        mean over columns of each column's weighted term (see
-        :class:`~skae._objectives.TableLikelihood`). With ``per_column``,
-        ``(n_samples, n_columns)``: minus each column's term over the number
-        of columns, in the table's column order (a row sums to its score)."""
-        X = self._inference_input(X)
-        lik = self.table_.likelihood
-        order = torch.tensor(lik.term_order, dtype=torch.long)
-
-        def row_loss(module, x):
-            output = module.decode(self._encode(module, x.clone()))
-            terms = lik.reconstruction_terms(x, output)
-            if not per_column:
-                return terms.mean(dim=1)
-            in_order = torch.empty_like(terms)
-            in_order[:, order.to(terms.device)] = terms / terms.shape[1]
-            return in_order
-
-        return -run_batches(self, row_loss, X, normalise=True, dtype=np.float64)
 
     @reads_fitted_state
     def _score_samples_per_feature(self, X):
