@@ -427,3 +427,68 @@ def _unseen(labels, classes):
     except TypeError:
         return [v.item() if hasattr(v, "item") else v for v in labels[:5]]
     return [v.item() if hasattr(v, "item") else v for v in labels[missing][:5]]
+
+
+class SupervisedTargets:
+    """Mixin of :class:`~skae._base.BaseAutoencoder`: the supervised
+    option's targets of a ``fit`` or ``partial_fit`` call (checked before
+    any training) and a new fit's task, pooled over the ranks of a
+    data-parallel fit."""
+
+    def _targets(self, y, n_samples, resume, incremental, classes):
+        """The supervised option's targets of this call, with this process's
+        part of a new fit's task: ``(encoded, None)`` when the fitted task
+        encodes them (a CPU tensor, see
+        :meth:`~skae._target.Target.encode`; None when ``target_weight=0``,
+        ``y`` then ignored), ``(y, part)`` for a new fit (not a resume), whose
+        task :meth:`_fit_target` fixes from every rank's
+        :meth:`~skae._target.Target.part`. A new fit removes the fitted
+        attributes of an earlier one's task. The checks of this rank's ``y``
+        happen here, before any training."""
+        method = "partial_fit" if incremental else "fit"
+        on = self.target_weight > 0
+        if resume:
+            fitted = Target.of(self)
+            if (fitted is not None) != on:
+                raise ValueError(
+                    f"warm_start=True and partial_fit continue a model fitted "
+                    f"{'with' if fitted is not None else 'without'} the supervised "
+                    f"option; target_weight={self.target_weight!r} would "
+                    f"{'drop' if fitted is not None else 'add'} its head. Keep "
+                    "target_weight "
+                    + ("> 0" if fitted is not None else "at 0")
+                    + ", or set warm_start=False (and call fit) to fit a new model."
+                )
+        else:
+            for name in ATTRIBUTES:
+                self.__dict__.pop(name, None)
+        if not on:
+            return None, None
+        who = type(self).__name__
+        if y is None:
+            raise ValueError(
+                f"target_weight={self.target_weight!r} trains a head on the code "
+                f"to predict y, but {method} got y=None. Pass y ({who}.{method}(X, "
+                "y), or y to the Pipeline's fit; an unknown target is NaN), or set "
+                "target_weight=0 for unsupervised codes (AutoencoderImputer and "
+                "AutoencoderOutlierDetector train their model without y)."
+            )
+        y = as_target_array(y, n_samples, who)
+        if not resume:
+            return y, Target.part(y, who, classes)
+        target = Target.of(self)
+        if classes is not None:
+            target.check_classes(classes, first=False)
+        return target.encode(y), None
+
+    def _fit_target(self, y, part, classes, ranks):
+        """A new fit's task, from every rank's ``part`` (this process's
+        alone without ``ranks``): sets its fitted attributes and returns
+        ``y`` encoded. Its errors (a single class over all the rows, say)
+        are the same on every rank."""
+        parts = [part] if ranks is None else ranks.gather(part)
+        target = Target.pool(parts, type(self).__name__)
+        if classes is not None:
+            target.check_classes(classes, first=True)
+        self.__dict__.update(target.attributes())
+        return target.encode(y)
