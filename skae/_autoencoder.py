@@ -58,6 +58,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         activation="relu",
         code_activation=None,
         loss="auto",
+        categorical_features="from_dtype",
+        column_likelihoods=None,
         penalty=None,
         alpha=0.3,
         target_weight=0.0,
@@ -92,6 +94,8 @@ class AutoencoderTransformer(BaseAutoencoder):
         self.activation = activation
         self.code_activation = code_activation
         self.loss = loss
+        self.categorical_features = categorical_features
+        self.column_likelihoods = column_likelihoods
         self.penalty = penalty
         self.alpha = alpha
         self.target_weight = target_weight

@@ -60,6 +60,7 @@ from ._params import (
     check_params,
     foreign_name_hint,
 )
+from ._table import TableEncoding, wants_table
 from ._target import ATTRIBUTES as TARGET_ATTRIBUTES
 from ._target import Target, as_target_array
 from ._training import (
@@ -123,6 +124,8 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
         "activation": [str],
         "code_activation": [str, None],
         "loss": [StrOptions({"auto", "mse", "bce"})],
+        "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
+        "column_likelihoods": [dict, None],
         "penalty": [str, None],
         "alpha": [Interval(Real, 0, None, closed="left")],
         "target_weight": [Interval(Real, 0, None, closed="left")],
@@ -304,20 +307,23 @@ default=None
         checks first (every rank raises when one fails), then the training
         with its collectives."""
         ranks = ddp.join(self)  # None unless strategy="ddp"
+        X_given = X
         fitted = hasattr(self, "net_")
         resume = fitted and (incremental or self.warm_start)
         memmap = isinstance(X, np.memmap)
         # a data-parallel fit: every rank's checks pass, or every rank raises
         checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
         with checked:
-            X = validate_X(
-                self,
-                X,
-                reset=not resume,
-                ensure_min_samples=1 if (incremental and fitted) else 2,
-                ensure_all_finite="allow-nan" if missing else True,
-                accept_sparse=False if missing else ("csr", "csc"),
-            )
+            X = self._table_input(X, resume, incremental, missing, ranks)
+            if X is None:  # not a table: the numeric path
+                X = validate_X(
+                    self,
+                    X_given,
+                    reset=not resume,
+                    ensure_min_samples=1 if (incremental and fitted) else 2,
+                    ensure_all_finite="allow-nan" if missing else True,
+                    accept_sparse=False if missing else ("csr", "csc"),
+                )
             self._check_params(X, incremental)
             if resume:
                 check_architecture_unchanged(self)
@@ -335,6 +341,76 @@ default=None
                 X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
             )
         return self
+
+    def _table_input(self, X, resume, incremental, missing, ranks):
+        """X encoded by the table encoding (:mod:`skae._table`): a fitted
+        model's ``table_`` when the call continues it, else a new one
+        fitted on X and set as ``table_``, with ``n_features_in_`` and
+        ``feature_names_in_`` the table's columns. None when X is not a
+        table (the numeric path, where ``table_`` is None)."""
+        table = getattr(self, "table_", None) if resume else None
+        if resume and table is None:
+            return None
+        if not resume:
+            wanted = wants_table(X, self.categorical_features, self.column_likelihoods)
+            self.table_ = None
+            if not wanted:
+                return None
+            self._check_table_params(missing, ranks)
+            table = TableEncoding.fit(
+                X, self.categorical_features, self.column_likelihoods
+            )
+        encoded = table.encode(X, type(self).__name__)
+        check_array(encoded, ensure_min_samples=1 if (incremental and resume) else 2)
+        if not resume:
+            self.table_ = table
+            self.n_features_in_ = len(table.columns)
+            names = table.feature_names
+            if names is None:
+                self.__dict__.pop("feature_names_in_", None)
+            else:
+                self.feature_names_in_ = names
+        return encoded
+
+    def _check_table_params(self, missing, ranks):
+        """Refuse the settings a table cannot take, before any work."""
+        who = type(self).__name__
+        if missing:
+            raise ValueError(
+                f"{who} fills missing values in numeric arrays only; this X is a "
+                "table with categorical columns. Impute them first (for example "
+                "sklearn.impute.SimpleImputer(strategy='most_frequent')), or "
+                "one-hot encode the categorical columns."
+            )
+        if ranks is not None:
+            raise ValueError(
+                "strategy='ddp' trains on numeric arrays; this X is a table with "
+                "categorical columns, whose encoding every process would fit on "
+                "its own rows. Encode the table first (sklearn's "
+                "ColumnTransformer with OneHotEncoder), or train on one process."
+            )
+        if self.loss == "bce" or getattr(self, "likelihood", "auto") != "auto":
+            raise ValueError(
+                f"{who} reads a table's columns each with its own likelihood, so "
+                "loss='bce' and a VAE's likelihood other than 'auto' do not "
+                "apply to it. Leave them at their defaults and set "
+                "column_likelihoods (a dict: column -> 'gaussian', 'bernoulli', "
+                "'categorical' or 'poisson') for the columns that need another."
+            )
+
+    def _inference_input(self, X, **kwargs):
+        """X checked for inference against the fitted model: a table's frame
+        encoded by ``table_``, numeric X validated (``validate_X``)."""
+        table = getattr(self, "table_", None)
+        if table is not None:
+            return table.encode(X, type(self).__name__)
+        return validate_X(self, X, reset=False, **kwargs)
+
+    def _fitted_likelihood(self):
+        """The likelihood piece of the fitted model (``table_``'s for a
+        table, else the one ``loss_`` names)."""
+        table = getattr(self, "table_", None)
+        return likelihood(self.loss_) if table is None else table.likelihood
 
     def _train(
         self, X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
@@ -457,15 +533,20 @@ default=None
         rows), and the supervised option's encoded ``targets`` (or None)."""
         if resume:
             normalisation = Normalisation(self.offset_, self.scale_)
-            lik = likelihood(self.loss_)
+            lik = self._fitted_likelihood()
             device = torch.device(self.net_.device)
             missing = self.net_.missing
         else:
             device = resolve_device(self.device)
             if ranks is not None:
                 device = ranks.place(device, self.device)
-            lik = self._requested_likelihood() or likelihood(auto_loss(X, ranks))
-            normalisation = Normalisation.fit(X, lik.loss, missing, ranks)
+            if self.table_ is not None:
+                # the encoding standardised the table already: identity map
+                lik = self.table_.likelihood
+                normalisation = Normalisation(np.zeros(X.shape[1]), 1.0)
+            else:
+                lik = self._requested_likelihood() or likelihood(auto_loss(X, ranks))
+                normalisation = Normalisation.fit(X, lik.loss, missing, ranks)
             missing = missing or None
         return TrainingData(
             X,
@@ -527,7 +608,7 @@ default=None
         """``transform`` without the ``set_output`` wrapping: an array, or
         with ``sparse`` a CSR matrix."""
         check_is_fitted(self)
-        X = validate_X(self, X, reset=False, ensure_all_finite=False)
+        X = self._inference_input(X, ensure_all_finite=False)
         return run_batches(self, self._encode, X, normalise=True, sparse=sparse)
 
     @reads_fitted_state
@@ -562,6 +643,8 @@ default=None
         )
         # like transform, follow set_output: columns are the input features
         adapter = _get_container_adapter("transform", self)
+        if getattr(self, "table_", None) is not None:
+            return self._table_output(out, X, adapter)
         if adapter is None:
             return out
         names = getattr(self, "feature_names_in_", None)
@@ -570,6 +653,23 @@ default=None
                 [f"x{i}" for i in range(self.n_features_in_)], dtype=object
             )
         return adapter.create_container(out, X, columns=names)
+
+    def _table_output(self, means, Z, adapter):
+        """A table's reconstruction from the decoder's ``means``: a pandas
+        DataFrame of the original columns and dtypes (the index of the codes
+        ``Z`` when they have one), polars under ``set_output(transform=
+        "polars")``; for a table fitted as an array, an array unless
+        ``set_output`` asks for a DataFrame."""
+        index = getattr(Z, "index", None)
+        frame = self.table_.decode(means, index=index)
+        wanted = None if adapter is None else adapter.container_lib
+        if wanted == "polars" or (wanted is None and self.table_.container == "polars"):
+            import polars as pl
+
+            return pl.from_pandas(frame)
+        if self.table_.container == "array" and wanted is None:
+            return frame.to_numpy()
+        return frame
 
     @reads_fitted_state
     def score_samples(self, X):
@@ -595,6 +695,8 @@ default=None
             (``scale_`` above ~1e154 or below ~6e-159): rescale X.
         """
         check_is_fitted(self)
+        if getattr(self, "table_", None) is not None:
+            return self._table_scores(X)
         X = validate_X(self, X, reset=False, ensure_all_finite=False)
 
         if self.scale_ > LARGEST_SQUARABLE:
@@ -632,14 +734,25 @@ default=None
 
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
 
+    def _table_scores(self, X):
+        """``score_samples`` of a table: minus the mean over columns of each
+        column's negative log-likelihood (unit variance for numeric
+        columns, in their standardised units), the training loss per row."""
+        X = self._inference_input(X)
+        lik = self.table_.likelihood
+
+        def row_loss(module, x):
+            output = module.decode(self._encode(module, x.clone()))
+            return lik.column_terms(x, output).mean(dim=1)
+
+        return -run_batches(self, row_loss, X, normalise=True, dtype=np.float64)
+
     @reads_fitted_state
     def _reconstruct_missing(self, X):
         """The reconstruction of X in X's units, NaN entries of X treated as
         missing (fed as their feature's mean); the imputer's engine."""
         check_is_fitted(self)
-        X = validate_X(
-            self, X, reset=False, ensure_all_finite="allow-nan", accept_sparse=False
-        )
+        X = self._inference_input(X, ensure_all_finite="allow-nan", accept_sparse=False)
         missing = self.net_.missing
 
         def reconstruct(module, x):
@@ -774,7 +887,7 @@ default=None
         return module.encode(x)
 
     def _decode_mean(self, module, z):
-        return likelihood(self.loss_).mean(module.decode(z))
+        return self._fitted_likelihood().mean(module.decode(z))
 
     def _after_training(self, X_train):
         """Fitted diagnostics computed on the rows just trained on

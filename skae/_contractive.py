@@ -80,6 +80,8 @@ class ContractiveAutoencoder(BaseAutoencoder):
         activation="relu",
         code_activation=None,
         loss="auto",
+        categorical_features="from_dtype",
+        column_likelihoods=None,
         penalty="contractive",
         alpha=0.1,
         target_weight=0.0,
@@ -114,6 +116,8 @@ class ContractiveAutoencoder(BaseAutoencoder):
         self.activation = activation
         self.code_activation = code_activation
         self.loss = loss
+        self.categorical_features = categorical_features
+        self.column_likelihoods = column_likelihoods
         self.penalty = penalty
         self.alpha = alpha
         self.target_weight = target_weight

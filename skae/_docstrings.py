@@ -71,6 +71,33 @@ PARAM_DOCS = {
     (standardised or heavy-tailed data, where ``"bce"`` loses to PCA). The
     choice is stored in ``loss_``.""",
     ),
+    "categorical_features": (
+        '"from_dtype", array-like of int, str or bool, or None',
+        """Which columns of a table are categorical, as in
+    :class:`~sklearn.ensemble.HistGradientBoostingRegressor`: ``"from_dtype"``
+    takes the columns of a pandas or polars DataFrame whose dtype holds
+    labels (``category``, ``object``, ``string``; booleans are read as
+    Bernoulli columns), ``None`` none, else the columns' indices, names (a
+    DataFrame's) or a boolean mask. A table (a DataFrame with such columns,
+    or any X with ``categorical_features`` selecting a column or with
+    ``column_likelihoods``) is encoded inside the estimator: numeric columns
+    standardised robustly (median, interquartile range), a categorical column
+    as a one-hot block read by a softmax likelihood (two levels: one
+    Bernoulli entry); the loss is the sum of the columns' negative
+    log-likelihoods, each column counting once, and ``inverse_transform``
+    returns the original columns and dtypes (see the user guide's "Tables"
+    section; the fitted encoding is ``table_``). A numeric array or a
+    numeric-only DataFrame takes the numeric path, as without it.""",
+    ),
+    "column_likelihoods": (
+        "dict or None",
+        """The likelihood of chosen columns of a table, a dict mapping column
+    (name, or index for an array) to ``"gaussian"``, ``"bernoulli"`` (two
+    levels), ``"categorical"`` or ``"poisson"`` (counts: non-negative
+    integers); the other columns get theirs from their dtype and
+    ``categorical_features``. Setting it makes X a table. ``None``: every
+    column from its dtype.""",
+    ),
     "penalty": (
         "str or None",
         """Penalty R(z) on the code, added to the loss with weight ``alpha``:
@@ -287,13 +314,19 @@ n_components_ : int
         Width of the code.
 
     n_features_in_ : int
-        Number of features seen during fit.
+        Number of features seen during fit (a table's columns).
 
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen during fit, when X has string column names.
 
-    loss_ : {"mse", "bce"}
-        The loss trained with (``loss`` with ``"auto"`` resolved).
+    loss_ : {"mse", "bce", "table"}
+        The loss trained with (``loss`` with ``"auto"`` resolved; ``"table"``
+        for a table, whose columns' likelihoods ``table_`` holds).
+
+    table_ : TableEncoding or None
+        The fitted encoding of a table (see ``categorical_features``): each
+        column's kind (``table_.columns``) and the likelihood of the
+        encoded matrix; None for numeric input.
 
     offset_ : ndarray of shape (`n_features_in_`,)
         Per-feature shift of the internal normalisation (the feature means for

@@ -144,7 +144,24 @@ def _feature_names(path, field, value, fitted):
 
 
 def _offset(path, field, value, fitted):
-    return array(path, field, value, "f", fitted["n_features_in_"], finite=True)
+    table = fitted.get("table_")
+    width = fitted["n_features_in_"] if table is None else table.width
+    return array(path, field, value, "f", width, finite=True)
+
+
+def _table(path, field, value, fitted):
+    """A table's encoding (``table_``), or None for a numeric model."""
+    if value is None:
+        return None
+    from ._table import TableEncoding  # pandas, for table models only
+
+    try:
+        table = TableEncoding.from_record(value)
+    except (ValueError, ImportError) as exc:
+        raise refuse(path, field, str(exc)) from exc
+    if len(table.columns) != fitted["n_features_in_"]:
+        raise refuse(path, field, "has another number of columns than n_features_in_")
+    return table
 
 
 def _curve(path, field, value, fitted):
@@ -216,7 +233,8 @@ MODEL_FITTED = {
     "n_components_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
     "n_samples_seen_": (None, lambda p, f, v, d: integer(p, f, v, 1)),
     "feature_names_in_": (None, _feature_names),
-    "loss_": (None, lambda p, f, v, d: _choice(p, f, v, ("mse", "bce"))),
+    "table_": (None, _table),
+    "loss_": (None, lambda p, f, v, d: _choice(p, f, v, ("mse", "bce", "table"))),
     "offset_": (None, _offset),
     "scale_": (None, lambda p, f, v, d: number(p, f, v, True, math.ulp(0.0))),
     "loss_curve_": (None, _curve),
@@ -248,6 +266,7 @@ MODEL_FITTED = {
 #: before it loads without it).
 OPTIONAL = (
     "feature_names_in_",
+    "table_",
     "n_dead_components_",
     *TARGET_ATTRIBUTES,
     "n_nonzero_coefs_",

@@ -226,6 +226,11 @@ class Autoencoder(_EncoderDecoder):
         return self.decode(z.clone()), z
 
 
+#: The VAE likelihoods with a learned Gaussian variance: "gaussian", and a
+#: table's ("table"), whose numeric columns share it.
+SCALED_LIKELIHOODS = ("gaussian", "table")
+
+
 class VariationalAutoencoder(_EncoderDecoder):
     """A variational autoencoder with a diagonal Gaussian posterior.
 
@@ -243,7 +248,7 @@ class VariationalAutoencoder(_EncoderDecoder):
     def __init__(self, encoder, decoder, n_features, n_components, likelihood):
         super().__init__(encoder, decoder, n_features, n_components, 2 * n_components)
         self.likelihood = likelihood
-        if likelihood == "gaussian":
+        if likelihood in SCALED_LIKELIHOODS:
             self.log_var = nn.Parameter(torch.zeros(()))
         self._materialise()
 
@@ -254,7 +259,7 @@ class VariationalAutoencoder(_EncoderDecoder):
 
     def output_log_var(self):
         """The Gaussian decoder's clamped log-variance; None for Bernoulli."""
-        if self.likelihood != "gaussian":
+        if self.likelihood not in SCALED_LIKELIHOODS:
             return None
         return self.log_var.clamp(*LOG_VAR_RANGE)
 

@@ -13,6 +13,8 @@ A new penalty is a subclass of :class:`CodePenalty` decorated with
 estimator.
 """
 
+import math
+
 import torch
 from torch.nn import functional as F
 
@@ -24,6 +26,8 @@ from ._losses import (
     l2_penalty,
 )
 from ._modules import Autoencoder
+
+_LOG_2PI = math.log(2 * math.pi)
 
 # ------------------------------------------------------------- likelihoods
 
@@ -75,6 +79,123 @@ def likelihood(name):
     """The likelihood for a ``loss`` ("mse", "bce") or ``likelihood``
     ("gaussian", "bernoulli") name."""
     return _LIKELIHOODS[name]
+
+
+class TableLikelihood:
+    """The likelihood of a table's encoded rows (see :mod:`skae._table`):
+    one term per original column, each read by its own distribution.
+
+    ``columns`` lists ``(kind, start, width)`` a column: ``"gaussian"`` (one
+    entry, the decoder's output its mean; unit variance, or the VAE's
+    learned ``log_var``), ``"bernoulli"`` (one entry, the output a logit),
+    ``"categorical"`` (a one-hot block of ``width`` entries, the outputs
+    the logits of a softmax) and ``"poisson"`` (one entry, the count
+    divided by ``poisson_scales``' value for it, the output the log of the
+    rate in those units).
+
+    Weighting: each column counts once. A categorical column's cross-entropy
+    is one term, however many levels it has, as a numeric column's Gaussian
+    negative log-likelihood is one; the autoencoders minimise the mean of
+    the terms over columns and rows, the VAE's ELBO sums them over columns.
+    Like :class:`Likelihood`: :meth:`mean` (the output map),
+    :meth:`negative_log_likelihood` per row, and a ``criterion`` (the
+    autoencoders' reconstruction loss, a mean over columns and rows).
+    """
+
+    name = "table"
+    loss = "table"
+
+    def __init__(self, columns, poisson_scales=()):
+        self.columns = [(str(k), int(s), int(w)) for k, s, w in columns]
+        self.poisson_scales = [float(m) for m in poisson_scales]
+        by_kind = {
+            k: [s for kind, s, _ in self.columns if kind == k]
+            for k in ("gaussian", "bernoulli", "poisson")
+        }
+        self.gaussian = torch.tensor(by_kind["gaussian"], dtype=torch.long)
+        self.bernoulli = torch.tensor(by_kind["bernoulli"], dtype=torch.long)
+        self.poisson = torch.tensor(by_kind["poisson"], dtype=torch.long)
+        self.blocks = [(s, w) for kind, s, w in self.columns if kind == "categorical"]
+        self.n_columns = len(self.columns)
+
+    @property
+    def criterion(self):
+        """The autoencoders' reconstruction loss: a module computing the mean
+        over columns and rows of the columns' negative log-likelihoods."""
+        return TableLoss(self)
+
+    def mean(self, output):
+        """The decoder's mean in the encoded units: the output itself for
+        Gaussian entries, a probability per Bernoulli entry, the softmax of
+        each categorical block, the rate of each count."""
+        mean = output.clone()
+        if len(self.bernoulli):
+            at = self.bernoulli.to(output.device)
+            mean[:, at] = torch.sigmoid(output[:, at])
+        if len(self.poisson):
+            at = self.poisson.to(output.device)
+            mean[:, at] = torch.exp(output[:, at])
+        for start, width in self.blocks:
+            block = output[:, start : start + width]
+            mean[:, start : start + width] = torch.softmax(block, dim=1)
+        return mean
+
+    def column_terms(self, x, output, log_var=None):
+        """``(n_rows, n_columns)``: each column's -log p(x | z) per row, in
+        nats (the columns grouped by kind, not in the table's order)."""
+        terms = []
+        if len(self.gaussian):
+            at = self.gaussian.to(output.device)
+            lv = torch.zeros((), dtype=output.dtype, device=output.device)
+            if log_var is not None:
+                lv = log_var
+            squared = (x[:, at] - output[:, at]) ** 2 * torch.exp(-lv)
+            terms.append(0.5 * (squared + lv + _LOG_2PI))
+        if len(self.bernoulli):
+            at = self.bernoulli.to(output.device)
+            terms.append(
+                F.binary_cross_entropy_with_logits(
+                    output[:, at], x[:, at], reduction="none"
+                )
+            )
+        if len(self.poisson):
+            at = self.poisson.to(output.device)
+            scale = torch.tensor(
+                self.poisson_scales, dtype=output.dtype, device=output.device
+            )
+            counts = x[:, at] * scale
+            log_rate = output[:, at] + torch.log(scale)
+            terms.append(
+                torch.exp(log_rate) - counts * log_rate + torch.lgamma(counts + 1)
+            )
+        for start, width in self.blocks:
+            log_p = torch.log_softmax(output[:, start : start + width], dim=1)
+            terms.append(-(x[:, start : start + width] * log_p).sum(1, keepdim=True))
+        return torch.cat(terms, dim=1)
+
+    def negative_log_likelihood(self, x, output, log_var=None):
+        """-log p(x | z) per row: the columns' terms summed (the VAE's
+        reconstruction term)."""
+        return self.column_terms(x, output, log_var).sum(dim=1)
+
+    def log_likelihood(self, x, output, log_var=None):
+        """log p(x | z) per row: minus :meth:`negative_log_likelihood`."""
+        return -self.negative_log_likelihood(x, output, log_var)
+
+    def __repr__(self):
+        return f"TableLikelihood({self.n_columns} columns)"
+
+
+class TableLoss(torch.nn.Module):
+    """The autoencoders' criterion for a table: the mean over columns and
+    rows of :meth:`TableLikelihood.column_terms` (unit variance)."""
+
+    def __init__(self, likelihood):
+        super().__init__()
+        self.likelihood = likelihood
+
+    def forward(self, output, target):
+        return self.likelihood.column_terms(target, output).mean()
 
 
 # ---------------------------------------------------------------- penalties
@@ -248,16 +369,64 @@ class Masking:
         return torch.where(draws < self.fraction, self.fill.to(x).expand_as(x), x)
 
 
-def make_corruption(noise, noise_level, moments, offset, scale):
+class TableCorruption:
+    """The corruption of a table's encoded rows: ``numeric`` (Gaussian noise
+    or masking) on the Gaussian and count entries only, and each
+    categorical or Bernoulli column swapped, with probability ``swap``, to
+    another of its levels drawn uniformly (a Bernoulli entry flipped)."""
+
+    def __init__(self, numeric, swap, likelihood):
+        self.numeric = numeric
+        self.swap = float(swap)
+        self.likelihood = likelihood
+
+    def __call__(self, x, generator):
+        out = self.numeric(x, generator)
+        # the discrete columns: their clean entries, or another level
+        for kind, start, width in self.likelihood.columns:
+            if kind in ("gaussian", "poisson"):
+                continue
+            block = x[:, start : start + width]
+            draws = torch.rand(
+                (x.shape[0], 1), generator=generator, device=x.device, dtype=x.dtype
+            )
+            swapped = draws < self.swap
+            if kind == "bernoulli":
+                new = 1 - block
+            elif width > 1:
+                shift = torch.randint(
+                    1, width, (x.shape[0],), generator=generator, device=x.device
+                )
+                level = (block.argmax(dim=1) + shift) % width
+                new = F.one_hot(level, width).to(x.dtype)
+            else:
+                new = block
+            out[:, start : start + width] = torch.where(swapped, new, block)
+        return out
+
+
+def make_corruption(noise, noise_level, moments, offset, scale, likelihood=None):
     """The corruption piece for ``noise`` at ``noise_level``.
 
     ``moments()`` gives the per-feature (variance, mean) of the normalised
     training rows; ``offset`` and ``scale`` the normalisation, so that the
     Gaussian noise's standard deviation is ``noise_level`` times X's global
-    standard deviation over all entries.
+    standard deviation over all entries. For a table (``likelihood`` a
+    :class:`TableLikelihood`), a :class:`TableCorruption`: the numeric
+    entries get the noise (its standard deviation ``noise_level`` in their
+    standardised units) or the masking, and each categorical or Bernoulli
+    column is swapped to another level with probability ``noise_level``
+    (at most 1).
     """
     if noise is None:
         return None
+    if isinstance(likelihood, TableLikelihood):
+        _, means = moments()
+        if noise == "masking":
+            numeric = Masking(noise_level, means)
+        else:
+            numeric = GaussianNoise(noise_level)
+        return TableCorruption(numeric, min(noise_level, 1.0), likelihood)
     variances, means = moments()
     if noise == "masking":
         return Masking(noise_level, means)

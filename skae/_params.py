@@ -11,7 +11,7 @@ import numpy as np
 import torch
 
 from ._data import held_out
-from ._objectives import PENALTIES, likelihood, make_penalty
+from ._objectives import PENALTIES, make_penalty
 from .nn import ACTIVATIONS
 
 #: The largest float32.
@@ -28,6 +28,8 @@ BASE_PARAMS = {
     "activation": "relu",
     "code_activation": None,
     "loss": "auto",
+    "categorical_features": "from_dtype",
+    "column_likelihoods": None,
     "penalty": None,
     "alpha": 0.3,
     "target_weight": 0.0,
@@ -63,6 +65,8 @@ ADDED_PARAMS = {
     "n_nonzero_coefs": None,
     "sparse_output": False,
     "strategy": None,
+    "categorical_features": "from_dtype",
+    "column_likelihoods": None,
 }
 
 #: Parameters that shape the network (or the data's units): fixed once a
@@ -330,10 +334,13 @@ def check_architecture_unchanged(estimator):
     """Refuse to continue a fitted network with parameters that would
     build another one."""
     requested = estimator._requested_likelihood()
-    if requested not in (None, likelihood(estimator.loss_)):
+    fitted_likelihood = estimator._fitted_likelihood()
+    # a table's columns have their likelihoods, which loss does not choose
+    table = getattr(estimator, "table_", None) is not None
+    if not table and requested not in (None, fitted_likelihood):
         raise ValueError(
             f"warm_start=True and partial_fit continue a model fitted with "
-            f"{estimator._likelihood_label(likelihood(estimator.loss_))}; it cannot "
+            f"{estimator._likelihood_label(fitted_likelihood)}; it cannot "
             f"switch to {estimator._likelihood_label(requested)}. Set warm_start="
             "False (and call fit) to fit a new model."
         )

@@ -175,7 +175,9 @@ def _model_record(estimator):
         "class": type(estimator).__name__,
         "params": params,
         "fitted": {
-            name: to_json(value) for name, value in _fitted_attributes(estimator)
+            name: value.to_record() if name == "table_" else to_json(value)
+            for name, value in _fitted_attributes(estimator)
+            if not (name == "table_" and value is None)
         },
         "history": [to_json(dict(epoch)) for epoch in estimator.net_.history],
     }
@@ -324,7 +326,11 @@ def _build(path, manifest, weights, device, encoder, decoder):
         path, cls, manifest.get("fitted"), params["n_components"]
     )
     fields.target_fields(path, fitted, params["target_weight"])
-    n_features = fitted["n_features_in_"]
+    table = fitted.get("table_")
+    # the network's inputs: a table's encoded width
+    n_features = fitted["n_features_in_"] if table is None else table.width
+    if (table is None) == (fitted["loss_"] == "table"):
+        raise refuse(path, "fitted.loss_", "does not agree with fitted.table_")
     history = fields.history(path, manifest.get("history"), fitted["n_iter_"])
     fill = fields.fill_values(path, manifest.get("missing_fill"), n_features)
     names = fields.buffer_names(path, manifest.get("non_persistent_buffers"))
@@ -338,7 +344,7 @@ def _build(path, manifest, weights, device, encoder, decoder):
     state = _weights_back(path, weights, target)
     buffers = {name: state.pop(name, None) for name in names}
     estimator._fitted_params = estimator.get_params(deep=False)
-    lik = likelihood(fitted["loss_"])
+    lik = likelihood(fitted["loss_"]) if table is None else table.likelihood
     # the fitted attributes first: the supervised option's shape the network
     for name, value in fitted.items():
         setattr(estimator, name, value)
@@ -415,7 +421,29 @@ def _params_back(path, cls, recorded):
             raise refuse(path, f"params.{name}", "must be null or {module: path}")
     if not isinstance(params["device"], str):
         raise refuse(path, "params.device", "must be a string")
+    _check_table_params(path, params)
     return params
+
+
+def _check_table_params(path, params):
+    """``categorical_features``: None, "from_dtype" or a list of indices,
+    names or flags; ``column_likelihoods``: None or column -> kind."""
+    given = params["categorical_features"]
+    if not (given is None or given == "from_dtype"):
+        kinds = {type(v) for v in given} if isinstance(given, list) else {dict}
+        if len(kinds) > 1 or not kinds <= {int, str, bool}:
+            raise refuse(
+                path,
+                "params.categorical_features",
+                "must be null, 'from_dtype' or a list of indices, names or flags",
+            )
+    chosen = params["column_likelihoods"]
+    if chosen is not None and not (
+        isinstance(chosen, dict) and all(isinstance(v, str) for v in chosen.values())
+    ):
+        raise refuse(
+            path, "params.column_likelihoods", "must be null or column -> likelihood"
+        )
 
 
 def _estimator(path, cls, params):
@@ -602,6 +630,8 @@ def _param_to_json(name, value):
         return {"module": _import_path(value)}
     if name in SIZE_PARAMS and value is not None:
         return list(sizes_of(value))
+    if name == "categorical_features" and not (value is None or isinstance(value, str)):
+        return to_json(list(np.asarray(value).tolist()))
     if isinstance(value, torch.device):
         return str(value)
     return to_json(value)

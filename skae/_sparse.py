@@ -114,6 +114,8 @@ class SparseAutoencoder(BaseAutoencoder):
         activation="relu",
         code_activation=None,
         loss="mse",
+        categorical_features="from_dtype",
+        column_likelihoods=None,
         penalty="l1",
         alpha=0.3,
         target_weight=0.0,
@@ -148,6 +150,8 @@ class SparseAutoencoder(BaseAutoencoder):
         self.activation = activation
         self.code_activation = code_activation
         self.loss = loss
+        self.categorical_features = categorical_features
+        self.column_likelihoods = column_likelihoods
         self.penalty = penalty
         self.alpha = alpha
         self.target_weight = target_weight

@@ -528,6 +528,7 @@ class TrainingRun:
                 moments,
                 data.normalisation.offset,
                 data.normalisation.scale,
+                likelihood=data.likelihood,
             )
         return dict(
             penalty=make_penalty(est.penalty, est),

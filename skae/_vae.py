@@ -11,7 +11,7 @@ from sklearn.utils.validation import check_is_fitted
 from ._base import BaseAutoencoder
 from ._callbacks import history_column
 from ._compat import Interval, StrOptions
-from ._data import Normalisation, validate_X
+from ._data import Normalisation
 from ._docstrings import fill_doc
 from ._inference import reads_fitted_state, run_batches
 from ._losses import gaussian_kl, gaussian_log_density
@@ -140,6 +140,8 @@ class VAETransformer(BaseAutoencoder):
         activation="relu",
         code_activation=None,
         loss="auto",
+        categorical_features="from_dtype",
+        column_likelihoods=None,
         penalty=None,
         alpha=0.3,
         target_weight=0.0,
@@ -177,6 +179,8 @@ class VAETransformer(BaseAutoencoder):
         self.activation = activation
         self.code_activation = code_activation
         self.loss = loss
+        self.categorical_features = categorical_features
+        self.column_likelihoods = column_likelihoods
         self.penalty = penalty
         self.alpha = alpha
         self.target_weight = target_weight
@@ -394,21 +398,21 @@ class VAETransformer(BaseAutoencoder):
 
     def _resolved_likelihood(self):
         """The fitted likelihood's name."""
-        return likelihood(self.loss_).name
+        return self._fitted_likelihood().name
 
     def _draws(self, module, x, mu, log_var, eps):
         """For each row of ``eps``: z = mu + sigma * eps and log p(x|z) (float64)."""
         std = torch.exp(0.5 * log_var)
         for e in torch.as_tensor(eps, dtype=x.dtype, device=x.device):
             z = mu + std * e
-            recon = likelihood(self.loss_).log_likelihood(
+            recon = self._fitted_likelihood().log_likelihood(
                 x, module.decode(z), module.output_log_var()
             )
             yield z, recon.double()
 
     def _score_rows(self, fn, X):
         """``fn(module, x_normalised)`` per row in float64, in X's units."""
-        X = validate_X(self, X, reset=False).astype(np.float64, copy=False)
+        X = self._inference_input(X).astype(np.float64, copy=False)
         if self._resolved_likelihood() == "bernoulli":
             Normalisation(self.offset_, self.scale_).check_range(
                 X,
@@ -422,6 +426,9 @@ class VAETransformer(BaseAutoencoder):
         """log |det| of the normalisation x -> (x - offset_) / scale_."""
         if self._resolved_likelihood() == "bernoulli":
             return 0.0
+        if self._resolved_likelihood() == "table":
+            # the numeric columns' densities are in their standardised units
+            return float(np.log(self.table_.gaussian_scales()).sum())
         return self.n_features_in_ * math.log(self.scale_)
 
     # --------------------------------------------------------------- hooks

@@ -463,6 +463,7 @@ def _shape_calculator(operator):
     )
     estimator = operator.raw_operator
     check_is_fitted(estimator)  # skl2onnx asks for the shapes first
+    _refuse_table(estimator)
     input_type = operator.inputs[0].type
     shape = _checked_input_shape(estimator, input_type)
     operator.outputs[0].type = type(input_type)([shape[0], estimator.n_components_])
@@ -501,7 +502,24 @@ def _fitted_snapshot(estimator):
     """The fitted state, read once (a refit in another thread cannot mix an
     old network with new statistics)."""
     check_is_fitted(estimator)
+    _refuse_table(estimator)
     return view(estimator)
+
+
+def _refuse_table(estimator):
+    """A model fitted on a table (``table_``) encodes and decodes its
+    columns in Python, which ONNX does not hold: a clear error with the way
+    to export one."""
+    if getattr(estimator, "table_", None) is not None:
+        raise ExportError(
+            f"skae.onnx exports models fitted on numeric arrays; this "
+            f"{type(estimator).__name__} was fitted on a table (its table_ "
+            "encodes categorical columns in Python, which an ONNX graph does "
+            "not hold). To serve one through ONNX, fit a Pipeline of "
+            "sklearn's ColumnTransformer (OneHotEncoder on the categorical "
+            "columns, StandardScaler on the numeric ones) and the skae "
+            "estimator on the encoded numbers: skl2onnx converts that whole."
+        )
 
 
 # ------------------------------------------- the outlier detector, the imputer
