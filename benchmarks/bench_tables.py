@@ -54,8 +54,12 @@ training rows), pooled over the entries scored.
    other in the same process on a synthetic mixed table (low-rank numeric
    columns plus categorical columns read from the same latent factors,
    encoded as above, 20% MCAR): 5k, 20k and 50k rows at 24 encoded
-   columns, and 12, 24 and 48 encoded columns at 20k rows. The ratio is
-   the figure to read; the load is printed with each row.
+   columns, and 12, 24 and 48 encoded columns at 20k rows. Each fit's CPU
+   time (``time.process_time``: the process's own, all its threads, which
+   other jobs on the cores inflate far less than the wall time) and wall
+   time are recorded, with IterativeImputer's rounds (it stops early when
+   its estimates settle) and the autoencoder's epochs. The ratio is the
+   figure to read; the load is printed with each row.
 
 Each (part, table, seed) result is written as one JSON file under
 ``--cache`` (``benchmarks/results/tables`` by default) as soon as it is
@@ -88,7 +92,8 @@ they say; the page reports them):
   ``IterativeImputer``'s on at least 3 in 4 (table, missing fraction)
   cases, and its categorical accuracy above most_frequent's on every one;
 - fit time at 50k rows: ``AutoencoderImputer()`` within 2x of
-  ``IterativeImputer()``.
+  ``IterativeImputer()`` (judged on the CPU time; the wall time is printed
+  beside it).
 """
 
 import argparse
@@ -389,13 +394,16 @@ def timing(rows, n_numeric, n_categorical, quick):
         ("skae", skae_imputer(quick)),
     ]:
         load_before = load()
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         imputer.fit(Z)
-        fit = time.perf_counter() - start
+        fit, fit_cpu = time.perf_counter() - start, time.process_time() - cpu
         start = time.perf_counter()
         imputer.transform(Z)
+        fitted = imputer if method == "Iterative" else imputer.estimator_
         out["methods"][method] = {
             "fit_seconds": fit,
+            "fit_cpu_seconds": fit_cpu,
+            "iterations": int(fitted.n_iter_),
             "transform_seconds": time.perf_counter() - start,
             "load_before": load_before,
             "load_after": load(),
@@ -583,15 +591,22 @@ def summary_impute(results, tables):
             for t, f in cases
             if cells[f].get((t, method), (None,))[0] is not None
         ]
-        wins = sum(
-            cells[f][t, method][0] < cells[f][t, "Iterative"][0] for t, f in scored
+        won = [
+            (t, f)
+            for t, f in scored
+            if cells[f][t, method][0] < cells[f][t, "Iterative"][0]
+        ]
+        by_fraction = ", ".join(
+            f"{sum(w == f for _, w in won)} of {sum(g == f for _, g in scored)} "
+            f"at {float(f):.0%}"
+            for f in cells
         )
-        need = int(np.ceil(0.75 * len(scored)))
         goal(
-            f"{method} RMSE below IterativeImputer's, (table, fraction) cases",
-            wins,
+            f"{method} RMSE below IterativeImputer's, (table, fraction) cases "
+            f"({by_fraction})",
+            len(won),
             len(scored),
-            need,
+            int(np.ceil(0.75 * len(scored))),
         )
     scored = [(t, f) for t, f in cases if cells[f][t, "Simple"][1] is not None]
     wins = sum(
@@ -615,29 +630,33 @@ def summary_timing(results):
         return
     print("\n### Fit time, AutoencoderImputer() against IterativeImputer()\n")
     print(
-        "| rows | width | Iterative fit s | skae fit s | skae / Iterative "
-        "| transform s (It., skae) | load (start, end) | date |"
+        "| rows | width | Iterative fit: CPU s (wall s), rounds "
+        "| skae fit: CPU s (wall s), epochs | skae / Iterative, CPU (wall) "
+        "| load (start, end) | date |"
     )
-    print("|--:|--:|--:|--:|--:|--:|--:|---|")
+    print("|--:|--:|--:|--:|--:|--:|---|")
     for r in records:
         it, ae = r["methods"]["Iterative"], r["methods"]["skae"]
         print(
-            f"| {r['rows']} | {r['encoded_width']} | {it['fit_seconds']:.1f} "
-            f"| {ae['fit_seconds']:.1f} | {ae['fit_seconds'] / it['fit_seconds']:.2f} "
-            f"| {it['transform_seconds']:.1f}, {ae['transform_seconds']:.1f} "
+            f"| {r['rows']} | {r['encoded_width']} "
+            f"| {it['fit_cpu_seconds']:.1f} ({it['fit_seconds']:.1f}), "
+            f"{it['iterations']} "
+            f"| {ae['fit_cpu_seconds']:.1f} ({ae['fit_seconds']:.1f}), "
+            f"{ae['iterations']} "
+            f"| {ae['fit_cpu_seconds'] / it['fit_cpu_seconds']:.2f} "
+            f"({ae['fit_seconds'] / it['fit_seconds']:.2f}) "
             f"| {it['load_before']}, {ae['load_after']} | {r['start']['date']} |"
         )
     print()
     for r in records:
         if r["rows"] == 50_000:
-            ratio = (
-                r["methods"]["skae"]["fit_seconds"]
-                / r["methods"]["Iterative"]["fit_seconds"]
-            )
-            ok = ratio <= 2
+            it, ae = r["methods"]["Iterative"], r["methods"]["skae"]
+            ratio = ae["fit_cpu_seconds"] / it["fit_cpu_seconds"]
             print(
-                f"- {'MET' if ok else 'NOT MET'}: fit at 50k rows within 2x of "
-                f"IterativeImputer's: {ratio:.2f}x (width {r['encoded_width']})"
+                f"- {'MET' if ratio <= 2 else 'NOT MET'}: fit at 50k rows within "
+                f"2x of IterativeImputer's (CPU time): {ratio:.2f}x, wall "
+                f"{ae['fit_seconds'] / it['fit_seconds']:.2f}x "
+                f"(width {r['encoded_width']})"
             )
 
 
