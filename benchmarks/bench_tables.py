@@ -448,6 +448,8 @@ def jobs(args):
     for part in args.parts:
         if part == "timing":
             for rows, n_num, n_cat in TIMING:
+                if args.timing_rows and rows not in args.timing_rows:
+                    continue
                 yield (
                     part,
                     f"{rows}x{n_num}+{n_cat}",
@@ -513,6 +515,28 @@ def means(records, fraction=None):
     return out
 
 
+def seed_wins(records, method, base, index, fraction=None):
+    """'w of n seeds': the (table, seed) pairs where ``method`` beats ``base``
+    on RMSE (``index`` 0, lower) or accuracy (1, higher)."""
+    cells = {}
+    for r in records:
+        methods = r["methods"] if fraction is None else r[fraction]["methods"]
+        for m, v in methods.items():
+            cells[r["table"], r["seed"], m] = (v["rmse"], v["accuracy"])
+    pairs = {(t, s) for t, s, m in cells if m == method}
+    wins = total = 0
+    for t, s in pairs:
+        ours, theirs = (
+            cells[t, s, method][index],
+            cells.get((t, s, base), (None,) * 2)[index],
+        )
+        if ours is None or theirs is None:
+            continue
+        total += 1
+        wins += ours < theirs if index == 0 else ours > theirs
+    return f"{wins} of {total} (table, seed) pairs"
+
+
 def goal(label, wins, total, need):
     ok = total > 0 and wins >= need
     print(f"- {'MET' if ok else 'NOT MET'}: {label}: {wins} of {total} (needs {need})")
@@ -549,11 +573,18 @@ def summary_recon(results, tables):
             print(f"- {method}: not run (skae has no categorical_features yet)")
             continue
         wins = sum(cell[t, method][0] < cell[t, "PCA"][0] for t in done)
-        goal(f"{method} numeric RMSE below PCA's, tables", wins, len(done), len(done))
+        goal(
+            f"{method} numeric RMSE below PCA's, tables (by seed: "
+            f"{seed_wins(records, method, 'PCA', 0)})",
+            wins,
+            len(done),
+            len(done),
+        )
         with_cat = [t for t in done if cell[t, "PCA"][1] is not None]
         wins = sum(cell[t, method][1] > cell[t, "PCA"][1] for t in with_cat)
         goal(
-            f"{method} categorical accuracy above PCA's, tables",
+            f"{method} categorical accuracy above PCA's, tables (by seed: "
+            f"{seed_wins(records, method, 'PCA', 1)})",
             wins,
             len(with_cat),
             len(with_cat),
@@ -686,6 +717,12 @@ def main(argv=None):
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--max-rows", type=int, default=2000)
+    parser.add_argument(
+        "--timing-rows",
+        nargs="+",
+        type=int,
+        help="time only the synthetic tables of these many rows",
+    )
     parser.add_argument(
         "--cache", help="results folder (default benchmarks/results/tables)"
     )
