@@ -200,9 +200,12 @@ class BaseAutoencoder(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEst
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
             Training data; at least 2 samples. Sparse matrices (CSR or CSC)
-            and ``np.memmap`` arrays are read one mini-batch at a time.
+            and ``np.memmap`` arrays are read one mini-batch at a time. A
+            table (a pandas or polars DataFrame with categorical or boolean
+            columns, see ``categorical_features``) is encoded inside, one
+            likelihood a column; the encoding is ``table_``.
         y : array-like of shape (n_samples,) or (n_samples, n_targets), \
 default=None
             The target of the supervised option (``target_weight > 0``): a
@@ -593,8 +596,11 @@ default=None
 
         Parameters
         ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in the units the model was fitted on.
+        X : {array-like, sparse matrix, DataFrame} of shape (n_samples, n_features)
+            Data in the units the model was fitted on; for a model fitted on
+            a table, a table with the same columns (levels unseen in fit,
+            missing values and changed dtypes are refused, naming the
+            column).
 
         Returns
         -------
@@ -628,7 +634,9 @@ default=None
             DataFrame (pandas or polars) when ``set_output`` (or scikit-learn's
             global ``transform_output``) asks for one, with the fitted
             feature names as columns (``x0``, ``x1``, ... without them) and
-            the index of ``X`` when it has one.
+            the index of ``X`` when it has one. For a model fitted on a
+            table, a DataFrame of its columns with their dtypes (categories
+            as labels, the most likely level; polars for a polars table).
         """
         check_is_fitted(self)
         Z = check_array(X, dtype=[np.float64, np.float32], accept_sparse="csr")
@@ -676,7 +684,12 @@ default=None
         """Compute minus the mean squared reconstruction error of each sample.
 
         The error is measured in X's own units and averaged over features;
-        higher is better, so low values flag unusual samples.
+        higher is better, so low values flag unusual samples. For a model
+        fitted on a table: minus the row's training loss, the mean over
+        columns of each column's negative log-likelihood above its floor,
+        divided by its value at the column's marginal (about -1 for a row
+        reconstructed no better than the column means and frequencies, 0
+        for an exact one).
 
         Parameters
         ----------
@@ -735,15 +748,15 @@ default=None
         return -run_batches(self, squared_error, X, normalise=True, dtype=np.float64)
 
     def _table_scores(self, X):
-        """``score_samples`` of a table: minus the mean over columns of each
-        column's negative log-likelihood (unit variance for numeric
-        columns, in their standardised units), the training loss per row."""
+        """``score_samples`` of a table: minus the row's training loss, the
+        mean over columns of each column's weighted term (see
+        :class:`~skae._objectives.TableLikelihood`)."""
         X = self._inference_input(X)
         lik = self.table_.likelihood
 
         def row_loss(module, x):
             output = module.decode(self._encode(module, x.clone()))
-            return lik.column_terms(x, output).mean(dim=1)
+            return lik.reconstruction_terms(x, output).mean(dim=1)
 
         return -run_batches(self, row_loss, X, normalise=True, dtype=np.float64)
 

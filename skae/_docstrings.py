@@ -83,8 +83,10 @@ PARAM_DOCS = {
     ``column_likelihoods``) is encoded inside the estimator: numeric columns
     standardised robustly (median, interquartile range), a categorical column
     as a one-hot block read by a softmax likelihood (two levels: one
-    Bernoulli entry); the loss is the sum of the columns' negative
-    log-likelihoods, each column counting once, and ``inverse_transform``
+    Bernoulli entry); the loss has one term a column, its negative
+    log-likelihood relative to its value at the column's marginal (each
+    column counting once, whatever its kind or number of levels), and
+    ``inverse_transform``
     returns the original columns and dtypes (see the user guide's "Tables"
     section; the fitted encoding is ``table_``). A numeric array or a
     numeric-only DataFrame takes the numeric path, as without it.""",

@@ -29,6 +29,11 @@ from ._modules import Autoencoder
 
 _LOG_2PI = math.log(2 * math.pi)
 
+#: The least baseline (nats) a table's column term is divided by: a column
+#: almost constant in training (a rare level, one level) weighs at most
+#: 1 / MIN_BASELINE = 10 times a column at its marginal.
+MIN_BASELINE = 0.1
+
 # ------------------------------------------------------------- likelihoods
 
 
@@ -93,21 +98,30 @@ class TableLikelihood:
     divided by ``poisson_scales``' value for it, the output the log of the
     rate in those units).
 
-    Weighting: each column counts once. A categorical column's cross-entropy
-    is one term, however many levels it has, as a numeric column's Gaussian
-    negative log-likelihood is one; the autoencoders minimise the mean of
-    the terms over columns and rows, the VAE's ELBO sums them over columns.
-    Like :class:`Likelihood`: :meth:`mean` (the output map),
-    :meth:`negative_log_likelihood` per row, and a ``criterion`` (the
-    autoencoders' reconstruction loss, a mean over columns and rows).
+    Weighting (the autoencoders' loss, :meth:`reconstruction_terms`): each
+    column counts once, in units of its own uncertainty. A column's term is
+    its negative log-likelihood above its floor (a perfect fit: 0; the
+    Gaussian's constant taken off), divided by ``weights``' baseline: the
+    same term under the best constant prediction of the training rows (the
+    column's marginal: half its variance for a numeric column, the entropy
+    of its levels for a categorical or binary one), at least
+    :data:`MIN_BASELINE`. So every column weighs about 1 at the marginal
+    and 0 when reconstructed exactly, whatever its kind or number of
+    levels: a 30-level column does not outweigh a numeric one by its larger
+    entropy in nats. The autoencoders minimise the mean of these terms over
+    columns and rows. The VAE's ELBO sums the plain negative
+    log-likelihoods (:meth:`negative_log_likelihood`) over columns, as a
+    likelihood must. Like :class:`Likelihood`: :meth:`mean` (the output
+    map), :meth:`negative_log_likelihood` per row, and a ``criterion``.
     """
 
     name = "table"
     loss = "table"
 
-    def __init__(self, columns, poisson_scales=()):
+    def __init__(self, columns, poisson_scales=(), weights=None):
         self.columns = [(str(k), int(s), int(w)) for k, s, w in columns]
         self.poisson_scales = [float(m) for m in poisson_scales]
+        kinds = [kind for kind, _, _ in self.columns]
         by_kind = {
             k: [s for kind, s, _ in self.columns if kind == k]
             for k in ("gaussian", "bernoulli", "poisson")
@@ -117,12 +131,60 @@ class TableLikelihood:
         self.poisson = torch.tensor(by_kind["poisson"], dtype=torch.long)
         self.blocks = [(s, w) for kind, s, w in self.columns if kind == "categorical"]
         self.n_columns = len(self.columns)
+        #: the table's column index of each of :meth:`column_terms`' columns
+        self.term_order = [
+            j
+            for k in ("gaussian", "bernoulli", "poisson", "categorical")
+            for j, kind in enumerate(kinds)
+            if kind == k
+        ]
+        weights = [1.0] * self.n_columns if weights is None else weights
+        self.weights = torch.tensor(
+            [float(weights[j]) for j in self.term_order], dtype=torch.float64
+        )
+        # each term's floor: the unit Gaussian's constant, 0 for the others
+        self.floors = torch.tensor(
+            [
+                0.5 * _LOG_2PI if kinds[j] == "gaussian" else 0.0
+                for j in self.term_order
+            ],
+            dtype=torch.float64,
+        )
 
     @property
     def criterion(self):
         """The autoencoders' reconstruction loss: a module computing the mean
-        over columns and rows of the columns' negative log-likelihoods."""
+        over columns and rows of :meth:`reconstruction_terms`."""
         return TableLoss(self)
+
+    def reconstruction_terms(self, x, output):
+        """``(n_rows, n_columns)``: each column's weighted term (see the
+        class docstring), the autoencoders' loss before its mean."""
+        terms = self.column_terms(x, output)
+        floors = self.floors.to(terms)
+        return (terms - floors) * self.weights.to(terms)
+
+    def baselines(self, x):
+        """Each column's term (above its floor) under the best constant
+        prediction of the encoded rows ``x``, averaged over them, in the
+        table's column order: what the weights divide by."""
+        x = torch.as_tensor(x, dtype=torch.float64)
+        means = x.mean(dim=0)
+        output = means.clone()
+        if len(self.bernoulli):
+            p = means[self.bernoulli].clamp(1e-3, 1 - 1e-3)
+            output[self.bernoulli] = torch.log(p / (1 - p))
+        if len(self.poisson):
+            output[self.poisson] = torch.log(means[self.poisson].clamp(min=1e-3))
+        for start, width in self.blocks:
+            output[start : start + width] = torch.log(
+                means[start : start + width].clamp(min=1e-6)
+            )
+        terms = self.column_terms(x, output.expand_as(x))
+        per_term = (terms - self.floors).mean(dim=0)
+        out = torch.empty(self.n_columns, dtype=torch.float64)
+        out[torch.tensor(self.term_order, dtype=torch.long)] = per_term
+        return out.tolist()
 
     def mean(self, output):
         """The decoder's mean in the encoded units: the output itself for
@@ -188,14 +250,14 @@ class TableLikelihood:
 
 class TableLoss(torch.nn.Module):
     """The autoencoders' criterion for a table: the mean over columns and
-    rows of :meth:`TableLikelihood.column_terms` (unit variance)."""
+    rows of :meth:`TableLikelihood.reconstruction_terms`."""
 
     def __init__(self, likelihood):
         super().__init__()
         self.likelihood = likelihood
 
     def forward(self, output, target):
-        return self.likelihood.column_terms(target, output).mean()
+        return self.likelihood.reconstruction_terms(target, output).mean()
 
 
 # ---------------------------------------------------------------- penalties

@@ -30,7 +30,7 @@ import numbers
 
 import numpy as np
 
-from ._objectives import TableLikelihood
+from ._objectives import MIN_BASELINE, TableLikelihood
 
 #: The kinds a column may be read as (``column_likelihoods``' values).
 KINDS = ("gaussian", "bernoulli", "categorical", "poisson")
@@ -186,10 +186,14 @@ class Column:
     """One column's fitted encoding: its ``name``, ``kind`` (one of
     :data:`KINDS`), ``dtype`` at fit, the ``start`` and ``width`` of its
     entries in the encoded matrix, ``center`` and ``scale`` (a numeric
-    column's standardisation; a count's mean as ``scale``) and ``levels``
-    (the labels of a categorical or Bernoulli column, None otherwise)."""
+    column's standardisation; a count's mean as ``scale``), ``levels``
+    (the labels of a categorical or Bernoulli column, None otherwise) and
+    ``weight``, its term's weight in the autoencoders' loss (see
+    :class:`~skae._objectives.TableLikelihood`)."""
 
-    def __init__(self, name, kind, dtype, start, width, center, scale, levels):
+    def __init__(
+        self, name, kind, dtype, start, width, center, scale, levels, weight=1.0
+    ):
         self.name = name
         self.kind = kind
         self.dtype = dtype
@@ -198,6 +202,7 @@ class Column:
         self.center = center
         self.scale = scale
         self.levels = levels
+        self.weight = weight
 
     def __repr__(self):
         return f"Column({self.name!r}, {self.kind!r}, width={self.width})"
@@ -214,15 +219,24 @@ def _check_present(values, name, at):
     count = int(np.count_nonzero(missing))
     if count == len(values) and count:
         raise ValueError(
-            f"{_describe(name)} has no values (all {count} missing) {at}: it "
+            f"{_describe(name)} has no values (all {count} missing){at}: it "
             "carries nothing to learn. Drop the column (X.drop(columns=...))."
         )
     if count:
         raise ValueError(
-            f"{_describe(name)} has {count} missing value(s) (NaN/None) {at}. "
+            f"{_describe(name)} has {count} missing value(s) (NaN/None){at}. "
             "skae's table path takes complete tables: impute them first (for "
             "example sklearn.impute.SimpleImputer, or AutoencoderImputer on "
             "the numeric columns), or drop those rows."
+        )
+
+
+def _check_finite(x, name):
+    """Refuse infinite values in a numeric column."""
+    if not np.isfinite(x).all():
+        raise ValueError(
+            f"{_describe(name)} holds infinite values. Replace them (for example "
+            "clip the column to a finite range) or drop those rows."
         )
 
 
@@ -275,6 +289,7 @@ class TableEncoding:
         self.likelihood = TableLikelihood(
             [(c.kind, c.start, c.width) for c in columns],
             [c.scale for c in columns if c.kind == "poisson"],
+            [c.weight for c in columns],
         )
 
     @property
@@ -304,6 +319,12 @@ class TableEncoding:
         mask = _categorical_mask(frame, categorical_features, container != "array")
         chosen = dict(column_likelihoods or {})
         names = list(frame.columns)
+        repeated = sorted({str(n) for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(
+                f"X has repeated column names {repeated}: each column of a table "
+                "needs its own name. Rename them (X.columns = [...])."
+            )
         for key, kind in chosen.items():
             if key not in names:
                 raise ValueError(
@@ -321,12 +342,17 @@ class TableEncoding:
             column = cls._fit_column(series, name, mask[j], chosen.get(name), start)
             columns.append(column)
             start += column.width
+        # each column's weight: 1 / its term at its marginal (the baseline)
+        unweighted = cls(columns, container)
+        baselines = unweighted.likelihood.baselines(unweighted.encode_frame(frame))
+        for column, baseline in zip(columns, baselines):
+            column.weight = 1.0 / max(baseline, MIN_BASELINE)
         return cls(columns, container)
 
     @staticmethod
     def _fit_column(series, name, categorical, requested, start):
         values = series.to_numpy()
-        _check_present(series, name, "in fit")
+        _check_present(series, name, " in fit")
         family = _family(series.dtype)
         if family == "label":
             _check_one_type(values, name)
@@ -365,6 +391,7 @@ class TableEncoding:
             width = len(levels) if kind == "categorical" else 1
             return Column(name, kind, series.dtype, start, width, 0.0, 1.0, levels)
         x = values.astype(np.float64)
+        _check_finite(x, name)
         if kind == "poisson":
             if np.any(x < 0) or np.any(x != np.round(x)):
                 raise ValueError(
@@ -417,6 +444,7 @@ class TableEncoding:
                     ),
                     "center": float(c.center),
                     "scale": float(c.scale),
+                    "weight": float(c.weight),
                     "levels": None if c.levels is None else [_plain(v) for v in values],
                 }
             )
@@ -437,7 +465,7 @@ class TableEncoding:
             raise ValueError("columns must be a non-empty list")
         columns, start = [], 0
         keys = {"name", "kind", "dtype", "ordered", "categories_dtype"}
-        keys |= {"center", "scale", "levels"}
+        keys |= {"center", "scale", "weight", "levels"}
         for i, entry in enumerate(entries):
             where = f"columns[{i}]"
             if not isinstance(entry, dict) or set(entry) != keys:
@@ -447,12 +475,16 @@ class TableEncoding:
                 raise ValueError(f"{where}.name must be a string or an integer")
             if kind not in KINDS:
                 raise ValueError(f"{where}.kind must be one of {KINDS}")
-            center, scale = entry["center"], entry["scale"]
-            for field, value in (("center", center), ("scale", scale)):
+            center, scale, weight = entry["center"], entry["scale"], entry["weight"]
+            for field, value in (
+                ("center", center),
+                ("scale", scale),
+                ("weight", weight),
+            ):
                 if not isinstance(value, int | float) or not np.isfinite(value):
                     raise ValueError(f"{where}.{field} must be a finite number")
-            if not scale > 0:
-                raise ValueError(f"{where}.scale must be positive")
+            if not (scale > 0 and weight > 0):
+                raise ValueError(f"{where}.scale and weight must be positive")
             labelled = kind in ("categorical", "bernoulli")
             if labelled != isinstance(levels, list):
                 raise ValueError(f"{where}.levels must be a list for {kind!r} only")
@@ -465,7 +497,7 @@ class TableEncoding:
             dtype = _dtype_back(entry, levels, where, pd)
             width = len(levels) if kind == "categorical" else 1
             columns.append(
-                Column(name, kind, dtype, start, width, center, scale, levels)
+                Column(name, kind, dtype, start, width, center, scale, levels, weight)
             )
             start += width
         return cls(columns, record["container"])
@@ -504,7 +536,11 @@ class TableEncoding:
         """The float64 matrix of table X, ``(n_samples, width)``; every
         check first (missing values, changed dtypes, unknown levels), each
         error naming the column and the fix."""
-        frame = self._frame_of(X, who)
+        return self.encode_frame(self._frame_of(X, who))
+
+    def encode_frame(self, frame):
+        """:meth:`encode` of a pandas frame whose columns are the fitted
+        ones."""
         n = frame.shape[0]
         out = np.zeros((n, self.width), dtype=np.float64)
         for j, column in enumerate(self.columns):
@@ -512,6 +548,7 @@ class TableEncoding:
             self._check_column(series, column)
             if column.kind in ("gaussian", "poisson"):
                 x = series.to_numpy().astype(np.float64)
+                _check_finite(x, column.name)
                 out[:, column.start] = (x - column.center) / column.scale
                 continue
             codes = self._codes(series, column)
@@ -639,7 +676,10 @@ def _with_dtype(values, dtype, pd):
     if isinstance(dtype, pd.CategoricalDtype):
         return pd.Categorical(values, dtype=dtype)
     if pd.api.types.is_integer_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        # rounded, and within the dtype's range (a uint8 stays one)
+        limits = np.iinfo(getattr(dtype, "numpy_dtype", dtype))
         values = np.round(np.asarray(values, dtype=np.float64))
+        values = np.clip(values, limits.min, limits.max)
     try:
         return pd.array(values, dtype=dtype)
     except (TypeError, ValueError):

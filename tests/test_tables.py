@@ -98,9 +98,31 @@ def test_table_likelihood_weights_each_column_once():
     assert terms.shape == (1, 2)
     gaussian = 0.5 * (1.0 + np.log(2 * np.pi))
     np.testing.assert_allclose(terms.numpy()[0], [gaussian, np.log(5)], rtol=1e-6)
-    np.testing.assert_allclose(
-        lik.criterion(output, x).item(), (gaussian + np.log(5)) / 2, rtol=1e-6
+    # the autoencoders' terms: above the floor, over the weights
+    weighted = TableLikelihood(
+        [("gaussian", 0, 1), ("categorical", 1, 5)], weights=[2.0, 0.5]
     )
+    np.testing.assert_allclose(
+        weighted.criterion(output, x).item(), (2 * 0.5 + 0.5 * np.log(5)) / 2, rtol=1e-6
+    )
+
+
+def test_each_column_weighs_one_at_its_marginal(table):
+    enc = TableEncoding.fit(table, column_likelihoods={"count": "poisson"})
+    lik = enc.likelihood
+    x = torch_tensor(enc.encode(table)).double()
+    means = x.mean(0)
+    # the terms of the best constant prediction average to 1 each: a
+    # 3-level column weighs as a numeric or a binary one
+    baselines = np.array(lik.baselines(x))
+    weights = np.array([c.weight for c in enc.columns])
+    np.testing.assert_allclose(baselines * weights, 1.0, rtol=1e-6)
+    color = next(c for c in enc.columns if c.name == "color")
+    assert color.weight == pytest.approx(
+        1 / -(np.log(means[2:5].numpy()) * means[2:5].numpy()).sum()
+    )
+    a = enc.columns[0]
+    assert a.weight == pytest.approx(1 / (0.5 * x[:, 0].var(unbiased=False).item()))
 
 
 def torch_tensor(rows):
@@ -149,6 +171,13 @@ def test_vae_sample_gives_rows_of_the_table(table):
     pd.testing.assert_frame_equal(rows, vae.sample(5, random_state=0))
     elbo = vae.score_samples(table)
     assert np.isfinite(elbo).all()
+    # the importance-weighted bound is at least the ELBO, on average
+    iwae = vae.log_likelihood(table, n_samples=32, random_state=0)
+    assert iwae.mean() >= elbo.mean() - 1e-6
+    # the log-Jacobian: the numeric columns' densities in their units
+    assert vae._log_jacobian() == pytest.approx(
+        np.log([c.scale for c in vae.table_.columns if c.kind == "gaussian"]).sum()
+    )
 
 
 def test_set_output_keeps_the_index(fitted, table):
@@ -172,6 +201,22 @@ def test_polars_in_and_out(table):
     back = model.inverse_transform(model.transform(frame))
     assert isinstance(back, pl.DataFrame)
     assert back.columns == frame.columns and back.dtypes == frame.dtypes
+
+
+def test_set_output_polars_on_a_pandas_table(fitted, table):
+    pl = pytest.importorskip("polars")
+    model = pickle.loads(pickle.dumps(fitted)).set_output(transform="polars")
+    back = model.inverse_transform(model.transform(table))
+    assert isinstance(back, pl.DataFrame) and back.columns == list(table.columns)
+
+
+def test_booleans_without_categorical_features_are_numbers(table):
+    model = fit(
+        skae.AutoencoderTransformer,
+        table[["a", "b", "flag"]],
+        categorical_features=None,
+    )
+    assert model.table_ is None and model.loss_ == "mse"
 
 
 def test_pickle_round_trip(fitted, table):
@@ -462,3 +507,28 @@ def test_denoising_swaps_categories_to_another_level(table):
     assert (out[:, a] != x[:, a]).all()  # numeric entries get the noise
     model = fit(skae.DenoisingAutoencoder, table)
     assert isinstance(model.net_.corruption, TableCorruption)
+
+
+def test_infinite_values_and_repeated_names(table):
+    bad = table.copy()
+    bad.loc[4, "a"] = np.inf
+    with pytest.raises(ValueError, match="'a' holds infinite values"):
+        fit(skae.AutoencoderTransformer, bad)
+    twice = pd.concat([table[["a", "kind"]], table[["a"]]], axis=1)
+    with pytest.raises(ValueError, match=r"repeated column names \['a'\]"):
+        fit(skae.AutoencoderTransformer, twice)
+
+
+def test_small_integer_columns_stay_in_range():
+    rng = np.random.RandomState(0)
+    frame = pd.DataFrame(
+        {
+            "u": rng.randint(250, 256, 200).astype(np.uint8),
+            "kind": rng.choice(["p", "q", "r"], 200).astype(object),
+        }
+    )
+    enc = TableEncoding.fit(frame)
+    means = enc.encode(frame)
+    means[:, 0] += 100.0  # far beyond uint8's range in the column's units
+    back = enc.decode(means)
+    assert back["u"].dtype == np.uint8 and back["u"].max() == 255
