@@ -102,7 +102,11 @@ for name, rebuilt in [("PCA", pca_back), ("autoencoder", back)]:
 
 # %%
 # The codes of the held-out penguins (left), coloured by their species,
-# which neither model was given, and the errors per column (right).
+# which neither model was given, and the errors per column (right). On
+# this table the autoencoder gives the categories back almost without error
+# and the measurements about as well as PCA: better on some columns, worse
+# on others. On the ten tables of the benchmarks page its numeric error is
+# above PCA's on four.
 
 fig, axes = plt.subplots(1, 3, figsize=(12, 3.8), layout="constrained")
 for kind, color in zip(sorted(species.unique()), ["C0", "C1", "C2"]):
