@@ -78,7 +78,7 @@ How to call it
     python benchmarks/bench_tables.py --summary
 
 ``--quick`` trains every skae model for 3 epochs (a smoke run, into its own
-cache folder, not gated).
+cache folder, not gated); another ``--max-rows`` also has its own folder.
 
 What counts as a pass
 ---------------------
@@ -733,7 +733,9 @@ def main(argv=None):
     )
     args = parser.parse_args(argv)
     if args.cache is None:
-        folder = "tables-quick" if args.quick else "tables"
+        # a smoke run or another row cap must not mix with the run's results
+        folder = "tables" if args.max_rows == 2000 else f"tables-rows{args.max_rows}"
+        folder += "-quick" if args.quick else ""
         args.cache = os.path.join(HERE, "results", folder)
     if args.summary:
         summary(args)
