@@ -105,7 +105,7 @@ import warnings
 
 import numpy as np
 import pandas as pd
-from _env import describe, load
+from _env import describe, load, skae_revision
 from _tables import TABLES, load_table
 from sklearn.decomposition import PCA
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
@@ -416,8 +416,7 @@ def cache_path(cache, part, key):
 
 
 def stamp():
-    from _env import skae_revision
-
+    """When, under what load and with which skae a result was computed."""
     return {
         "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
         "load": load(),
