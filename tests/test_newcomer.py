@@ -115,7 +115,9 @@ def test_verbose_2_shows_every_term(capsys):
 
 def test_non_numeric_message_names_the_column():
     df = pd.DataFrame({"size": [1.0, 2.0, 3.0], "colour": ["blue", "red", "blue"]})
+    # (at the default categorical_features="from_dtype" such a frame is a
+    # table, encoded inside: tests/test_tables.py; without it, refused)
     with pytest.raises(ValueError, match=r"column\(s\) \['colour'\]"):
-        AutoencoderTransformer().fit(df)
+        AutoencoderTransformer(categorical_features=None).fit(df)
     with pytest.raises(ValueError, match=r"column\(s\) at index \[1\]"):
         AutoencoderTransformer().fit(df.to_numpy())

@@ -38,6 +38,8 @@ ALWAYS = {
     "learning_rate_init", "max_iter", "early_stopping", "n_iter_no_change",
     "tol", "callbacks", "device", "random_state", "verbose", "warm_start",
     "beta", "likelihood", "target_weight", "strategy",
+    # they act on the data (a table's columns), whatever the others are
+    "categorical_features", "column_likelihoods",
 }  # fmt: skip
 
 #: parameter -> (the setting that makes it ineffective, a value that then
