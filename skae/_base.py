@@ -47,6 +47,7 @@ from ._inference import (
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import (
+    PENALTIES,
     likelihood,
     make_penalty,
     penalty_fitted_names,
@@ -88,6 +89,14 @@ SMALLEST_SCORABLE = float(
 #: an entry goes with its estimator.
 _UPDATE_LOCKS = weakref.WeakKeyDictionary()
 _UPDATE_LOCKS_GUARD = threading.Lock()
+
+
+def _setting(value):
+    """A table parameter's value in a comparable form (an array or list of
+    columns as a list)."""
+    if value is None or isinstance(value, str | dict):
+        return value
+    return np.asarray(value).tolist()
 
 
 def update_lock(estimator):
@@ -352,6 +361,8 @@ default=None
         ``feature_names_in_`` the table's columns. None when X is not a
         table (the numeric path, where ``table_`` is None)."""
         table = getattr(self, "table_", None) if resume else None
+        if resume:
+            self._check_table_params_unchanged()
         if resume and table is None:
             return None
         if not resume:
@@ -375,6 +386,27 @@ default=None
                 self.feature_names_in_ = names
         return encoded
 
+    def _check_table_params_unchanged(self):
+        """A warm start or ``partial_fit`` continues the fitted encoding (or
+        the numeric path): refuse table parameters changed since the fit."""
+        fitted = self._fitted_params
+        changed = [
+            name
+            for name in ("categorical_features", "column_likelihoods")
+            if _setting(getattr(self, name)) != _setting(fitted.get(name))
+        ]
+        if changed:
+            listed = ", ".join(
+                f"{n} (fitted {fitted.get(n)!r}, now {getattr(self, n)!r})"
+                for n in changed
+            )
+            raise ValueError(
+                f"warm_start=True and partial_fit continue the fitted model, whose "
+                f"table encoding these parameters would change: {listed}. Set "
+                "them back, or set warm_start=False (and call fit) to fit a new "
+                "model."
+            )
+
     def _check_table_params(self, missing, ranks):
         """Refuse the settings a table cannot take, before any work."""
         who = type(self).__name__
@@ -391,6 +423,14 @@ default=None
                 "categorical columns, whose encoding every process would fit on "
                 "its own rows. Encode the table first (sklearn's "
                 "ColumnTransformer with OneHotEncoder), or train on one process."
+            )
+        if self.penalty is not None and PENALTIES[self.penalty].builds_network:
+            raise ValueError(
+                f"penalty={self.penalty!r} builds a linear dictionary on centred "
+                "numeric data, which a table's categorical columns (a softmax "
+                "over each one-hot block) are not. Use penalty='l1' with "
+                "code_activation='relu' for a sparse code on a table, or encode "
+                "the table first (sklearn's ColumnTransformer) for TopK."
             )
         if self.loss == "bce" or getattr(self, "likelihood", "auto") != "auto":
             raise ValueError(

@@ -234,6 +234,14 @@ def test_partial_fit_continues_on_the_fitted_encoding(table):
     encoding = model.table_
     model.partial_fit(table.iloc[150:])
     assert model.table_ is encoding and model.n_iter_ == 2
+    before = model.transform(table)
+    model.set_params(column_likelihoods={"count": "poisson"})
+    with pytest.raises(ValueError, match="column_likelihoods \\(fitted None"):
+        model.partial_fit(table)
+    np.testing.assert_array_equal(model.transform(table), before)
+    model.set_params(column_likelihoods=None, categorical_features=["color", "kind"])
+    with pytest.raises(ValueError, match="categorical_features"):
+        model.set_params(warm_start=True).fit(table)
 
 
 # -------------------------------------------------------- categorical_features
@@ -414,6 +422,8 @@ def test_settings_a_table_cannot_take(table):
         fit(skae.AutoencoderTransformer, table, loss="bce")
     with pytest.raises(ValueError, match="likelihood other than 'auto'"):
         fit(skae.VAETransformer, table, likelihood="gaussian")
+    with pytest.raises(ValueError, match="penalty='topk' builds a linear dictionary"):
+        skae.SparseAutoencoder(penalty="topk", n_components=4).fit(table)
 
 
 # ------------------------------------------------------------ persistence
