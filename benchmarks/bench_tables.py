@@ -116,7 +116,8 @@ from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
 from sklearn.model_selection import train_test_split
 
-from skae import AutoencoderImputer, AutoencoderTransformer, DenoisingAutoencoder
+from skae import AutoencoderImputer, AutoencoderTransformer
+from skae._impute import default_estimator
 
 PARTS = ("recon", "impute", "timing")
 MISSING = (0.2, 0.4)
@@ -211,19 +212,7 @@ def skae_imputer(quick):
     trained for 3 epochs."""
     if not quick:
         return AutoencoderImputer()
-    return AutoencoderImputer(
-        DenoisingAutoencoder(
-            64,
-            hidden_layer_sizes=(128, 128),
-            activation="tanh",
-            loss="mse",
-            noise="masking",
-            noise_level=0.25,
-            dropout=0.0,
-            max_iter=3,
-            random_state=0,
-        )
-    )
+    return AutoencoderImputer(default_estimator().set_params(max_iter=3))
 
 
 def skae_params(seed, quick):

@@ -48,6 +48,22 @@ def _none_entries(X):
     return np.frompyfunc(lambda v: v is None, 1, 1)(raw).astype(bool)
 
 
+def default_estimator():
+    """The model of ``AutoencoderImputer(estimator=None)``, unfitted."""
+    return DenoisingAutoencoder(
+        n_components=64,
+        hidden_layer_sizes=(128, 128),
+        activation="tanh",
+        loss="mse",
+        noise="masking",
+        noise_level=0.25,
+        dropout=0.0,
+        learning_rate_init=5e-3,
+        max_iter=40,
+        random_state=0,
+    )
+
+
 class AutoencoderImputer(TransformerMixin, BaseEstimator):
     """Impute missing values with an autoencoder trained on the observed ones.
 
@@ -266,20 +282,7 @@ or None, default="from_dtype"
         return self
 
     def _fit(self, X):
-        estimator = self.estimator
-        if estimator is None:
-            estimator = DenoisingAutoencoder(
-                n_components=64,
-                hidden_layer_sizes=(128, 128),
-                activation="tanh",
-                loss="mse",
-                noise="masking",
-                noise_level=0.25,
-                dropout=0.0,
-                learning_rate_init=5e-3,
-                max_iter=40,
-                random_state=0,
-            )
+        estimator = default_estimator() if self.estimator is None else self.estimator
         self.estimator_ = clone(estimator)
         self.estimator_.set_params(categorical_features=self.categorical_features)
         self.estimator_._validate_params()  # as its own fit would
