@@ -172,14 +172,21 @@ def _pooled(shape, loss, offset, scale, ranks):
     own means plus its rows' shift to the pooled ones (Chan et al.)."""
     n, n_features = shape
     if loss == "bce":
-        low = ranks.min([offset[0]])[0]
-        high = ranks.max([offset[0] + scale])[0]
-        return np.full(n_features, low), high - low
+        return _pooled_bounds(offset[0], offset[0] + scale, n_features, ranks)
     totals = ranks.sum(np.concatenate([[n], n * offset, [scale**2 * n * n_features]]))
     count = totals[0]
     mean = totals[1:-1] / count
     shift = ranks.sum([n * float(np.sum((offset - mean) ** 2))])[0]
     return mean, np.sqrt((totals[-1] + shift) / (count * n_features))
+
+
+def _pooled_bounds(low, high, n_features, ranks):
+    """``"bce"``'s statistics over every rank's rows, from this rank's
+    minimum ``low`` and maximum ``high``: the global minimum as each
+    feature's offset, the global range as the scale."""
+    low = ranks.min([low])[0]
+    high = ranks.max([high])[0]
+    return np.full(n_features, low), high - low
 
 
 def _pooled_observed(X, loss, ranks):
@@ -191,9 +198,7 @@ def _pooled_observed(X, loss, ranks):
     sum of squares and count of observed entries added)."""
     n_features = X.shape[1]
     if loss == "bce":
-        low = ranks.min([np.nanmin(X)])[0]
-        high = ranks.max([np.nanmax(X)])[0]
-        return np.full(n_features, low), high - low
+        return _pooled_bounds(np.nanmin(X), np.nanmax(X), n_features, ranks)
     observed = ~np.isnan(X)
     totals = ranks.sum(
         np.concatenate([observed.sum(axis=0), np.nansum(X, axis=0, dtype=np.float64)])
