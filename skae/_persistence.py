@@ -438,12 +438,31 @@ def _check_table_params(path, params):
                 "must be null, 'from_dtype' or a list of indices, names or flags",
             )
     chosen = params["column_likelihoods"]
+    pairs = chosen.get("pairs") if isinstance(chosen, dict) else None
+    if len(chosen or ()) == 1 and isinstance(pairs, list):
+        # written so for a dict keyed by column indices (JSON keys are strings)
+        if not all(_is_column_pair(pair) for pair in pairs):
+            raise refuse(
+                path, "params.column_likelihoods", "must hold [column, kind] pairs"
+            )
+        chosen = params["column_likelihoods"] = dict(pairs)
     if chosen is not None and not (
         isinstance(chosen, dict) and all(isinstance(v, str) for v in chosen.values())
     ):
         raise refuse(
             path, "params.column_likelihoods", "must be null or column -> likelihood"
         )
+
+
+def _is_column_pair(pair):
+    """Whether ``pair`` is ``[column index or name, likelihood name]``."""
+    return (
+        isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], int | str)
+        and not isinstance(pair[0], bool)
+        and isinstance(pair[1], str)
+    )
 
 
 def _estimator(path, cls, params):
@@ -632,6 +651,11 @@ def _param_to_json(name, value):
         return list(sizes_of(value))
     if name == "categorical_features" and not (value is None or isinstance(value, str)):
         return to_json(list(np.asarray(value).tolist()))
+    if name == "column_likelihoods" and value is not None:
+        # JSON keys are strings: a dict keyed by column indices (an array's
+        # columns) is written as its pairs, so the indices come back as ints
+        if not all(isinstance(column, str) for column in value):
+            return {"pairs": [[to_json(k), v] for k, v in value.items()]}
     if isinstance(value, torch.device):
         return str(value)
     return to_json(value)

@@ -5,6 +5,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.base import clone
 
 import skae
 from skae._objectives import TableLikelihood
@@ -455,23 +456,70 @@ def test_save_load_round_trip(cls, table, tmp_path):
     )
 
 
-def test_a_damaged_table_record_is_refused(fitted, tmp_path):
+@pytest.mark.parametrize(
+    "chosen", [{1: "poisson"}, {"pairs": "poisson"}], ids=["index", "named-pairs"]
+)
+def test_column_likelihoods_keys_survive_save_load(chosen, tmp_path):
+    # JSON keys are strings: an array's column index must come back an int
+    # (it was '1', and the reloaded model's clone could not be fitted), and
+    # a column that happens to be named "pairs" must come back as it was
+    rng = np.random.default_rng(0)
+    counts = rng.poisson(3, size=40).astype(float)
+    if "pairs" in chosen:
+        X = pd.DataFrame({"a": rng.normal(size=40), "pairs": counts})
+    else:
+        X = np.c_[rng.normal(size=40), counts]
+    model = fit(skae.AutoencoderTransformer, X, max_iter=2, column_likelihoods=chosen)
+    skae.save(model, tmp_path / "model.skae")
+    again = skae.load(tmp_path / "model.skae")
+    assert again.get_params()["column_likelihoods"] == chosen
+    np.testing.assert_array_equal(again.transform(X), model.transform(X))
+    clone(again).fit(X)
+
+
+def _edit_manifest(path, edit):
+    """Rewrite the model file's manifest by ``edit`` (its checksum fixed too)."""
     import hashlib
     import json
     import zipfile
 
-    path = tmp_path / "model.skae"
-    skae.save(fitted, path)
     with zipfile.ZipFile(path) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         weights = archive.read("weights.pt")
-    manifest["fitted"]["table_"]["columns"][2]["kind"] = "exec"
+    edit(manifest)
     data = json.dumps(manifest).encode()
-    with zipfile.ZipFile(path, "w") as archive:  # the checksum fixed too
+    with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("manifest.json", data)
         archive.writestr("manifest.sha256", hashlib.sha256(data).hexdigest())
         archive.writestr("weights.pt", weights)
+
+
+def test_a_damaged_table_record_is_refused(fitted, tmp_path):
+    path = tmp_path / "model.skae"
+    skae.save(fitted, path)
+
+    def damage(manifest):
+        manifest["fitted"]["table_"]["columns"][2]["kind"] = "exec"
+
+    _edit_manifest(path, damage)
     with pytest.raises(ValueError, match=r"fitted\.table_ .*kind must be one of"):
+        skae.load(path)
+
+
+def test_damaged_column_likelihood_pairs_are_refused(tmp_path):
+    rng = np.random.default_rng(0)
+    X = np.c_[rng.normal(size=30), rng.poisson(3, size=30)]
+    model = fit(
+        skae.AutoencoderTransformer, X, max_iter=1, column_likelihoods={1: "poisson"}
+    )
+    path = tmp_path / "model.skae"
+    skae.save(model, path)
+
+    def damage(manifest):
+        manifest["params"]["column_likelihoods"]["pairs"] = [[1.5, "poisson"]]
+
+    _edit_manifest(path, damage)
+    with pytest.raises(ValueError, match=r"column_likelihoods must hold \[column"):
         skae.load(path)
 
 
