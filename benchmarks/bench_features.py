@@ -333,6 +333,11 @@ def read(paths):
     # a rerun of a cell replaces the earlier one
     frame = frame.drop_duplicates(["data", "model", "row", "fold"], keep="last")
     searched = frame[frame.row.isin(FREE)]
+    # a tie of inner scores goes to the first search in FREE's order, as
+    # GridSearchCV's goes to the first candidate of its grid
+    searched = searched.iloc[
+        np.argsort(searched.row.map(FREE.index).to_numpy(), kind="stable")
+    ]
     keys = ["data", "model", "fold"]
     free = searched.loc[searched.groupby(keys).inner.idxmax()]
     counts = searched.groupby(keys).row.transform("count")
