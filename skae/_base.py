@@ -15,8 +15,6 @@ of the pieces in ``_objectives`` (likelihood, code penalty, corruption),
 which every estimator accepts.
 """
 
-import threading
-import weakref
 from contextlib import nullcontext
 from numbers import Integral, Real
 
@@ -31,29 +29,17 @@ from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
 from . import _ddp as ddp
-from ._callbacks import history_column
 from ._compat import (
     Interval,
     StrOptions,
     _fit_context,
     _get_container_adapter,
 )
-from ._data import Normalisation, TrainingData, auto_loss, validate_X
-from ._device import resolve_device
-from ._inference import (
-    reads_fitted_state,
-    run_batches,
-    training_code_batches,
-    view,
-)
+from ._data import Normalisation, validate_X
+from ._inference import reads_fitted_state, run_batches, training_code_batches
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
-from ._objectives import (
-    likelihood,
-    make_penalty,
-    penalty_fitted_names,
-    penalty_from_params,
-)
+from ._objectives import likelihood, penalty_from_params
 from ._params import (
     ADDED_PARAMS,
     FOREIGN_NAMES,
@@ -64,12 +50,7 @@ from ._params import (
 )
 from ._tabular import TableInput
 from ._target import SupervisedTargets
-from ._training import (
-    TrainingRun,
-    warn_at_caller,
-    warn_if_dead_components,
-    warn_if_overcomplete,
-)
+from ._training import TrainingSteps, warn_at_caller
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
@@ -82,27 +63,11 @@ SMALLEST_SCORABLE = float(
     np.sqrt(np.finfo(np.float64).smallest_subnormal / np.finfo(np.float32).eps)
 )
 
-#: Process-wide: estimator -> the lock that serialises its updates (fit,
-#: partial_fit), so that two threads updating one model both count. Kept
-#: here, not on the estimator: a lock cannot be pickled, cloned or copied,
-#: and a model's parameters and fitted state stay what they were. Weak keys:
-#: an entry goes with its estimator.
-_UPDATE_LOCKS = weakref.WeakKeyDictionary()
-_UPDATE_LOCKS_GUARD = threading.Lock()
-
-
-def update_lock(estimator):
-    """The lock serialising the updates of ``estimator``."""
-    with _UPDATE_LOCKS_GUARD:
-        lock = _UPDATE_LOCKS.get(estimator)
-        if lock is None:
-            lock = _UPDATE_LOCKS[estimator] = threading.RLock()
-        return lock
-
 
 class BaseAutoencoder(
     TableInput,
     SupervisedTargets,
+    TrainingSteps,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -281,26 +246,6 @@ default=None
         ``warnings.catch_warnings`` would, for every thread."""
         return self._atomic(X, False, missing=True, warn_cut_short=warn_cut_short)
 
-    def _atomic(
-        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
-    ):
-        """Train a copy of the estimator's state, then publish it in one step.
-
-        The training runs on a view that shares nothing writable with
-        ``self``; only when it succeeds does ``self.__dict__`` become the
-        view's (one assignment). A failed or interrupted call leaves the
-        estimator exactly as it was, and a reader in another thread sees
-        either the old fitted state or the new one, never a mix. Updates of
-        one estimator from several threads run one after another, each
-        continuing from the state the one before published (two
-        ``partial_fit`` calls both count).
-        """
-        with update_lock(self):
-            work = view(self)
-            work._fit(X, incremental, missing, warn_cut_short, y, classes)
-            self.__dict__ = work.__dict__
-        return self
-
     def _fit(
         self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
     ):
@@ -351,121 +296,6 @@ default=None
                 X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
             )
         return self
-
-    def _train(
-        self, X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
-    ):
-        """``_fit`` once X and the parameters are checked: prepare the data,
-        train, publish the fitted attributes (``ranks``: the processes of a
-        data-parallel fit, or None)."""
-        fitted = hasattr(self, "net_")
-        data = self._training_data(
-            X, resume, incremental, missing, memmap, targets, ranks
-        )
-        run = TrainingRun(self, data, incremental, ranks)
-        if not resume:
-            # the parameters the network is built from: warm starts, loading
-            # and saving read these, not parameters set after the fit
-            self._fitted_params = self.get_params(deep=False)
-            warn_if_overcomplete(self, data.n_features)
-        net = run.train(self, data)
-        seen = getattr(self, "n_samples_seen_", 0) if (incremental and fitted) else 0
-        self._publish(net, data, validated=run.validating)
-        n_samples = (
-            data.n_samples if ranks is None else int(ranks.sum([data.n_samples])[0])
-        )
-        self.n_samples_seen_ = seen + n_samples
-        self._after_training(data.rows)
-        self._penalty_diagnostics(data.rows)
-        if ranks is not None:  # every rank: rank 0's weights and diagnostics
-            ranks.share_fitted(self)
-        if not incremental:  # a chunk may leave a unit off by chance
-            warn_if_dead_components(self)
-        if warn_cut_short:
-            run.warn_if_cut_short(self)
-
-    def _penalty_diagnostics(self, X_train):
-        """The fitted attributes of the penalty (TopK's ``dead_fraction_``,
-        ...), none of another penalty's left from an earlier fit."""
-        for name in penalty_fitted_names():
-            self.__dict__.pop(name, None)
-        penalty = make_penalty(self.penalty, self)
-        if penalty is not None:
-            self.__dict__.update(penalty.fitted_attributes(self, X_train))
-
-    def _check_chunk_range(self, X, incremental):
-        """A chunk continuing a ``loss="bce"`` model must lie in the range
-        its first chunk fixed."""
-        if incremental and self.loss_ == "bce":
-            Normalisation(self.offset_, self.scale_).check_range(
-                X,
-                "the first chunk",
-                "Make the first chunk span the data's range (for example "
-                "scale X into [0, 1] beforehand, with a first chunk that "
-                "reaches 0 and 1), or use loss='mse'.",
-            )
-
-    def _training_data(
-        self, X, resume, incremental, missing, memmap, targets=None, ranks=None
-    ):
-        """The rows a run trains on, with the device, likelihood,
-        normalisation and missing entries (the fitted ones when the run
-        continues the fitted net, else chosen from the parameters and X;
-        with ``ranks``, a data-parallel fit's processes, from every rank's
-        rows), and the supervised option's encoded ``targets`` (or None)."""
-        if resume:
-            normalisation = Normalisation(self.offset_, self.scale_)
-            lik = self._fitted_likelihood()
-            device = torch.device(self.net_.device)
-            missing = self.net_.missing
-        else:
-            device = resolve_device(self.device)
-            if ranks is not None:
-                device = ranks.place(device, self.device)
-            if self.table_ is not None:
-                # the encoding standardised the table already: identity map
-                lik = self.table_.likelihood
-                normalisation = Normalisation(np.zeros(X.shape[1]), 1.0)
-            else:
-                lik = self._requested_likelihood() or likelihood(auto_loss(X, ranks))
-                normalisation = Normalisation.fit(X, lik.loss, missing, ranks)
-            missing = missing or None
-        return TrainingData(
-            X,
-            device,
-            lik,
-            normalisation,
-            resume,
-            memmap=memmap,
-            missing=missing,
-            targets=targets,
-            ranks=ranks,
-        )
-
-    def _publish(self, net, data, validated):
-        """Set the trained net and the fitted attributes read off it."""
-        history = net.history
-        for epoch in history:
-            if epoch.get("batches"):  # only this run's: older ones are empty
-                epoch["batches"] = []  # no per-batch log in a fitted model
-        validation_scores = (
-            [-v for v in history_column(history, "valid_loss")] if validated else None
-        )
-        fitted = dict(
-            net_=net,
-            loss_=data.likelihood.loss,
-            offset_=data.normalisation.offset,
-            scale_=data.normalisation.scale,
-            n_components_=self._fitted_params["n_components"],
-            n_iter_=len(history),
-            loss_curve_=history_column(history, "train_loss"),
-            validation_scores_=validation_scores,
-            best_validation_score_=(
-                max(validation_scores) if validation_scores else None
-            ),
-            **self._record_history(history),
-        )
-        self.__dict__.update(fitted)
 
     # ------------------------------------------------------------ inference
 
