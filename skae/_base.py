@@ -41,16 +41,16 @@ from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import likelihood, penalty_from_params
 from ._params import (
-    ADDED_PARAMS,
     FOREIGN_NAMES,
     check_architecture_unchanged,
     check_n_components,
     check_params,
     foreign_name_hint,
 )
+from ._persistence import PickleState
 from ._tabular import TableInput
 from ._target import SupervisedTargets
-from ._training import TrainingSteps, warn_at_caller
+from ._training import TrainingSteps
 
 #: Beyond this scale_, a squared error in X's units overflows float64.
 LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
@@ -68,6 +68,7 @@ class BaseAutoencoder(
     TableInput,
     SupervisedTargets,
     TrainingSteps,
+    PickleState,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -533,30 +534,6 @@ default=None
             )
         with torch.no_grad():
             return atoms().T.detach().cpu().numpy().astype(np.float64)
-
-    def __setstate__(self, state):
-        # a pickle from before a parameter existed: its older behaviour
-        state = {**ADDED_PARAMS, **state}
-        fitted = state.get("_fitted_params")
-        if fitted is not None:
-            state["_fitted_params"] = {**ADDED_PARAMS, **fitted}
-        super().__setstate__(state)
-        # skorch unpickles a GPU-trained net_ onto the CPU when this machine
-        # has no GPU (with its DeviceWarning); say so in ``device`` too, as
-        # skae.load does, so that it names the device actually used
-        net = state.get("net_")
-        if (
-            net is not None
-            and str(self.device).startswith(("cuda", "mps", "xpu"))
-            and torch.device(net.device).type == "cpu"
-        ):
-            warn_at_caller(
-                f"This model was pickled with device={self.device!r}, which is not "
-                "available here; it is loaded on the CPU (its device parameter is "
-                "now 'cpu').",
-                UserWarning,
-            )
-            self.device = "cpu"
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
