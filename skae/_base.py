@@ -36,7 +36,15 @@ from ._compat import (
     _get_container_adapter,
 )
 from ._data import Normalisation, validate_X
-from ._inference import reads_fitted_state, run_batches, training_code_batches
+from ._inference import (
+    LARGEST_SQUARABLE,
+    SMALLEST_SCORABLE,
+    SMALLEST_SQUARABLE,
+    Reconstruction,
+    reads_fitted_state,
+    run_batches,
+    training_code_batches,
+)
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import likelihood, penalty_from_params
@@ -50,18 +58,8 @@ from ._params import (
 from ._persistence import PickleState
 from ._tabular import TableInput
 from ._target import SupervisedTargets
+from ._topk import DictionaryAtoms
 from ._training import TrainingSteps
-
-#: Beyond this scale_, a squared error in X's units overflows float64.
-LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
-#: Below this scale_, scale_**2 is no normal float64 (subnormal or zero) ...
-SMALLEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).tiny))
-#: ... and below this one, a squared error the size of the data's own
-#: variance (scale_**2) is a subnormal float64 with fewer significant bits
-#: than float32 (the network's precision) has, and zero below ~2e-162.
-SMALLEST_SCORABLE = float(
-    np.sqrt(np.finfo(np.float64).smallest_subnormal / np.finfo(np.float32).eps)
-)
 
 
 class BaseAutoencoder(
@@ -69,6 +67,8 @@ class BaseAutoencoder(
     SupervisedTargets,
     TrainingSteps,
     PickleState,
+    DictionaryAtoms,
+    Reconstruction,
     ClassNamePrefixFeaturesOutMixin,
     TransformerMixin,
     BaseEstimator,
@@ -465,75 +465,11 @@ default=None
         errors = run_batches(self, squared_errors, X, normalise=True, dtype=np.float64)
         return -(errors * factor) * self.scale_
 
-    @reads_fitted_state
-    def _reconstruct_missing(self, X):
-        """The reconstruction of X in X's units, NaN entries of X treated as
-        missing (fed as their feature's mean); the imputer's engine. For a
-        table, a pandas DataFrame of its columns and fitted dtypes (a
-        categorical column's most likely level), its missing entries (NaN,
-        None, pd.NA) fed as the encoded column's mean over the observed
-        training rows (a one-hot block: the levels' frequencies)."""
-        check_is_fitted(self)
-        X_given = X
-        X = self._inference_input(
-            X, missing=True, ensure_all_finite="allow-nan", accept_sparse=False
-        )
-        missing = self.net_.missing
-
-        def reconstruct(module, x):
-            if missing is not None:
-                x = missing.fill_in(x)
-            return self._decode_mean(module, self._encode(module, x))
-
-        out = run_batches(self, reconstruct, X, normalise=True)
-        table = getattr(self, "table_", None)
-        if table is not None:
-            return table.decode(out, index=getattr(X_given, "index", None))
-        return Normalisation(self.offset_, self.scale_).invert(out)
-
-    def score(self, X, y=None):
-        """Return minus the mean squared reconstruction error per entry of X.
-
-        With no ``scoring``, cross-validated search therefore selects the
-        model that reconstructs held-out data best, as with PCA's ``score``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Data in the units the model was fitted on.
-        y : Ignored
-            Not used, present for API consistency by convention.
-
-        Returns
-        -------
-        score : float
-            Higher is better.
-        """
-        return float(np.mean(self.score_samples(X)))
-
     # ------------------------------------------------------------- helpers
 
     @property
     def _n_features_out(self):
         return self.n_components_
-
-    @property
-    def components_(self):
-        """The decoder's unit-norm atoms, ``(n_components, n_features)``.
-
-        As ``DictionaryLearning.components_``: fitted with
-        ``penalty="topk"`` or ``"batchtopk"`` only (a linear decoder), in X's
-        units up to one global scale (``scale_``), which leaves directions
-        unchanged."""
-        decoder = getattr(getattr(self, "net_", None), "module_", None)
-        atoms = getattr(getattr(decoder, "decoder", None), "atoms", None)
-        if atoms is None:
-            raise AttributeError(
-                f"{type(self).__name__} has components_ (the atoms of a linear "
-                "dictionary) only once fitted with penalty='topk' or 'batchtopk'."
-            )
-        with torch.no_grad():
-            return atoms().T.detach().cpu().numpy().astype(np.float64)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -3,7 +3,10 @@
 training rows through :func:`training_code_batches` (eval mode, no
 gradients, a batch of rows at a time).
 Also the float64 copy of a network that float64 input runs through on the
-CPU, and the snapshot that inference methods read the fitted state from.
+CPU, the snapshot that inference methods read the fitted state from, the
+limits of ``scale_`` that ``score_samples`` can score in float64, and
+:class:`Reconstruction`, a mixin of the estimators' base (``score`` and the
+imputer's reconstruction).
 """
 
 import copy
@@ -15,6 +18,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.utils import assert_all_finite
+from sklearn.utils.validation import check_is_fitted
 
 from ._data import Normalisation
 
@@ -24,6 +28,17 @@ INFERENCE_BATCH_SIZE = 4096
 #: wide input (a sparse matrix with 50k columns, say) is densified in batches
 #: of tens of MB, not GB.
 INFERENCE_BATCH_ENTRIES = 2**22
+
+#: Beyond this scale_, a squared error in X's units overflows float64.
+LARGEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).max))
+#: Below this scale_, scale_**2 is no normal float64 (subnormal or zero) ...
+SMALLEST_SQUARABLE = float(np.sqrt(np.finfo(np.float64).tiny))
+#: ... and below this one, a squared error the size of the data's own
+#: variance (scale_**2) is a subnormal float64 with fewer significant bits
+#: than float32 (the network's precision) has, and zero below ~2e-162.
+SMALLEST_SCORABLE = float(
+    np.sqrt(np.finfo(np.float64).smallest_subnormal / np.finfo(np.float32).eps)
+)
 
 
 def inference_batch_rows(n_features):
@@ -195,3 +210,55 @@ def training_code_batches(estimator, X_train):
     with torch.inference_mode():
         for batch in training_row_batches(estimator, X_train):
             yield estimator._encode(module, batch)
+
+
+class Reconstruction:
+    """Mixin of :class:`~skae._base.BaseAutoencoder`: the reconstruction's
+    uses beside the public transforms, the imputer's engine
+    (:meth:`_reconstruct_missing`) and :meth:`score`."""
+
+    @reads_fitted_state
+    def _reconstruct_missing(self, X):
+        """The reconstruction of X in X's units, NaN entries of X treated as
+        missing (fed as their feature's mean); the imputer's engine. For a
+        table, a pandas DataFrame of its columns and fitted dtypes (a
+        categorical column's most likely level), its missing entries (NaN,
+        None, pd.NA) fed as the encoded column's mean over the observed
+        training rows (a one-hot block: the levels' frequencies)."""
+        check_is_fitted(self)
+        X_given = X
+        X = self._inference_input(
+            X, missing=True, ensure_all_finite="allow-nan", accept_sparse=False
+        )
+        missing = self.net_.missing
+
+        def reconstruct(module, x):
+            if missing is not None:
+                x = missing.fill_in(x)
+            return self._decode_mean(module, self._encode(module, x))
+
+        out = run_batches(self, reconstruct, X, normalise=True)
+        table = getattr(self, "table_", None)
+        if table is not None:
+            return table.decode(out, index=getattr(X_given, "index", None))
+        return Normalisation(self.offset_, self.scale_).invert(out)
+
+    def score(self, X, y=None):
+        """Return minus the mean squared reconstruction error per entry of X.
+
+        With no ``scoring``, cross-validated search therefore selects the
+        model that reconstructs held-out data best, as with PCA's ``score``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Data in the units the model was fitted on.
+        y : Ignored
+            Not used, present for API consistency by convention.
+
+        Returns
+        -------
+        score : float
+            Higher is better.
+        """
+        return float(np.mean(self.score_samples(X)))

@@ -22,6 +22,7 @@ batch instead, and a threshold learned in training at inference, so that
 ``transform`` does not depend on which rows share a batch.
 """
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -294,3 +295,29 @@ class BatchTopKPenalty(TopKPenalty):
 
     name = "batchtopk"
     batch = True
+
+
+# ------------------------------------------------------------ the estimator
+
+
+class DictionaryAtoms:
+    """Mixin of :class:`~skae._base.BaseAutoencoder`: ``components_``, the
+    atoms of a model fitted with a TopK penalty."""
+
+    @property
+    def components_(self):
+        """The decoder's unit-norm atoms, ``(n_components, n_features)``.
+
+        As ``DictionaryLearning.components_``: fitted with
+        ``penalty="topk"`` or ``"batchtopk"`` only (a linear decoder), in X's
+        units up to one global scale (``scale_``), which leaves directions
+        unchanged."""
+        decoder = getattr(getattr(self, "net_", None), "module_", None)
+        atoms = getattr(getattr(decoder, "decoder", None), "atoms", None)
+        if atoms is None:
+            raise AttributeError(
+                f"{type(self).__name__} has components_ (the atoms of a linear "
+                "dictionary) only once fitted with penalty='topk' or 'batchtopk'."
+            )
+        with torch.no_grad():
+            return atoms().T.detach().cpu().numpy().astype(np.float64)
