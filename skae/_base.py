@@ -1,13 +1,17 @@
 """The shared base of every skae estimator: the public face (``fit``,
-``partial_fit``, ``transform``, ``inverse_transform``, ``score``), the
-parameter constraints, the tags and the hooks a variant overrides.
+``partial_fit``, ``transform``, ``inverse_transform``, ``score_samples``),
+the parameter constraints, the tags and the hooks a variant overrides.
 
 The work happens in rooms of its own: the data (validation, normalisation,
-training rows) in ``_data``, a training run (epochs, seeding, callbacks, the
-one net builder) in ``_training``, batched evaluation in ``_inference``, the
-parameter table and its checks in ``_params``, a mixed-type table's path
-(``table_``, a mixin) in ``_tabular``, the supervised option's targets (a
-mixin) in ``_target``. A variant is a small class
+training rows) in ``_data``; the one training path (``_fit``, its update
+made atomic, the fitted attributes published; a mixin) and a training run
+(epochs, seeding, callbacks, the one net builder) in ``_training``; batched
+evaluation (and ``score``, a mixin) in ``_inference``; the parameter table
+and its checks (and the refusal of another library's names, a mixin) in
+``_params``; a mixed-type table's path (``table_``, a mixin) in
+``_tabular``; the supervised option's targets (a mixin) in ``_target``;
+``components_`` (a mixin) in ``_topk``; a pickle read back (a mixin) in
+``_pickling``. A variant is a small class
 that writes its ``__init__`` out (``tests/test_signatures.py`` checks it
 against the table in ``_params``) and overrides, where it needs them, the
 hooks at the bottom of :class:`BaseAutoencoder`. Its objective is a choice
@@ -15,7 +19,6 @@ of the pieces in ``_objectives`` (likelihood, code penalty, corruption),
 which every estimator accepts.
 """
 
-from contextlib import nullcontext
 from numbers import Integral, Real
 
 import numpy as np
@@ -28,13 +31,7 @@ from sklearn.base import (
 from sklearn.utils import check_array
 from sklearn.utils.validation import check_is_fitted
 
-from . import _ddp as ddp
-from ._compat import (
-    Interval,
-    StrOptions,
-    _fit_context,
-    _get_container_adapter,
-)
+from ._compat import Interval, StrOptions, _fit_context, _get_container_adapter
 from ._data import Normalisation, validate_X
 from ._inference import (
     LARGEST_SQUARABLE,
@@ -48,14 +45,8 @@ from ._inference import (
 from ._modules import Autoencoder
 from ._net import AutoencoderNet
 from ._objectives import likelihood, penalty_from_params
-from ._params import (
-    FOREIGN_NAMES,
-    check_architecture_unchanged,
-    check_n_components,
-    check_params,
-    foreign_name_hint,
-)
-from ._persistence import PickleState
+from ._params import ParameterNames, check_params
+from ._pickling import PickleState
 from ._tabular import TableInput
 from ._target import SupervisedTargets
 from ._topk import DictionaryAtoms
@@ -63,6 +54,7 @@ from ._training import TrainingSteps
 
 
 class BaseAutoencoder(
+    ParameterNames,
     TableInput,
     SupervisedTargets,
     TrainingSteps,
@@ -124,46 +116,6 @@ class BaseAutoencoder(
         "verbose": ["verbose"],
         "warm_start": ["boolean"],
     }
-
-    def __new__(cls, *args, **kwargs):
-        # only to name the right parameter for another library's (skorch's
-        # max_epochs, lr): __init__ is written out and takes no **kwargs
-        hint = foreign_name_hint(kwargs)
-        if hint:
-            raise TypeError(
-                f"{cls.__name__}.__init__() got an unexpected keyword argument "
-                f"{next(k for k in kwargs if k in FOREIGN_NAMES)!r}.{hint}"
-            )
-        return super().__new__(cls)
-
-    def set_params(self, **params):
-        """Set the parameters of this estimator (scikit-learn's
-        ``set_params``; another library's name for a parameter, skorch's
-        ``max_epochs`` say, is refused naming skae's).
-
-        Parameters
-        ----------
-        **params : dict
-            Estimator parameters.
-
-        Returns
-        -------
-        self : estimator instance
-            Estimator instance.
-        """
-        valid = self.get_params(deep=False)
-        unknown = [name for name in params if name not in valid]
-        hint = foreign_name_hint(unknown)
-        if hint:
-            raise ValueError(
-                f"Invalid parameter {next(n for n in unknown if n in FOREIGN_NAMES)!r} "
-                f"for estimator {type(self).__name__}.{hint}"
-            )
-        return super().set_params(**params)
-
-    def _validate_params(self):
-        check_n_components(self)  # before sklearn's less helpful message
-        super()._validate_params()
 
     # ------------------------------------------------------------------ fit
 
@@ -246,57 +198,6 @@ default=None
         without touching the process's warning filters, which
         ``warnings.catch_warnings`` would, for every thread."""
         return self._atomic(X, False, missing=True, warn_cut_short=warn_cut_short)
-
-    def _fit(
-        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
-    ):
-        """The one training path: ``fit`` (max_iter epochs, the stopping
-        rule) and ``partial_fit`` (one epoch) differ only in the run's
-        settings. With ``missing`` (the imputer's engine, see
-        :meth:`_fit_missing`), NaN entries of X are missing values: left out
-        of the statistics and of the loss, and fed to the network as their
-        feature's mean. ``warn_cut_short=False`` leaves out the
-        ConvergenceWarning of a fit that ``max_iter`` cut short. ``y`` and
-        ``classes``: the supervised option's targets (read only when
-        ``target_weight > 0``). With ``strategy="ddp"`` every rank runs this
-        path on its own rows, agreeing through :mod:`skae._ddp`: the local
-        checks first (every rank raises when one fails), then the training
-        with its collectives."""
-        ranks = ddp.join(self)  # None unless strategy="ddp"
-        X_given = X
-        fitted = hasattr(self, "net_")
-        resume = fitted and (incremental or self.warm_start)
-        memmap = isinstance(X, np.memmap)
-        # a data-parallel fit: every rank's checks pass, or every rank raises
-        checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
-        with checked:
-            X = self._table_input(X, resume, incremental, missing, ranks)
-            if X is None:  # not a table: the numeric path
-                X = validate_X(
-                    self,
-                    X_given,
-                    reset=not resume,
-                    ensure_min_samples=1 if (incremental and fitted) else 2,
-                    ensure_all_finite="allow-nan" if missing else True,
-                    accept_sparse=False if missing else ("csr", "csc"),
-                )
-            self._check_params(X, incremental)
-            if resume:
-                check_architecture_unchanged(self)
-                self._check_chunk_range(X, incremental)
-            targets, part = self._targets(y, X.shape[0], resume, incremental, classes)
-            if self.early_stopping and not incremental and X.shape[0] < 3:
-                raise ValueError(
-                    f"early_stopping=True needs at least 3 samples (training and "
-                    f"validation rows); got n_samples={X.shape[0]}."
-                )
-        with nullcontext() if ranks is None else ranks.collectives():
-            if part is not None:  # a new fit's task, from every rank's targets
-                targets = self._fit_target(targets, part, classes, ranks)
-            self._train(
-                X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
-            )
-        return self
 
     # ------------------------------------------------------------ inference
 

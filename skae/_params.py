@@ -1,8 +1,10 @@
 """The parameter table and its checks: the parameters every estimator
 takes (each variant writes its ``__init__`` out; ``tests/test_signatures.py``
 holds the signatures to this table), the checks that scikit-learn's
-``_parameter_constraints`` cannot express, and the warm-start rules (which
-parameters shape the network and cannot change once it is fitted)."""
+``_parameter_constraints`` cannot express, the warm-start rules (which
+parameters shape the network and cannot change once it is fitted), and
+:class:`ParameterNames`, the mixin of the estimators' base that refuses
+another library's names for them."""
 
 import inspect
 from numbers import Integral, Real
@@ -131,6 +133,53 @@ def check_n_components(estimator):
             "pick a width (e.g. PCA(n_components=...).fit(X).n_components_ as "
             "a start) or compare a few with GridSearchCV."
         )
+
+
+class ParameterNames:
+    """Mixin of :class:`~skae._base.BaseAutoencoder`: another library's name
+    for a parameter (skorch's ``max_epochs``, ``lr``) refused naming skae's,
+    in the constructor and in ``set_params``, and a float ``n_components``
+    refused saying why (:func:`check_n_components`)."""
+
+    def __new__(cls, *args, **kwargs):
+        # only to name the right parameter for another library's (skorch's
+        # max_epochs, lr): __init__ is written out and takes no **kwargs
+        hint = foreign_name_hint(kwargs)
+        if hint:
+            raise TypeError(
+                f"{cls.__name__}.__init__() got an unexpected keyword argument "
+                f"{next(k for k in kwargs if k in FOREIGN_NAMES)!r}.{hint}"
+            )
+        return super().__new__(cls)
+
+    def set_params(self, **params):
+        """Set the parameters of this estimator (scikit-learn's
+        ``set_params``; another library's name for a parameter, skorch's
+        ``max_epochs`` say, is refused naming skae's).
+
+        Parameters
+        ----------
+        **params : dict
+            Estimator parameters.
+
+        Returns
+        -------
+        self : estimator instance
+            Estimator instance.
+        """
+        valid = self.get_params(deep=False)
+        unknown = [name for name in params if name not in valid]
+        hint = foreign_name_hint(unknown)
+        if hint:
+            raise ValueError(
+                f"Invalid parameter {next(n for n in unknown if n in FOREIGN_NAMES)!r} "
+                f"for estimator {type(self).__name__}.{hint}"
+            )
+        return super().set_params(**params)
+
+    def _validate_params(self):
+        check_n_components(self)  # before sklearn's less helpful message
+        super()._validate_params()
 
 
 def sizes_of(sizes):

@@ -35,9 +35,6 @@ arrays and logs against the sizes, the sizes against the weights' shapes)
 before anything is built from it (:mod:`skae._manifest`), so that a
 damaged or crafted file is a ValueError naming the field, and allocates no
 more than the file holds.
-
-A pickle is read back by :class:`PickleState`, a mixin of the estimators'
-base (a pickle written before a parameter existed included).
 """
 
 import hashlib
@@ -52,6 +49,7 @@ from sklearn.utils.validation import check_is_fitted
 from skorch.history import History
 
 from . import _manifest as fields
+from ._base import BaseAutoencoder
 from ._device import resolve_device
 from ._manifest import refuse, to_json
 from ._modelfile import read, write
@@ -66,43 +64,11 @@ MODULE_PARAMS = ("encoder", "decoder")
 SIZE_PARAMS = ("hidden_layer_sizes", "decoder_layer_sizes")
 
 
-class PickleState:
-    """Mixin of :class:`~skae._base.BaseAutoencoder`: a pickle (``joblib``,
-    ``copy.deepcopy``, a parallel search's processes) read back, older ones
-    included; the model file of :func:`save` is the other way."""
-
-    def __setstate__(self, state):
-        # a pickle from before a parameter existed: its older behaviour
-        state = {**ADDED_PARAMS, **state}
-        fitted = state.get("_fitted_params")
-        if fitted is not None:
-            state["_fitted_params"] = {**ADDED_PARAMS, **fitted}
-        super().__setstate__(state)
-        # skorch unpickles a GPU-trained net_ onto the CPU when this machine
-        # has no GPU (with its DeviceWarning); say so in ``device`` too, as
-        # skae.load does, so that it names the device actually used
-        net = state.get("net_")
-        if (
-            net is not None
-            and str(self.device).startswith(("cuda", "mps", "xpu"))
-            and torch.device(net.device).type == "cpu"
-        ):
-            warn_at_caller(
-                f"This model was pickled with device={self.device!r}, which is not "
-                "available here; it is loaded on the CPU (its device parameter is "
-                "now 'cpu').",
-                UserWarning,
-            )
-            self.device = "cpu"
-
-
 def _classes():
     """The estimator classes a model file may name as its model: skae's
     public estimators, discovered from ``skae.__all__``. Nothing else is
     ever instantiated (but the wrappers of :func:`_wrappers`)."""
     import skae
-
-    from ._base import BaseAutoencoder  # the base imports this module
 
     found = {}
     for name in skae.__all__:
@@ -502,8 +468,6 @@ def _is_column_pair(pair):
 def _estimator(path, cls, params):
     """``cls(**params)``, its parameters validated (scikit-learn's checks,
     and for a skae model those of its ``fit`` that need no data)."""
-    from ._base import BaseAutoencoder  # the base imports this module
-
     estimator = cls(**params)
     try:
         estimator._validate_params()

@@ -26,6 +26,7 @@ import torch
 from sklearn.exceptions import ConvergenceWarning
 from skorch.callbacks import Callback, LRScheduler
 
+from . import _ddp as ddp
 from ._callbacks import EpochMean, TrainingMonitor, history_column
 from ._data import (
     Normalisation,
@@ -37,6 +38,7 @@ from ._data import (
     held_out,
     observed_counts,
     training_batch_count,
+    validate_X,
 )
 from ._device import resolve_device
 from ._inference import view
@@ -48,7 +50,7 @@ from ._objectives import (
     make_penalty,
     penalty_fitted_names,
 )
-from ._params import sizes_of
+from ._params import check_architecture_unchanged, sizes_of
 from ._progress import EpochLog
 from ._random import (
     _GLOBAL_RNG_LOCK,
@@ -657,9 +659,10 @@ class TrainingRun:
 
 
 class TrainingSteps:
-    """Mixin of :class:`~skae._base.BaseAutoencoder`: the steps of its one
-    training path (``_fit``) around a :class:`TrainingRun`: the update made
-    atomic (``_atomic``), the data prepared (``_training_data``), the run
+    """Mixin of :class:`~skae._base.BaseAutoencoder`: its one training path
+    (``_fit``, behind ``fit``, ``partial_fit`` and ``_fit_missing``) and the
+    steps around a :class:`TrainingRun`: the update made atomic
+    (``_atomic``), the data prepared (``_training_data``), the run
     (``_train``) and the fitted attributes published (``_publish``)."""
 
     def _atomic(
@@ -680,6 +683,57 @@ class TrainingSteps:
             work = view(self)
             work._fit(X, incremental, missing, warn_cut_short, y, classes)
             self.__dict__ = work.__dict__
+        return self
+
+    def _fit(
+        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
+    ):
+        """The one training path: ``fit`` (max_iter epochs, the stopping
+        rule) and ``partial_fit`` (one epoch) differ only in the run's
+        settings. With ``missing`` (the imputer's engine, see
+        :meth:`_fit_missing`), NaN entries of X are missing values: left out
+        of the statistics and of the loss, and fed to the network as their
+        feature's mean. ``warn_cut_short=False`` leaves out the
+        ConvergenceWarning of a fit that ``max_iter`` cut short. ``y`` and
+        ``classes``: the supervised option's targets (read only when
+        ``target_weight > 0``). With ``strategy="ddp"`` every rank runs this
+        path on its own rows, agreeing through :mod:`skae._ddp`: the local
+        checks first (every rank raises when one fails), then the training
+        with its collectives."""
+        ranks = ddp.join(self)  # None unless strategy="ddp"
+        X_given = X
+        fitted = hasattr(self, "net_")
+        resume = fitted and (incremental or self.warm_start)
+        memmap = isinstance(X, np.memmap)
+        # a data-parallel fit: every rank's checks pass, or every rank raises
+        checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
+        with checked:
+            X = self._table_input(X, resume, incremental, missing, ranks)
+            if X is None:  # not a table: the numeric path
+                X = validate_X(
+                    self,
+                    X_given,
+                    reset=not resume,
+                    ensure_min_samples=1 if (incremental and fitted) else 2,
+                    ensure_all_finite="allow-nan" if missing else True,
+                    accept_sparse=False if missing else ("csr", "csc"),
+                )
+            self._check_params(X, incremental)
+            if resume:
+                check_architecture_unchanged(self)
+                self._check_chunk_range(X, incremental)
+            targets, part = self._targets(y, X.shape[0], resume, incremental, classes)
+            if self.early_stopping and not incremental and X.shape[0] < 3:
+                raise ValueError(
+                    f"early_stopping=True needs at least 3 samples (training and "
+                    f"validation rows); got n_samples={X.shape[0]}."
+                )
+        with nullcontext() if ranks is None else ranks.collectives():
+            if part is not None:  # a new fit's task, from every rank's targets
+                targets = self._fit_target(targets, part, classes, ranks)
+            self._train(
+                X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
+            )
         return self
 
     def _train(
