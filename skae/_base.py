@@ -2,21 +2,29 @@
 ``partial_fit``, ``transform``, ``inverse_transform``, ``score_samples``),
 the parameter constraints, the tags and the hooks a variant overrides.
 
-The work happens in rooms of its own: the data (validation, normalisation,
-training rows) in ``_data``; the one training path (``_fit``, its update
-made atomic, the fitted attributes published; a mixin) and a training run
-(epochs, seeding, callbacks, the one net builder) in ``_training``; batched
-evaluation (and ``score``, a mixin) in ``_inference``; the parameter table
-and its checks (and the refusal of another library's names, a mixin) in
-``_params``; a mixed-type table's path (``table_``, a mixin) in
-``_tabular``; the supervised option's targets (a mixin) in ``_target``;
-``components_`` (a mixin) in ``_topk``; a pickle read back (a mixin) in
-``_pickling``. A variant is a small class
-that writes its ``__init__`` out (``tests/test_signatures.py`` checks it
-against the table in ``_params``) and overrides, where it needs them, the
-hooks at the bottom of :class:`BaseAutoencoder`. Its objective is a choice
-of the pieces in ``_objectives`` (likelihood, code penalty, corruption),
-which every estimator accepts.
+The work happens in rooms of its own, some as mixins of
+:class:`BaseAutoencoder` (one concern each, holding no state of their own):
+
+- ``_training``: the one training path (``_fit``) and its steps, the update
+  made atomic, the data prepared, the fitted attributes published (the
+  mixin ``TrainingSteps``), and a training run (epochs, seeding, callbacks,
+  the one net builder);
+- ``_data``: validation, normalisation, the training rows;
+- ``_inference``: batched evaluation; ``score`` and the imputer's
+  reconstruction (``Reconstruction``);
+- ``_params``: the parameter table and its checks; another library's
+  parameter names refused (``ParameterNames``);
+- ``_tabular``: a mixed-type table's path, ``table_`` (``TableInput``);
+- ``_target``: the supervised option's targets (``SupervisedTargets``);
+- ``_topk``: ``components_`` (``DictionaryAtoms``);
+- ``_pickling``: a pickle read back, older ones included (``PickleState``).
+
+A variant is a small class that writes its ``__init__`` out
+(``tests/test_signatures.py`` checks it against the table in ``_params``)
+and overrides, where it needs them, the hooks at the bottom of
+:class:`BaseAutoencoder`. Its objective is a choice of the pieces in
+``_objectives`` (likelihood, code penalty, corruption), which every
+estimator accepts.
 """
 
 from numbers import Integral, Real
