@@ -126,10 +126,14 @@ class TableLikelihood:
     So the numeric columns share one noise variance, in units of each
     one's marginal variance (as the VAE learns one variance for them),
     set to its maximum-likelihood value on the batch: their mean squared
-    error there, at least :data:`MIN_NOISE_VARIANCE`. Their terms are then
-    log-likelihoods too: halving the numeric error is worth the same
-    whatever its size, and each numeric term weighs about 1 at the
-    marginal and 0 at the least variance, as the other columns' terms do.
+    error there, at least :data:`MIN_NOISE_VARIANCE`. Read at it, their
+    terms are log-likelihoods too: halving the numeric error is worth the
+    same whatever its size. Scaled to weigh 1 between the marginal and the
+    least variance, that reading pulls less than the fixed one while the
+    error is large (above ``1 / log(1 / m)`` of the variance, 29% at ``m =
+    0.03``), which let the categorical columns take the code first; so the
+    numeric columns are read at whichever of the two pulls harder: the
+    fixed variance while the error is large, the fitted one below.
 
     The VAE's ELBO sums the plain negative
     log-likelihoods (:meth:`negative_log_likelihood`) over columns, as a
@@ -198,10 +202,13 @@ class TableLikelihood:
         for squared errors ``r`` in units of each column's marginal variance
         and ``s`` their mean over the batch (at least
         :data:`MIN_NOISE_VARIANCE`, held fixed for the gradient), each
-        numeric term is ``(r / s - 1 + log(s / m)) / log(1 / m)``, ``m``
-        the least variance: 1 a column on average at the marginal (``s =
-        1``), 0 at ``s = m``. ``observed`` (:meth:`observed_terms`' mask,
-        the imputer's engine) leaves the missing entries out of ``s``."""
+        numeric term is ``r`` (the fixed variance's) while ``s`` is at
+        least ``1 / L``, ``L = log(1 / m)`` and ``m`` the least variance,
+        and ``(r / s + log(s L)) / L`` below, where the fitted
+        variance pulls harder (the gradient ``1 / (s L)`` times the fixed
+        one's): the larger pull of the two readings, the loss continuous
+        where they meet. ``observed`` (:meth:`observed_terms`' mask, the
+        imputer's engine) leaves the missing entries out of ``s``."""
         terms = self.reconstruction_terms(x, output)
         n = len(self.gaussian)  # the numeric columns' terms come first
         if not n:
@@ -216,8 +223,9 @@ class TableLikelihood:
             mask = observed[:, :n].to(seen.dtype)
             noise = (seen * mask).sum() / mask.sum().clamp(min=1)
         noise = noise.clamp(min=MIN_NOISE_VARIANCE)
-        least = math.log(1 / MIN_NOISE_VARIANCE)
-        numeric = (ratio / noise - 1 + torch.log(noise / MIN_NOISE_VARIANCE)) / least
+        scale = math.log(1 / MIN_NOISE_VARIANCE)
+        fitted = (ratio / noise + torch.log(noise * scale)) / scale
+        numeric = torch.where(noise * scale < 1, fitted, ratio)
         return torch.cat([numeric, terms[:, n:]], dim=1)
 
     def baselines(self, x):

@@ -151,19 +151,32 @@ def rows_with_error(error, n=40, seed=0):
 def test_numeric_columns_train_at_their_fitted_noise_variance():
     lik = numeric_table_likelihood()
     m = MIN_NOISE_VARIANCE
-    for error in (1.0, 0.5, 0.3):
+    scale = np.log(1 / m)
+    # while the error is large (a mean square of at least 1 / log(1 / m) of
+    # the variance) the numeric terms are the fixed-variance ones
+    x, output = rows_with_error(0.6)
+    torch.testing.assert_close(
+        lik.training_terms(x, output), lik.reconstruction_terms(x, output)
+    )
+    for error in (0.5, 0.3):
         x, output = rows_with_error(error)
         terms = lik.training_terms(x, output)
-        # the numeric terms average to log(s / m) / log(1 / m), s = error**2
-        expected = np.log(error**2 / m) / np.log(1 / m)
+        # below, read at s = error**2: they average to log(s L) / L + 1 / L
+        s = error**2
+        expected = (1 + np.log(s * scale)) / scale
         assert terms[:, :2].mean().item() == pytest.approx(expected, rel=1e-6)
         # the categorical term is the fixed-weight one
         fixed = lik.reconstruction_terms(x, output)
         torch.testing.assert_close(terms[:, 2], fixed[:, 2])
+    # the two readings meet: the loss is continuous at s = 1 / L
+    edge = np.sqrt(1 / scale)
+    above = lik.criterion(*reversed(rows_with_error(edge * 1.0001))).item()
+    below = lik.criterion(*reversed(rows_with_error(edge * 0.9999))).item()
+    assert above == pytest.approx(below, abs=1e-3)
 
-    # a halving of the numeric error lowers the loss by the same amount
-    # whatever its size (above the least variance), where a fixed variance
-    # gives ever less: the numeric columns keep their pull on the code
+    # there, a halving of the numeric error lowers the loss by the same
+    # amount whatever its size (above the least variance), where a fixed
+    # variance gives ever less: the numeric columns keep their pull
     def drop(error, loss):
         return loss(*rows_with_error(error)) - loss(*rows_with_error(error / 2))
 
@@ -173,16 +186,14 @@ def test_numeric_columns_train_at_their_fitted_noise_variance():
     def fixed(x, output):
         return lik.reconstruction_terms(x, output).mean().item()
 
-    assert drop(0.8, trained) == pytest.approx(drop(0.4, trained), rel=1e-6)
-    assert drop(0.8, trained) == pytest.approx(
-        2 / 3 * np.log(4) / np.log(1 / m), rel=1e-6
-    )
+    assert drop(0.5, trained) == pytest.approx(drop(0.4, trained), rel=1e-6)
+    assert drop(0.5, trained) == pytest.approx(2 / 3 * np.log(4) / scale, rel=1e-6)
     assert drop(0.4, fixed) == pytest.approx(drop(0.8, fixed) / 4, rel=1e-6)
     # below the least variance the columns are read at that fixed variance
     x, output = rows_with_error(0.5 * np.sqrt(m))
     terms = lik.training_terms(x, output)[:, :2]
     ratio = lik.reconstruction_terms(x, output)[:, :2]
-    torch.testing.assert_close(terms, (ratio / m - 1) / np.log(1 / m))
+    torch.testing.assert_close(terms, (ratio / m + np.log(m * scale)) / scale)
 
 
 def test_the_fitted_noise_variance_is_the_batchs_and_held_for_the_gradient():
