@@ -287,11 +287,12 @@ default=None
 
         The error is measured in X's own units and averaged over features;
         higher is better, so low values flag unusual samples. For a model
-        fitted on a table: minus the row's training loss, the mean over
-        columns of each column's negative log-likelihood above its floor,
-        divided by its value at the column's marginal (about -1 for a row
-        reconstructed no better than the column means and frequencies, 0
-        for an exact one).
+        fitted on a table: minus the mean over columns of each column's
+        negative log-likelihood above its floor, divided by its value at
+        the column's marginal (about -1 for a row reconstructed no better
+        than the column means and frequencies, 0 for an exact one): the
+        training loss, but with the numeric columns read at their marginal
+        variance, so that a row's score depends on that row only.
 
         Parameters
         ----------

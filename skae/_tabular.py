@@ -146,9 +146,10 @@ class TableInput:
         return frame
 
     def _table_scores(self, X, per_column=False):
-        """``score_samples`` of a table: minus the row's training loss, the
-        mean over columns of each column's weighted term (see
-        :class:`~skae._objectives.TableLikelihood`). With ``per_column``,
+        """``score_samples`` of a table: minus the mean over columns of the
+        row's weighted terms (``TableLikelihood.reconstruction_terms``: the
+        training loss with the numeric columns at their marginal variance,
+        each row's own). With ``per_column``,
         ``(n_samples, n_columns)``: minus each column's term over the number
         of columns, in the table's column order (a row sums to its score)."""
         X = self._inference_input(X)

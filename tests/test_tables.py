@@ -5,10 +5,11 @@ import warnings
 
 import numpy as np
 import pytest
+import torch
 from sklearn.base import clone
 
 import skae
-from skae._objectives import TableLikelihood
+from skae._objectives import MIN_NOISE_VARIANCE, TableLikelihood
 from skae._table import MAX_LEVELS, TableEncoding
 
 pd = pytest.importorskip("pandas")
@@ -124,6 +125,94 @@ def test_each_column_weighs_one_at_its_marginal(table):
     )
     a = enc.columns[0]
     assert a.weight == pytest.approx(1 / (0.5 * x[:, 0].var(unbiased=False).item()))
+
+
+def numeric_table_likelihood():
+    """Two numeric columns of marginal variance 1 (weights 2: one over
+    half the variance) and a 3-level categorical one."""
+    return TableLikelihood(
+        [("gaussian", 0, 1), ("gaussian", 1, 1), ("categorical", 2, 3)],
+        weights=[2.0, 2.0, 1.0],
+    )
+
+
+def rows_with_error(error, n=40, seed=0):
+    """Rows x and outputs whose numeric entries are off by ``error`` times a
+    fixed draw (of mean square 1), their categorical logits fixed."""
+    rng = np.random.RandomState(seed)
+    x = np.zeros((n, 5))
+    x[:, :2] = rng.randn(n, 2)
+    x[np.arange(n), 2 + rng.randint(0, 3, n)] = 1.0
+    draw = rng.randn(n, 2)
+    draw /= np.sqrt((draw**2).mean())
+    output = np.concatenate([x[:, :2] + error * draw, rng.randn(n, 3)], axis=1)
+    return torch_tensor(x).double(), torch_tensor(output).double()
+
+
+def test_numeric_columns_train_at_their_fitted_noise_variance():
+    lik = numeric_table_likelihood()
+    m = MIN_NOISE_VARIANCE
+    scale = np.log(1 / m)
+    # while the error is large (a mean square of at least 1 / log(1 / m) of
+    # the variance) the numeric terms are the fixed-variance ones
+    x, output = rows_with_error(0.6)
+    torch.testing.assert_close(
+        lik.training_terms(x, output), lik.reconstruction_terms(x, output)
+    )
+    for error in (0.5, 0.3):
+        x, output = rows_with_error(error)
+        terms = lik.training_terms(x, output)
+        # below, read at s = error**2: they average to log(s L) / L + 1 / L
+        s = error**2
+        expected = (1 + np.log(s * scale)) / scale
+        assert terms[:, :2].mean().item() == pytest.approx(expected, rel=1e-6)
+        # the categorical term is the fixed-weight one
+        fixed = lik.reconstruction_terms(x, output)
+        torch.testing.assert_close(terms[:, 2], fixed[:, 2])
+    # the two readings meet: the loss is continuous at s = 1 / L
+    edge = np.sqrt(1 / scale)
+    above = lik.criterion(*reversed(rows_with_error(edge * 1.0001))).item()
+    below = lik.criterion(*reversed(rows_with_error(edge * 0.9999))).item()
+    assert above == pytest.approx(below, abs=1e-3)
+
+    # there, a halving of the numeric error lowers the loss by the same
+    # amount whatever its size (above the least variance), where a fixed
+    # variance gives ever less: the numeric columns keep their pull
+    def drop(error, loss):
+        return loss(*rows_with_error(error)) - loss(*rows_with_error(error / 2))
+
+    def trained(x, output):
+        return lik.criterion(output, x).item()
+
+    def fixed(x, output):
+        return lik.reconstruction_terms(x, output).mean().item()
+
+    assert drop(0.5, trained) == pytest.approx(drop(0.4, trained), rel=1e-6)
+    assert drop(0.5, trained) == pytest.approx(2 / 3 * np.log(4) / scale, rel=1e-6)
+    assert drop(0.4, fixed) == pytest.approx(drop(0.8, fixed) / 4, rel=1e-6)
+    # below the least variance the columns are read at that fixed variance
+    x, output = rows_with_error(0.5 * np.sqrt(m))
+    terms = lik.training_terms(x, output)[:, :2]
+    ratio = lik.reconstruction_terms(x, output)[:, :2]
+    torch.testing.assert_close(terms, (ratio / m + np.log(m * scale)) / scale)
+
+
+def test_the_fitted_noise_variance_is_the_batchs_and_held_for_the_gradient():
+    lik = numeric_table_likelihood()
+    x, output = rows_with_error(0.5)
+    output.requires_grad_(True)
+    lik.criterion(output, x).backward()
+    # the gradient of a squared error over the variance s, held fixed:
+    # (output - x) * 2 / (s log(1/m)) / (rows * columns) on the numeric entries
+    s = ((output - x)[:, :2] ** 2).mean().item()
+    expected = (output - x)[:, :2] * 2 / (s * np.log(1 / MIN_NOISE_VARIANCE)) / 120
+    torch.testing.assert_close(output.grad[:, :2], expected.detach())
+    # a row's score depends on that row only; its training term on the batch
+    one = lik.reconstruction_terms(x[:1], output[:1])
+    torch.testing.assert_close(one, lik.reconstruction_terms(x, output)[:1])
+    assert not torch.allclose(
+        lik.training_terms(x[:1], output[:1]), lik.training_terms(x, output)[:1]
+    )
 
 
 def torch_tensor(rows):

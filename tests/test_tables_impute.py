@@ -198,7 +198,7 @@ def test_the_loss_leaves_out_a_missing_columns_whole_term():
     lik = TableLikelihood([("gaussian", 0, 1), ("categorical", 1, 3)])
     target = torch.tensor([[0.5, 0.0, 1.0, 0.0], [1.0, 1.0, 0.0, 0.0]])
     output = torch.randn(2, 4)
-    terms = lik.reconstruction_terms(target, output)  # (2 rows, 2 columns)
+    terms = lik.training_terms(target, output)  # (2 rows, 2 columns)
     missing = target.clone()
     missing[1, 1:] = np.nan  # row 1's categorical column is missing
     loss = MissingEntries(torch.zeros(4)).loss(lik, output, missing)
@@ -206,6 +206,14 @@ def test_the_loss_leaves_out_a_missing_columns_whole_term():
     torch.testing.assert_close(loss, expected)
     complete = MissingEntries(torch.zeros(4)).loss(lik, output, target)
     torch.testing.assert_close(complete, lik.criterion(output, target))
+    # a missing numeric entry is left out of the numeric noise variance too
+    missing = target.clone()
+    missing[1, 0] = np.nan  # row 1's numeric column is missing
+    loss = MissingEntries(torch.zeros(4)).loss(lik, output, missing)
+    alone = lik.training_terms(target[:1], output[:1])  # row 0's variance
+    terms = lik.training_terms(target, output)
+    expected = (alone[0, 0] + terms[0, 1] + terms[1, 1]) / 3
+    torch.testing.assert_close(loss, expected)
 
 
 def test_the_weights_are_fitted_on_the_observed_entries():
