@@ -303,8 +303,8 @@ def test_an_old_pickle_gets_the_default_categorical_features(fitted):
 
 
 def test_the_default_model_on_a_table_is_sized_by_its_rows():
-    # the table path counts the frame's rows as the array path does: 3200
-    # rows give 64-row batches (an array of 300 rows: 32, see test_impute)
+    # on the table path the batch grows with the frame's rows: 3200 rows
+    # give 64-row batches (an array's is 128, see test_impute)
     X_missing, _ = _with_holes(_table(n=3200)[["a", "b", "level"]])
     imputer = AutoencoderImputer().fit(X_missing)
     assert imputer.estimator_.table_ is not None
