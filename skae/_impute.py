@@ -63,7 +63,8 @@ def default_estimator(n_samples=None, table=False):
     table its batch size grows with the rows, from 32 (up to 1600 rows:
     about 50 steps an epoch, which imputes small tables better than 128)
     to 128 (from 6400 rows); on an array it is 128 (the batch it was tuned
-    with on digits, whose fit time a smaller batch would double).
+    with on digits, whose fit time 35-row batches made two to three times
+    as long).
     """
     n = 0 if n_samples is None else int(n_samples)
     return DenoisingAutoencoder(
