@@ -368,8 +368,9 @@ or None, default="from_dtype"
     def _train(self, X, n_rows=None, table=False):
         """Train ``estimator_`` on X (NaN or table holes missing). The
         default model takes the batch size and epochs of
-        :func:`default_estimator` for X's rows (a data-parallel fit: this
-        process's rows) and kind (``table``: the table path). Its epochs
+        :func:`default_estimator` for X's rows and kind (``table``: the
+        table path); it is never data-parallel (``strategy=None``: a
+        data-parallel imputer is given its ``estimator``, used as it is). Its epochs
         are chosen for the imputation error and time: had its training loss
         on the observed entries still been falling, that is no reason to
         train longer, so it is spared the ConvergenceWarning."""
