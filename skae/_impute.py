@@ -53,18 +53,13 @@ def _none_entries(X):
 ROW_BUDGET = 1_000_000
 
 
-def default_estimator(n_samples=None, table=False):
+def default_estimator(n_samples=None):
     """The model of ``AutoencoderImputer(estimator=None)``, unfitted, for a
-    fit on ``n_samples`` rows (None: as for 1600 rows or fewer) of a table
-    (``table=True``: the imputer's table path) or of a numeric array.
+    fit on ``n_samples`` rows (None: a small fit).
 
     It trains for 40 epochs, or fewer from 25 000 rows on, so that a fit
-    visits at most ``ROW_BUDGET`` rows (20 epochs at 50 000 rows). On a
-    table its batch size grows with the rows, from 32 (up to 1600 rows:
-    about 50 steps an epoch, which imputes small tables better than 128)
-    to 128 (from 6400 rows); on an array it is 128 (the batch it was tuned
-    with on digits, whose fit time 35-row batches made two to three times
-    as long).
+    visits at most ``ROW_BUDGET`` rows (20 epochs at 50 000 rows), in
+    batches of 128 rows.
     """
     n = 0 if n_samples is None else int(n_samples)
     return DenoisingAutoencoder(
@@ -75,7 +70,7 @@ def default_estimator(n_samples=None, table=False):
         noise="masking",
         noise_level=0.25,
         dropout=0.0,
-        batch_size=min(128, max(32, n // 50)) if table else 128,
+        batch_size=128,
         learning_rate_init=5e-3,
         max_iter=min(40, math.ceil(ROW_BUDGET / max(n, 1))),
         random_state=0,
@@ -123,19 +118,16 @@ class AutoencoderImputer(TransformerMixin, BaseEstimator):
         hidden_layer_sizes=(128, 128), activation="tanh", loss="mse",
         noise="masking", noise_level=0.25, dropout=0.0, batch_size=128,
         learning_rate_init=5e-3, max_iter=min(40, ceil(1_000_000 / n)),
-        random_state=0)`` for ``fit`` on ``n`` rows of a numeric array, and
-        the same with ``batch_size=min(128, max(32, n // 50))`` on a table
-        (the table path, see below): two hidden layers of 128 tanh units on
-        each side of a 64-unit code, trained with the one-cycle schedule
-        (peak 5e-3) on the squared error (the error imputation is judged
-        by) with a further quarter of the entries masked in every batch.
+        random_state=0)`` for ``fit`` on ``n`` rows: two hidden layers of
+        128 tanh units on each side of a 64-unit code, trained with the
+        one-cycle schedule (peak 5e-3) on the squared error (the error
+        imputation is judged by; a table's per-column loss on the table
+        path) with a further quarter of the entries masked in every batch.
         It trains for 40 epochs up to 25 000 rows and for a million rows
         visited beyond (20 epochs at 50 000 rows), so its fit time stops
-        growing with the rows there. On a table its batch size grows with
-        the rows, from 32 (up to 1600 rows) to 128 (from 6400). The network
-        was chosen on digits with 30% and 50% missing and checked on MNIST;
-        the table's batch size and the epoch budget on five real tables
-        and on IterativeImputer's fit time at 50 000 rows (see the
+        growing with the rows there. The network was chosen on digits with
+        30% and 50% missing and checked on MNIST; the epoch budget on
+        IterativeImputer's fit time at 50 000 rows (see the
         benchmarks page). An
         estimator with ``strategy="ddp"`` trains data-parallel, every
         process of a torch.distributed group calling ``fit`` with its own
@@ -357,7 +349,7 @@ or None, default="from_dtype"
         refused naming it."""
         _, mask = self._table_holes(X)
         self._empty = np.zeros(mask.shape[1], dtype=bool)
-        self._train(X, n_rows=mask.shape[0], table=True)
+        self._train(X, n_rows=mask.shape[0])
         self.n_features_in_ = self.estimator_.n_features_in_
         self.__dict__.pop("feature_names_in_", None)
         names = getattr(self.estimator_, "feature_names_in_", None)
@@ -365,21 +357,17 @@ or None, default="from_dtype"
             self.feature_names_in_ = names
         self._fit_indicator(mask.any(axis=0))
 
-    def _train(self, X, n_rows=None, table=False):
+    def _train(self, X, n_rows=None):
         """Train ``estimator_`` on X (NaN or table holes missing). The
-        default model takes the batch size and epochs of
-        :func:`default_estimator` for X's rows and kind (``table``: the
-        table path); it is never data-parallel (``strategy=None``: a
-        data-parallel imputer is given its ``estimator``, used as it is). Its epochs
-        are chosen for the imputation error and time: had its training loss
-        on the observed entries still been falling, that is no reason to
-        train longer, so it is spared the ConvergenceWarning."""
+        default model takes the epochs of :func:`default_estimator` for X's
+        rows; it is never data-parallel (``strategy=None``: a data-parallel
+        imputer is given its ``estimator``, used as it is). Its epochs are
+        chosen for the imputation error and time: had its training loss on
+        the observed entries still been falling, that is no reason to train
+        longer, so it is spared the ConvergenceWarning."""
         if self.estimator is None:
             n_rows = X.shape[0] if n_rows is None else n_rows
-            sized = default_estimator(n_rows, table=table)
-            self.estimator_.set_params(
-                batch_size=sized.batch_size, max_iter=sized.max_iter
-            )
+            self.estimator_.set_params(max_iter=default_estimator(n_rows).max_iter)
         self._warn_without_masking()
         self.estimator_._fit_missing(X, warn_cut_short=self.estimator is not None)
 

@@ -178,17 +178,12 @@ def test_a_sparse_autoencoder_reports_its_code_on_the_rows_as_trained(
     assert np.isfinite(imputer.transform(X_missing)).all()
 
 
-def _documented_default(n, table=False):
-    """The docstring's default estimator for a fit on ``n`` rows (of an
-    array, or of a table: its batch size as the docstring says)."""
+def _documented_default(n):
+    """The docstring's default estimator for a fit on ``n`` rows."""
     doc = " ".join(AutoencoderImputer.__doc__.split())
     documented = re.search(r"None means ``(DenoisingAutoencoder\(.*?\))``", doc)
     names = {"DenoisingAutoencoder": DenoisingAutoencoder, "ceil": math.ceil, "n": n}
-    model = eval(documented.group(1), names)
-    if table:
-        batch = re.search(r"the same with ``batch_size=(.*?)`` on a table", doc)
-        model.set_params(batch_size=eval(batch.group(1), names))
-    return model
+    return eval(documented.group(1), names)
 
 
 def test_the_default_estimator_is_the_documented_one(digits_missing):
@@ -201,28 +196,20 @@ def test_the_default_estimator_is_the_documented_one(digits_missing):
     assert imputer.estimator_.get_params() == _documented_default(300).get_params()
     assert imputer.estimator_.n_iter_ == 40
     for n in (300, 1600, 5000, 6400, 25_000, 50_000, 10**6):
-        for table in (False, True):
-            expected = _documented_default(n, table).get_params()
-            assert default_estimator(n, table).get_params() == expected
+        expected = _documented_default(n).get_params()
+        assert default_estimator(n).get_params() == expected
 
 
-def test_the_default_batch_size_and_epochs_follow_the_rows():
+def test_the_default_epochs_follow_the_rows():
     # 40 epochs, then a budget of rows visited: the fit time stops growing
-    # with the rows; a table's batch grows from 32 to 128, an array's is 128
+    # with the rows; the batch is 128 rows at every size
     sizes = (300, 1600, 3200, 6400, 25_000)
-    assert [default_estimator(n, table=True).batch_size for n in sizes] == [
-        32,
-        32,
-        64,
-        128,
-        128,
-    ]
     assert {default_estimator(n).batch_size for n in sizes} == {128}
     assert {default_estimator(n).max_iter for n in sizes} == {40}
+    assert default_estimator(25_001).max_iter == 40
     assert default_estimator(50_000).max_iter == 20
-    assert default_estimator(50_000, table=True).max_iter == 20
     assert default_estimator(10**6).max_iter == 1
-    assert default_estimator(table=True).batch_size == 32  # None: a small fit
+    assert default_estimator().max_iter == 40  # None: a small fit
 
 
 def test_a_given_estimator_keeps_its_batch_size_and_epochs(digits_missing):
