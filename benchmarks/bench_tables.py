@@ -579,7 +579,9 @@ def goal(label, wins, total, need):
 
 
 def summary_recon(results, tables):
-    records = [r for r in results if r["part"] in ("recon", "native")]
+    records = [
+        r for r in results if r["part"] in ("recon", "native") and r["table"] in tables
+    ]
     if not records:
         return
     shape = {r["table"]: r for r in records if r["part"] == "recon"}
@@ -628,7 +630,11 @@ def summary_recon(results, tables):
 
 
 def summary_impute(results, tables):
-    records = [r for r in results if r["part"] in ("impute", "impute_native")]
+    records = [
+        r
+        for r in results
+        if r["part"] in ("impute", "impute_native") and r["table"] in tables
+    ]
     if not records:
         return
     seeds = sorted({r["seed"] for r in records})
