@@ -349,7 +349,7 @@ or None, default="from_dtype"
         refused naming it."""
         _, mask = self._table_holes(X)
         self._empty = np.zeros(mask.shape[1], dtype=bool)
-        self._train(X, n_rows=mask.shape[0])
+        self._train(X)
         self.n_features_in_ = self.estimator_.n_features_in_
         self.__dict__.pop("feature_names_in_", None)
         names = getattr(self.estimator_, "feature_names_in_", None)
@@ -357,17 +357,16 @@ or None, default="from_dtype"
             self.feature_names_in_ = names
         self._fit_indicator(mask.any(axis=0))
 
-    def _train(self, X, n_rows=None):
-        """Train ``estimator_`` on X (NaN or table holes missing). The
-        default model takes the epochs of :func:`default_estimator` for X's
-        rows; it is never data-parallel (``strategy=None``: a data-parallel
+    def _train(self, X):
+        """Train ``estimator_`` on X (an array with NaN holes, or a table's
+        DataFrame with its holes). The default model takes the epochs of
+        :func:`default_estimator` for X's rows; it is never data-parallel (``strategy=None``: a data-parallel
         imputer is given its ``estimator``, used as it is). Its epochs are
         chosen for the imputation error and time: had its training loss on
         the observed entries still been falling, that is no reason to train
         longer, so it is spared the ConvergenceWarning."""
         if self.estimator is None:
-            n_rows = X.shape[0] if n_rows is None else n_rows
-            self.estimator_.set_params(max_iter=default_estimator(n_rows).max_iter)
+            self.estimator_.set_params(max_iter=default_estimator(X.shape[0]).max_iter)
         self._warn_without_masking()
         self.estimator_._fit_missing(X, warn_cut_short=self.estimator is not None)
 
