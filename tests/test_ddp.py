@@ -49,6 +49,12 @@ import numpy as np
 import torch
 import torch.distributed as dist
 import skae
+from skae.distributed import _skip_finalization_at_exit
+
+# a gloo rank sometimes aborts in Python's finalization after its work is
+# done ("terminate called without an active exception"), and torchrun then
+# kills the other rank mid-report: end at exit as fit_spark's workers do
+_skip_finalization_at_exit()
 
 OUT = sys.argv[1]
 
