@@ -82,11 +82,12 @@ boston      ISLP             506       11            1  medv         regression
 nyse: the New York Stock Exchange's daily Dow Jones return and log
 volatility, 1962-1986, with the day of the week (ISLR; the date and the
 book's training-period flag left out; the target, the log trading volume,
-is the book's). divorce: US marriages (lifelines ships it undocumented;
-the husband's education in 3 levels, whether he is black, whether the
-couple is ethnically mixed, the years married until a divorce or the
-interview, ``div`` whether it ended in divorce: the outcome's time is kept,
-as the table's one numeric column; a supervised use should drop it).
+is the book's). divorce: marriages as survival data (lifelines ships the
+file without a description; its columns: ``heduc``, the husband's
+education in 3 levels, ``heblack`` and ``mixed``, two Yes/No columns,
+``years``, the time, and ``div``, the event, divorce, the target; the
+time is kept, as the table's one numeric column: a supervised use should
+drop it).
 kidney: kidney transplant patients (Klein & Moeschberger 1997, D.3; age,
 and race and sex as one 4-level column from its three indicators; the
 follow-up time, the outcome's, left out). boston: Boston's census tracts
