@@ -11,7 +11,6 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import _get_container_adapter
-from sklearn.utils.stats import _weighted_percentile
 from sklearn.utils.validation import (
     _check_feature_names_in,
     _check_sample_weight,
@@ -54,7 +53,6 @@ __all__ = [
     "_get_container_adapter",
     "_get_mask",
     "_safe_indexing",
-    "_weighted_percentile",
     "check_matplotlib_support",
     "validate_data",
 ]

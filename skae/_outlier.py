@@ -19,7 +19,6 @@ from ._compat import (
     _fit_context,
     _get_container_adapter,
     _safe_indexing,
-    _weighted_percentile,
     validate_data,
 )
 from ._data import check_sample_weight, held_out, validate_X
@@ -80,9 +79,8 @@ def threshold(scores, contamination, weights=None):
     """``offset_`` for the scores: their ``100 * contamination`` percentile,
     or for ``"auto"`` the median less :data:`AUTO_MADS` robust standard
     deviations. With ``weights`` (the rows' sample weights) the weighted
-    ones, scikit-learn's weighted percentile (the averaged inverted CDF):
-    rows of weight 0 are left out, and equal weights give the unweighted
-    threshold."""
+    ones (:func:`weighted_percentile`): rows of weight 0 are left out, and
+    equal weights give the unweighted threshold."""
     scores = np.asarray(scores, dtype=np.float64)
     if weights is not None:
         scores, weights = scores[weights > 0], weights[weights > 0]
@@ -90,19 +88,33 @@ def threshold(scores, contamination, weights=None):
             weights = None
     if weights is not None:
         if isinstance(contamination, str):  # "auto"
-            median = _weighted_percentile(scores, weights, 50, average=True)
-            mad = _weighted_percentile(
-                np.abs(scores - median), weights, 50, average=True
-            )
+            median = weighted_percentile(scores, weights, 50)
+            mad = weighted_percentile(np.abs(scores - median), weights, 50)
             return float(median - AUTO_MADS * 1.4826 * mad)
-        return float(
-            _weighted_percentile(scores, weights, 100.0 * contamination, average=True)
-        )
+        return weighted_percentile(scores, weights, 100.0 * contamination)
     if isinstance(contamination, str):  # "auto"
         median = np.median(scores)
         mad = np.median(np.abs(scores - median))
         return float(median - AUTO_MADS * 1.4826 * mad)
     return float(np.percentile(scores, 100.0 * contamination))
+
+
+def weighted_percentile(values, weights, q):
+    """The ``q`` percentile of ``values`` whose rows weigh ``weights``
+    (positive): the averaged inverted CDF, as scikit-learn's weighted
+    percentile (``average=True``) and numpy's ``"averaged_inverted_cdf"``
+    (for integer weights, that of the values repeated): the first value
+    whose cumulative weight reaches ``q`` percent of the total, or its mean
+    with the next one where it reaches it exactly."""
+    order = np.argsort(values, kind="stable")
+    values = values[order]
+    cumulative = np.cumsum(weights[order])
+    target = q / 100.0 * cumulative[-1]
+    i = min(int(np.searchsorted(cumulative, target)), len(values) - 1)
+    exact = abs(cumulative[i] - target) <= 1e-12 * cumulative[-1]
+    if exact and i + 1 < len(values):
+        return float((values[i] + values[i + 1]) / 2)
+    return float(values[i])
 
 
 def model_seed(random_state):
