@@ -18,6 +18,7 @@ from sklearn.preprocessing import StandardScaler
 
 import skae
 from skae._data import Normalisation, ShuffledSplit, TensorDataset
+from skae._outlier import weighted_percentile
 
 IDS = [type(e).__name__ for e in fast_autoencoders()]
 
@@ -362,3 +363,37 @@ def test_data_parallel_fits_refuse_weights(data):
         skae.AutoencoderOutlierDetector(est).fit(X, sample_weight=w)
     with pytest.raises(ValueError, match=message):
         skae.AutoencoderImputer(est).fit(X, sample_weight=w)
+
+
+def test_the_weights_scale_does_not_matter(data):
+    X, w = data
+    est = skae.AutoencoderTransformer(random_state=0, **FAST)
+    small = clone(est).fit(X, sample_weight=w).transform(X)
+    large = clone(est).fit(X, sample_weight=1000.0 * w).transform(X)
+    np.testing.assert_allclose(small, large, rtol=0, atol=1e-6)
+
+
+def test_weighted_percentile_is_that_of_the_repeated_values():
+    rng = np.random.RandomState(0)
+    for n in (5, 8, 13):
+        values = rng.rand(n)
+        weights = rng.randint(1, 4, size=n)
+        for q in (10, 20, 50, 73.3):
+            expected = np.percentile(
+                np.repeat(values, weights), q, method="averaged_inverted_cdf"
+            )
+            assert weighted_percentile(values, weights * 1.0, q) == pytest.approx(
+                expected, rel=1e-12
+            )
+
+
+def test_memory_mapped_rows_take_weights(data, tmp_path):
+    X, w = data
+    path = tmp_path / "X.dat"
+    mapped = np.memmap(path, dtype=np.float64, mode="w+", shape=X.shape)
+    mapped[:] = X
+    est = skae.AutoencoderTransformer(random_state=0, **FAST)
+    for weights in (w, w + 1):  # with and without rows of weight 0
+        in_memory = clone(est).fit(X, sample_weight=weights).transform(X)
+        streamed = clone(est).fit(mapped, sample_weight=weights).transform(X)
+        np.testing.assert_allclose(streamed, in_memory, rtol=0, atol=1e-6)
