@@ -304,6 +304,10 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         Xi, yi = batch
         if self.corruption is not None:
             Xi = self.corruption(Xi, self.generator_)
+        weights = batch_weights(yi)
+        if weights is not None and getattr(self.module_, "takes_weights", False):
+            # the batch statistics inside skae's module weighted too
+            fit_params = {**fit_params, "weights": weights}
         # skae's dropout draws its masks from the fit's generator
         try:
             with drawing_from(self.generator_), self._global_rng():

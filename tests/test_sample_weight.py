@@ -19,6 +19,7 @@ from sklearn.preprocessing import StandardScaler
 import skae
 from skae._data import Normalisation, ShuffledSplit, TensorDataset
 from skae._outlier import weighted_percentile
+from skae._topk import auxk_loss
 
 IDS = [type(e).__name__ for e in fast_autoencoders()]
 
@@ -100,24 +101,51 @@ def test_unweighted_batches_take_the_unweighted_objective(data):
 
 
 @pytest.mark.parametrize(
-    "params",
+    "est",
     [
-        {},
-        dict(loss="bce"),
-        dict(penalty="l2", alpha=0.5),
-        dict(penalty="kl", code_activation="sigmoid", alpha=0.5),
-        dict(penalty="contractive", alpha=0.1),
+        skae.AutoencoderTransformer(**DETERMINISTIC),
+        skae.AutoencoderTransformer(loss="bce", **DETERMINISTIC),
+        skae.AutoencoderTransformer(penalty="l2", alpha=0.5, **DETERMINISTIC),
+        # the code's standardisation and RMS pinning: weighted batch statistics
+        skae.SparseAutoencoder(**DETERMINISTIC),
+        skae.SparseAutoencoder(penalty="kl", alpha=0.5, **DETERMINISTIC),
+        skae.SparseAutoencoder(
+            penalty="topk",
+            n_nonzero_coefs=2,
+            **{**DETERMINISTIC, "n_components": 4, "hidden_layer_sizes": (512,)},
+        ),
+        skae.ContractiveAutoencoder(alpha=0.1, **DETERMINISTIC),
     ],
-    ids=["mse", "bce", "l2", "kl", "contractive"],
+    ids=["mse", "bce", "l2", "l1", "kl", "topk", "contractive"],
 )
-def test_integer_weights_equal_repeated_rows(params, data):
+def test_integer_weights_equal_repeated_rows(est, data):
     X, w = data
-    est = skae.AutoencoderTransformer(**DETERMINISTIC, **params)
     repeated = clone(est).fit(np.repeat(X, w, axis=0))
     weighted = clone(est).fit(X, sample_weight=w)
     np.testing.assert_allclose(weighted.offset_, repeated.offset_, rtol=1e-12)
     assert weighted.scale_ == pytest.approx(repeated.scale_, rel=1e-12)
     _codes_close(weighted, repeated, clone(est).fit(X), X)
+
+
+def test_auxk_loss_weights_equal_repeated_rows():
+    """TopK's AuxK loss (on dead units) of a batch with integer weights is
+    that of its rows repeated."""
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(20, 6))
+    model = skae.SparseAutoencoder(
+        penalty="topk", n_components=8, n_nonzero_coefs=2, max_iter=2, random_state=0
+    ).fit(X)
+    module = model.net_.module_
+    module.code_activation.dead = lambda: torch.ones(8, dtype=torch.bool)
+    Xt = torch.from_numpy(((X - model.offset_) / model.scale_).astype(np.float32))
+    w = torch.from_numpy(rng.randint(1, 4, size=20)).float()
+    at = torch.repeat_interleave(torch.arange(20), w.long())
+    with torch.no_grad():
+        code = module.encode(Xt)
+        weighted = auxk_loss(module, code, Xt, 3, w)
+        repeated = auxk_loss(module, code[at], Xt[at], 3)
+    torch.testing.assert_close(weighted, repeated)
+    assert weighted > 0
 
 
 def test_supervised_head_weights_equal_repeated_rows(data):
