@@ -687,7 +687,7 @@ class TrainingData:
     ``targets``: the supervised option's encoded targets (a tensor, one
     row per row of X, moved to the device; see
     :meth:`~skae._target.Target.encode`), or None. ``weights``: the rows'
-    positive sample weights (float64, see :func:`row_weights`), or None;
+    positive sample weights (float64, see :func:`weighted_rows`), or None;
     kept as ``weights``, a float32 tensor on the device scaled to mean 1.
     """
 

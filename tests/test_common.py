@@ -4,13 +4,16 @@ Expected failures: only the two sample-weight equivalence checks
 (``check_sample_weight_equivalence_on_dense_data`` and ``..._on_sparse_data``:
 weight k == the row repeated k times, to rtol 1e-7) for the estimators that
 train a network (every one but the imputer, whose ``transform`` returns the
-checks' X, which has no missing entry, as it is). Their default training is
-stochastic mini-batch training (shuffled batches, dropout, a validation
-split, noise draws), whose draws differ between the weighted rows and the
-repeated ones: the same objective, not the same numbers, as for
-scikit-learn's own MLP with adam or sgd. ``tests/test_sample_weight.py``
-checks the semantics where they hold (a deterministic, full-batch fit: the
-repeated rows' codes within 1e-4; weight 0 == the row removed, bit for bit).
+checks' X, which has no missing entry, as it is). Their default training
+draws random numbers per row (dropout, noise, the VAE's draws) and, above
+``batch_size`` rows, shuffles mini-batches: the weighted rows and the
+repeated ones get other draws, the same objective but not the same numbers
+(as for scikit-learn's own MLP with adam or sgd). Even a deterministic,
+full-batch fit fails it: it trains in float32, and sums over weighted rows
+round otherwise than over repeated ones (codes within about 1e-8, above the
+check's rtol of 1e-7 near zero). ``tests/test_sample_weight.py`` checks
+the semantics where they hold (a deterministic fit: the repeated rows'
+codes within 1e-4; weight 0 == the row removed, bit for bit).
 """
 
 import inspect
@@ -47,8 +50,8 @@ def _listed(parametrize):
 
 #: Why the sample-weight equivalence checks fail (see the module docstring).
 STOCHASTIC = (
-    "stochastic mini-batch training (shuffled batches, dropout, a validation "
-    "split, noise draws) draws differently for weighted and repeated rows; "
+    "random draws per row (dropout, noise, the VAE's) differ for weighted and "
+    "repeated rows, and float32 sums round differently (about 1e-8); "
     "tests/test_sample_weight.py checks the semantics in a deterministic fit"
 )
 
