@@ -85,7 +85,8 @@ def weighted_rows(X, targets, weights):
     """``(X, targets, weights)`` with the rows of weight 0 left out (as if
     removed; a copy of the others) and ``weights`` None when the rest are
     all equal (the same objective as no weights: the unweighted path runs,
-    bit for bit)."""
+    bit for bit), else divided by their largest (the objective does not
+    depend on their scale, and no sum of them overflows)."""
     if weights is None:
         return X, targets, None
     if not weights.all():
@@ -94,8 +95,8 @@ def weighted_rows(X, targets, weights):
         targets = None if targets is None else targets[torch.from_numpy(keep)]
         weights = weights[keep]
     if np.all(weights == weights[0]):
-        weights = None
-    return X, targets, weights
+        return X, targets, None
+    return X, targets, weights / weights.max()
 
 
 def _non_numeric_columns(X):
@@ -688,7 +689,7 @@ class TrainingData:
     row per row of X, moved to the device; see
     :meth:`~skae._target.Target.encode`), or None. ``weights``: the rows'
     positive sample weights (float64, see :func:`weighted_rows`), or None;
-    kept as ``weights``, a float32 tensor on the device scaled to mean 1.
+    kept as ``weights``, a float32 tensor on the device.
     """
 
     def __init__(
@@ -712,8 +713,7 @@ class TrainingData:
         self.rows = training_rows(X, normalisation, device, memmap)
         self.targets = None if targets is None else targets.to(device)
         self.weights = None
-        if weights is not None:  # mean 1: no float32 underflow of tiny ones
-            weights = weights / weights.mean()
+        if weights is not None:
             self.weights = torch.as_tensor(weights, dtype=torch.float32).to(device)
         if missing is True:
             missing = MissingEntries.from_rows(self.rows, ranks, self.weights)

@@ -60,7 +60,8 @@ class TensorBatches:
     def __init__(self, dataset, batch_size, shuffle=False, generator=None, steps=None):
         self.X = dataset.X
         self.y = dataset.y
-        self.weights = dataset.weights
+        # skorch's own Dataset (a net trained on arrays directly) has none
+        self.weights = getattr(dataset, "weights", None)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator

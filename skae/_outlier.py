@@ -84,8 +84,8 @@ def threshold(scores, contamination, weights=None):
     scores = np.asarray(scores, dtype=np.float64)
     if weights is not None:
         scores, weights = scores[weights > 0], weights[weights > 0]
-        if np.all(weights == weights[0]):
-            weights = None
+        # divided by the largest: no cumulative sum overflows
+        weights = None if np.all(weights == weights[0]) else weights / weights.max()
     if weights is not None:
         if isinstance(contamination, str):  # "auto"
             median = weighted_percentile(scores, weights, 50)

@@ -425,3 +425,14 @@ def test_memory_mapped_rows_take_weights(data, tmp_path):
         in_memory = clone(est).fit(X, sample_weight=weights).transform(X)
         streamed = clone(est).fit(mapped, sample_weight=weights).transform(X)
         np.testing.assert_allclose(streamed, in_memory, rtol=0, atol=1e-6)
+
+
+def test_extreme_weights_train(data):
+    """Weights near float64's limits neither overflow the statistics nor
+    make the loss NaN: they are divided by their largest first."""
+    X, _ = data
+    weights = np.r_[np.full(20, 1e307), np.ones(10)]  # their sum overflows
+    model = skae.AutoencoderTransformer(random_state=0, **FAST)
+    model.fit(X, sample_weight=weights)
+    assert np.isfinite(model.loss_curve_).all() and np.isfinite(model.scale_)
+    np.testing.assert_allclose(model.offset_, X[:20].mean(axis=0), rtol=1e-12)
