@@ -14,6 +14,7 @@ from sklearn.utils._set_output import _get_container_adapter
 from sklearn.utils.validation import (
     _check_feature_names_in,
     _check_sample_weight,
+    _num_samples,
     validate_data,
 )
 
@@ -52,6 +53,7 @@ __all__ = [
     "_fit_context",
     "_get_container_adapter",
     "_get_mask",
+    "_num_samples",
     "_safe_indexing",
     "check_matplotlib_support",
     "validate_data",

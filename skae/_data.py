@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._compat import _check_sample_weight, validate_data
+from ._compat import _check_sample_weight, _num_samples, validate_data
 from ._objectives import MissingEntries
 
 #: Rows per chunk wherever X is read a block at a time in float64 (the
@@ -68,8 +68,8 @@ def check_sample_weight(sample_weight, X, min_rows=1, who="fit"):
     except ValueError as exc:
         raise ValueError(
             f"{who} got invalid sample_weight: {exc} Pass one finite, "
-            f"non-negative weight per row of X ({X.shape[0]} rows), not all "
-            "zero, or sample_weight=None."
+            f"non-negative weight per row of X ({_num_samples(X)} rows), not "
+            "all zero, or sample_weight=None."
         ) from exc
     positive = int(np.count_nonzero(weights))
     if positive < min_rows:

@@ -22,7 +22,7 @@ from ._compat import (
     _get_container_adapter,
     _get_mask,
 )
-from ._data import validate_X
+from ._data import check_sample_weight, validate_X
 from ._denoising import DenoisingAutoencoder
 from ._params import ADDED_PARAMS
 from ._table import as_frame, fill_missing, wants_table
@@ -318,6 +318,8 @@ or None, default="from_dtype"
                 "data-parallel fit does not support sample weights. Use "
                 "strategy=None, or repeat the rows of integer weight instead."
             )
+        # checked here too, for an error that names the imputer
+        check_sample_weight(sample_weight, X, 2, "AutoencoderImputer.fit")
         if self._is_table(X):
             self._fit_table(X, sample_weight)
             return

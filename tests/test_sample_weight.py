@@ -436,3 +436,13 @@ def test_extreme_weights_train(data):
     model.fit(X, sample_weight=weights)
     assert np.isfinite(model.loss_curve_).all() and np.isfinite(model.scale_)
     np.testing.assert_allclose(model.offset_, X[:20].mean(axis=0), rtol=1e-12)
+
+
+def test_imputer_names_itself_for_bad_weights(data):
+    X, _ = data
+    holes = X.copy()
+    holes[::3, 2] = np.nan
+    with pytest.raises(ValueError, match=r"AutoencoderImputer.fit .*\(30 rows\)"):
+        skae.AutoencoderImputer().fit(holes, sample_weight=np.ones(3))
+    with pytest.raises(ValueError, match=r"AutoencoderImputer.fit .*\(30 rows\)"):
+        skae.AutoencoderImputer().fit(holes.tolist(), sample_weight=-np.ones(30))
