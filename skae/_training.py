@@ -669,17 +669,9 @@ class TrainingSteps:
     (``_atomic``), the data prepared (``_training_data``), the run
     (``_train``) and the fitted attributes published (``_publish``)."""
 
-    def _atomic(
-        self,
-        X,
-        incremental,
-        missing=False,
-        warn_cut_short=True,
-        y=None,
-        classes=None,
-        sample_weight=None,
-    ):
-        """Train a copy of the estimator's state, then publish it in one step.
+    def _atomic(self, X, incremental, **options):
+        """Train a copy of the estimator's state, then publish it in one step
+        (``options``: :meth:`_fit`'s).
 
         The training runs on a view that shares nothing writable with
         ``self``; only when it succeeds does ``self.__dict__`` become the
@@ -692,9 +684,7 @@ class TrainingSteps:
         """
         with update_lock(self):
             work = view(self)
-            work._fit(
-                X, incremental, missing, warn_cut_short, y, classes, sample_weight
-            )
+            work._fit(X, incremental, **options)
             self.__dict__ = work.__dict__
         return self
 
