@@ -17,6 +17,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 
 import skae
+import skae._objectives
 from skae._data import Normalisation, ShuffledSplit, TensorDataset
 from skae._outlier import weighted_percentile
 from skae._topk import auxk_loss
@@ -446,3 +447,29 @@ def test_imputer_names_itself_for_bad_weights(data):
         skae.AutoencoderImputer().fit(holes, sample_weight=np.ones(3))
     with pytest.raises(ValueError, match=r"AutoencoderImputer.fit .*\(30 rows\)"):
         skae.AutoencoderImputer().fit(holes.tolist(), sample_weight=-np.ones(30))
+
+
+@pytest.mark.parametrize("weights", [None, "ones"])
+def test_no_weights_never_reach_the_weighted_pieces(weights, data, monkeypatch):
+    """``fit(X)`` (and equal weights) run the code path of before weights
+    existed: none of the weighted pieces is called (with varied weights the
+    same test fails)."""
+    X, _ = data
+    y = (X[:, 0] > 0.5).astype(int)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a weighted piece ran without weights")
+
+    for owner, name in [
+        (skae._objectives.Likelihood, "weighted_loss"),
+        (skae._objectives.TableLikelihood, "weighted_loss"),
+        (skae._objectives.CodePenalty, "weighted"),
+        (skae._objectives.L1Penalty, "weighted"),
+        (skae._data, "_weighted_statistics"),
+    ]:
+        monkeypatch.setattr(owner, name, refuse)
+    sample_weight = None if weights is None else np.ones(len(X))
+    for est in fast_autoencoders():
+        est = clone(est).set_params(target_weight=0.5, random_state=0)
+        est.fit(X, y, sample_weight=sample_weight)
+        est.partial_fit(X, y, sample_weight=sample_weight)
