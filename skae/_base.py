@@ -128,7 +128,7 @@ class BaseAutoencoder(
     # ------------------------------------------------------------------ fit
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder to X.
 
         Parameters
@@ -148,16 +148,30 @@ default=None
             unknown target is NaN (None in an object ``y``): its row trains
             the reconstruction only. Ignored when ``target_weight=0`` (the
             default), as by any unsupervised transformer.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows: a row of weight 2 counts as that row twice,
+            a row of weight 0 as removed (it is left out first). Each row's
+            loss terms (its reconstruction error, the VAE's ELBO terms, the
+            supervised head's loss, a per-row code penalty) are multiplied
+            by its weight, a mini-batch's loss being the weighted mean
+            ``sum w_i l_i / sum w_i``; the rows held out by
+            ``early_stopping`` keep theirs. The normalisation (``offset_``,
+            ``scale_``) and ``loss="auto"``'s choice are weighted too; a
+            table's encoding (``table_``) and the target's classes and
+            standardisation are not. None, or equal weights, train exactly
+            as without weights. The user guide's *Sample weights* says
+            what the penalties and the stochastic batches make of them.
+            Not with ``strategy="ddp"`` (a ValueError).
 
         Returns
         -------
         self : object
             The fitted estimator.
         """
-        return self._atomic(X, incremental=False, y=y)
+        return self._atomic(X, incremental=False, y=y, sample_weight=sample_weight)
 
     @_fit_context(prefer_skip_nested_validation=True)
-    def partial_fit(self, X, y=None, classes=None):
+    def partial_fit(self, X, y=None, classes=None, sample_weight=None):
         """Train on one chunk of data: one epoch over X.
 
         Like ``IncrementalPCA.partial_fit``, for data that arrive in chunks
@@ -189,23 +203,35 @@ default=None
             (as ``SGDClassifier.partial_fit`` takes them); None takes the
             classes of the first chunk's labels, and a later chunk with
             another label is refused. Ignored when ``target_weight=0``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the chunk's rows, as for :meth:`fit`; on the first
+            call they weight the statistics that fix the normalisation.
 
         Returns
         -------
         self : object
             The updated estimator.
         """
-        return self._atomic(X, incremental=True, y=y, classes=classes)
+        return self._atomic(
+            X, incremental=True, y=y, classes=classes, sample_weight=sample_weight
+        )
 
-    def _fit_missing(self, X, warn_cut_short=True):
+    def _fit_missing(self, X, warn_cut_short=True, sample_weight=None):
         """Fit on X whose NaN entries are missing values (the imputer's
         engine): left out of the statistics and of the loss, and fed to the
         network as their feature's mean. ``warn_cut_short=False`` leaves out
         the ConvergenceWarning of a fit that ``max_iter`` cut short (for a
         default whose epochs are chosen for the imputation, not the loss),
         without touching the process's warning filters, which
-        ``warnings.catch_warnings`` would, for every thread."""
-        return self._atomic(X, False, missing=True, warn_cut_short=warn_cut_short)
+        ``warnings.catch_warnings`` would, for every thread.
+        ``sample_weight``: the rows' weights, as for :meth:`fit`."""
+        return self._atomic(
+            X,
+            False,
+            missing=True,
+            warn_cut_short=warn_cut_short,
+            sample_weight=sample_weight,
+        )
 
     # ------------------------------------------------------------ inference
 

@@ -11,7 +11,12 @@ from sklearn.utils import _safe_indexing
 from sklearn.utils._mask import _get_mask
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils._set_output import _get_container_adapter
-from sklearn.utils.validation import _check_feature_names_in, validate_data
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    _check_sample_weight,
+    _num_samples,
+    validate_data,
+)
 
 try:  # scikit-learn >= 1.8 moved it out of sklearn.utils
     from sklearn.utils._optional_dependencies import check_matplotlib_support
@@ -44,9 +49,11 @@ __all__ = [
     "Interval",
     "StrOptions",
     "_check_feature_names_in",
+    "_check_sample_weight",
     "_fit_context",
     "_get_container_adapter",
     "_get_mask",
+    "_num_samples",
     "_safe_indexing",
     "check_matplotlib_support",
     "validate_data",

@@ -4,6 +4,7 @@ import torch
 
 from ._base import BaseAutoencoder
 from ._docstrings import fill_doc
+from ._losses import weighted_mean
 from ._objectives import CodePenalty, register_penalty
 
 
@@ -16,6 +17,15 @@ class ContractivePenalty(CodePenalty):
     name = "contractive"
 
     def __call__(self, code, x, module):
+        total, width = self._squared_norms(x, module)
+        return total.mean() / width
+
+    def weighted(self, code, x, module, weights):
+        total, width = self._squared_norms(x, module)
+        return weighted_mean(total, weights) / width
+
+    def _squared_norms(self, x, module):
+        """Each row's ‖∂z/∂x‖², and the code width."""
         differentiable = torch.is_grad_enabled()  # False in validation
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
@@ -28,7 +38,7 @@ class ContractivePenalty(CodePenalty):
                     z[:, j].sum(), x, create_graph=differentiable, retain_graph=True
                 )
                 total = total + grad.pow(2).sum(dim=1)
-        return total.mean() / z.shape[1]
+        return total, z.shape[1]
 
 
 @fill_doc

@@ -13,7 +13,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._compat import validate_data
+from ._compat import _check_sample_weight, _num_samples, validate_data
 from ._objectives import MissingEntries
 
 #: Rows per chunk wherever X is read a block at a time in float64 (the
@@ -54,6 +54,51 @@ def validate_X(estimator, X, reset, **kwargs):
         raise
 
 
+def check_sample_weight(sample_weight, X, min_rows=1, who="fit"):
+    """``sample_weight`` checked against X (scikit-learn's checks: one
+    finite, non-negative number a row, not all zero; a scalar stands for
+    that weight on every row), as a float64 array, or None; at least
+    ``min_rows`` of the weights must be positive (the rows a fit needs)."""
+    if sample_weight is None:
+        return None
+    try:
+        weights = _check_sample_weight(
+            sample_weight, X, dtype=np.float64, ensure_non_negative=True, copy=True
+        )
+    except ValueError as exc:
+        raise ValueError(
+            f"{who} got invalid sample_weight: {exc} Pass one finite, "
+            f"non-negative weight per row of X ({_num_samples(X)} rows), not "
+            "all zero, or sample_weight=None."
+        ) from exc
+    positive = int(np.count_nonzero(weights))
+    if positive < min_rows:
+        raise ValueError(
+            f"{who} needs at least {min_rows} rows of positive sample_weight "
+            f"(rows of weight 0 are left out); got {positive}. Give more "
+            "rows a positive weight."
+        )
+    return weights
+
+
+def weighted_rows(X, targets, weights):
+    """``(X, targets, weights)`` with the rows of weight 0 left out (as if
+    removed; a copy of the others) and ``weights`` None when the rest are
+    all equal (the same objective as no weights: the unweighted path runs,
+    bit for bit), else divided by their largest (the objective does not
+    depend on their scale, and no sum of them overflows)."""
+    if weights is None:
+        return X, targets, None
+    if not weights.all():
+        keep = np.flatnonzero(weights)
+        X = X[keep]
+        targets = None if targets is None else targets[torch.from_numpy(keep)]
+        weights = weights[keep]
+    if np.all(weights == weights[0]):
+        return X, targets, None
+    return X, targets, weights / weights.max()
+
+
 def _non_numeric_columns(X):
     """'column(s) [...] ' naming the non-numeric columns of X, or 'X '."""
     columns = getattr(X, "columns", None)
@@ -89,13 +134,15 @@ AUTO_BCE_AT_BOUNDS = 0.1
 AUTO_BCE_EACH_BOUND = 1e-3
 
 
-def auto_loss(X, ranks=None):
+def auto_loss(X, ranks=None, weights=None):
     """``loss="auto"``: ``"bce"`` for data that piles up at a floor and a
     ceiling (pixel intensities, binary features), else ``"mse"``.
 
     Counted a chunk at a time, so no full-size temporary is made. With
     ``ranks`` (the processes of a data-parallel fit, each with its own
-    rows: :class:`~skae._ddp.Ranks`), over the rows of every rank.
+    rows: :class:`~skae._ddp.Ranks`), over the rows of every rank; with
+    ``weights`` (the rows' sample weights), each row's entries counted by
+    its weight.
     """
     if sp.issparse(X):
         low, high = X.min(), X.max()
@@ -105,7 +152,10 @@ def auto_loss(X, ranks=None):
         low, high = ranks.min([low])[0], ranks.max([high])[0]
     if low == high:
         return "mse"
-    if sp.issparse(X):
+    if weights is not None:
+        at_low, at_high = _weighted_counts(X, weights, low, high)
+        size = float(weights.sum()) * X.shape[1]
+    elif sp.issparse(X):
         implicit_zeros = X.shape[0] * X.shape[1] - X.nnz
         at_low = int(np.count_nonzero(X.data == low)) + (
             implicit_zeros if low == 0 else 0
@@ -119,7 +169,8 @@ def auto_loss(X, ranks=None):
             chunk = X[start : start + CHUNK_ROWS]
             at_low += int(np.count_nonzero(chunk == low))
             at_high += int(np.count_nonzero(chunk == high))
-    size = X.shape[0] * X.shape[1]
+    if weights is None:
+        size = X.shape[0] * X.shape[1]
     if ranks is not None:
         at_low, at_high, size = ranks.sum([at_low, at_high, size])
     if (
@@ -128,6 +179,68 @@ def auto_loss(X, ranks=None):
     ):
         return "bce"
     return "mse"
+
+
+def _weighted_counts(X, weights, low, high):
+    """The entries of X equal to ``low`` and to ``high``, each counted by
+    its row's weight (for :func:`auto_loss`)."""
+    if sp.issparse(X):
+        X = X.tocsr()
+        counts = []
+        for bound in (low, high):
+            hits = X.copy()
+            hits.data = (hits.data == bound).astype(np.float64)
+            per_row = np.asarray(hits.sum(axis=1)).ravel()
+            if bound == 0:  # the implicit zeros
+                per_row += X.shape[1] - np.diff(X.indptr)
+            counts.append(float(per_row @ weights))
+        return counts
+    at_low = at_high = 0.0
+    for start in range(0, len(X), CHUNK_ROWS):
+        chunk = X[start : start + CHUNK_ROWS]
+        w = weights[start : start + CHUNK_ROWS]
+        at_low += float(np.count_nonzero(chunk == low, axis=1) @ w)
+        at_high += float(np.count_nonzero(chunk == high, axis=1) @ w)
+    return at_low, at_high
+
+
+def _weighted_statistics(X, loss, missing, weights):
+    """:func:`_statistics` with each row counted by its (positive) sample
+    weight: the weighted feature means and root mean square about them,
+    what the statistics of the rows repeated by integer weights are. The
+    range of ``"bce"`` does not depend on positive weights."""
+    if loss == "bce":
+        return _statistics(X, loss, missing)
+    n_features = X.shape[1]
+    total = float(weights.sum())
+    if missing:
+        observed = ~np.isnan(X)
+        counts = weights @ observed
+        sums = weights @ np.nan_to_num(X.astype(np.float64))
+        offset = np.divide(sums, counts, out=np.zeros(n_features), where=counts > 0)
+        centred = X.astype(np.float64) - offset
+        return offset, _rescaled_rms(centred, 0.0, observed=True, weights=weights)
+    if sp.issparse(X):
+        X = X.tocsr()
+        offset = np.asarray(X.T @ weights).ravel() / total
+        row_squares = np.asarray(X.multiply(X).sum(axis=1)).ravel()
+        squares = max(
+            float(row_squares @ weights) - total * float(offset @ offset), 0.0
+        )
+        return offset, np.sqrt(squares / (total * n_features))
+    sums = np.zeros(n_features)
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start : start + CHUNK_ROWS].astype(np.float64)
+        sums += weights[start : start + CHUNK_ROWS] @ chunk
+    offset = sums / total
+    squares = 0.0
+    for start in range(0, X.shape[0], CHUNK_ROWS):
+        chunk = X[start : start + CHUNK_ROWS].astype(np.float64) - offset
+        w = weights[start : start + CHUNK_ROWS]
+        squares += float(np.einsum("i,ij,ij->", w, chunk, chunk))
+    if not _SQUARES_SAFE[0] < squares < _SQUARES_SAFE[1]:
+        return offset, _rescaled_rms(X, offset, weights=weights)
+    return offset, np.sqrt(squares / (total * n_features))
 
 
 def _statistics(X, loss, missing=False):
@@ -214,16 +327,24 @@ def _pooled_observed(X, loss, ranks):
 _SQUARES_SAFE = (1e-290, 1e290)
 
 
-def _rescaled_rms(X, offset, observed=False):
+def _rescaled_rms(X, offset, observed=False, weights=None):
     """The root mean square of X - offset, each chunk scaled by its peak so
     that no square underflows or overflows (as LAPACK's norms do). With
-    ``observed``, over the non-NaN entries only."""
+    ``observed``, over the non-NaN entries only; with ``weights``, each
+    row's squares counted by its weight."""
     peaks, sums = [], []
-    count = int(np.count_nonzero(~np.isnan(X))) if observed else X.size
+    if weights is None:
+        count = int(np.count_nonzero(~np.isnan(X))) if observed else X.size
+    elif observed:
+        count = float((weights @ (~np.isnan(X))).sum())
+    else:
+        count = float(weights.sum()) * X.shape[1]
     for start in range(0, X.shape[0], CHUNK_ROWS):
         chunk = X[start : start + CHUNK_ROWS].astype(np.float64) - offset
         if observed:
             chunk = np.nan_to_num(chunk)  # a missing entry adds nothing
+        if weights is not None:
+            chunk *= np.sqrt(weights[start : start + CHUNK_ROWS])[:, None]
         peak = float(np.abs(chunk).max()) if chunk.size else 0.0
         peaks.append(peak)
         if peak:
@@ -252,14 +373,18 @@ class Normalisation:
         self.scale = scale
 
     @classmethod
-    def fit(cls, X, loss, missing=False, ranks=None):
+    def fit(cls, X, loss, missing=False, ranks=None, weights=None):
         """The map for X under ``loss``. Statistics are accumulated in
         float64, a chunk at a time; with ``missing``, over the observed
         (non-NaN) entries only; with ``ranks`` (a data-parallel fit's
-        processes, see :func:`auto_loss`), over the rows of every rank."""
+        processes, see :func:`auto_loss`), over the rows of every rank;
+        with ``weights`` (the rows' positive sample weights), the weighted
+        statistics (those of the rows repeated by integer weights)."""
         with np.errstate(over="ignore", invalid="ignore"):
             # an overflow is caught below, with advice, not as numpy's warning
-            if ranks is not None and missing:
+            if weights is not None:
+                offset, scale = _weighted_statistics(X, loss, missing, weights)
+            elif ranks is not None and missing:
                 offset, scale = _pooled_observed(X, loss, ranks)
             else:
                 offset, scale = _statistics(X, loss, missing)
@@ -345,34 +470,45 @@ def training_batches(n, batch_size):
 
 
 class TensorDataset(torch.utils.data.Dataset):
-    """The (already normalised, already on-device) training matrix, and
-    the supervised option's encoded targets ``y`` (a tensor of as many
+    """The (already normalised, already on-device) training matrix, the
+    supervised option's encoded targets ``y`` (a tensor of as many rows, or
+    None) and the rows' sample ``weights`` (a float32 tensor of as many
     rows, or None).
 
     Items are ``(x, x)``: an autoencoder's target is its input; with ``y``,
-    ``(x, (x, y))``: the input and the head's target travel together.
+    ``(x, (x, y))``: the input and the head's target travel together; with
+    ``weights``, ``(x, (x, y or None, w))``.
     """
 
-    def __init__(self, X, y=None):
+    def __init__(self, X, y=None, weights=None):
         self.X = X
         self.y = y
+        self.weights = weights
 
     def __len__(self):
         return len(self.X)
 
     def __getitem__(self, i):
-        return self.X[i], with_targets(self.X[i], self.y, i)
+        return self.X[i], with_targets(self.X[i], self.y, i, self.weights)
 
 
-def with_targets(X, y, rows):
+def with_targets(X, y, rows, weights=None):
     """A batch's training target: the input ``X`` itself, or ``(X, y[rows])``
-    when there are supervised targets ``y``."""
+    when there are supervised targets ``y``, or ``(X, y[rows] or None,
+    weights[rows])`` when there are sample ``weights``."""
+    if weights is not None:
+        return (X, None if y is None else y[rows], weights[rows])
     return X if y is None else (X, y[rows])
 
 
 def split_targets(y_true):
     """(reconstruction target, head target or None) of a batch's target."""
-    return y_true if isinstance(y_true, tuple) else (y_true, None)
+    return y_true[:2] if isinstance(y_true, tuple) else (y_true, None)
+
+
+def batch_weights(y_true):
+    """The sample weights of a batch's rows (a tensor), or None."""
+    return y_true[2] if isinstance(y_true, tuple) and len(y_true) == 3 else None
 
 
 class LazyRows:
@@ -412,29 +548,45 @@ class LazyRows:
             rows = rows.cpu().numpy()
         return LazyRows(self.source, self.normalisation, self.device, self.rows[rows])
 
-    def moments(self, entries=2**22):
+    def moments(self, entries=2**22, weights=None):
         """Per-feature variance and mean of the normalised rows (float32
         tensors on the device, like ``torch.var_mean`` of the tensor), read
-        in chunks of about ``entries`` values."""
+        in chunks of about ``entries`` values; with ``weights`` (a tensor
+        of the rows' sample weights), each row counted by its weight."""
         n = len(self)
         chunk = max(1, entries // self.source.shape[1])
         total = np.zeros(self.source.shape[1])
         squares = np.zeros(self.source.shape[1])
+        w = None if weights is None else weights.double().cpu().numpy()
         for start in range(0, n, chunk):
             batch = self[start : start + chunk].double().cpu().numpy()
-            total += batch.sum(axis=0)
-            squares += np.einsum("ij,ij->j", batch, batch)
+            if w is None:
+                total += batch.sum(axis=0)
+                squares += np.einsum("ij,ij->j", batch, batch)
+            else:
+                part = w[start : start + chunk]
+                total += part @ batch
+                squares += np.einsum("i,ij,ij->j", part, batch, batch)
+        if w is not None:
+            n = float(w.sum())
         mean = total / n
         var = np.maximum(squares / n - mean**2, 0.0)
         to = lambda a: torch.as_tensor(a, dtype=torch.float32).to(self.device)  # noqa: E731
         return to(var), to(mean)
 
 
-def feature_moments(X_train):
+def feature_moments(X_train, weights=None):
     """Per-feature (variance, mean) of the normalised training rows, over
-    their observed (non-NaN) entries."""
+    their observed (non-NaN) entries; with ``weights`` (a tensor of the
+    rows' sample weights), each row counted by its weight."""
     if isinstance(X_train, LazyRows):
-        return X_train.moments()
+        return X_train.moments(weights=weights)
+    if weights is not None:
+        w = weights[:, None]
+        counts = ((~torch.isnan(X_train)) * w).sum(dim=0).clamp(min=1e-30)
+        mean = (torch.nan_to_num(X_train) * w).sum(dim=0) / counts
+        squares = torch.nan_to_num((X_train - mean) ** 2) * w
+        return squares.sum(dim=0) / counts, mean
     mean = torch.nan_to_num(torch.nanmean(X_train, dim=0))
     var = torch.nan_to_num(torch.nanmean((X_train - mean) ** 2, dim=0))
     return var, mean
@@ -473,22 +625,26 @@ class ShuffledSplit:
         order = np.random.RandomState(self.seed).permutation(n)
         X, y = dataset.X, dataset.y
         train, valid = order[n_valid:], order[:n_valid]
-        if y is not None:
-            y_train, y_valid = (
-                y[torch.from_numpy(r).to(y.device)] for r in (train, valid)
-            )
-        else:
-            y_train = y_valid = None
+        # the held-out rows keep their targets and sample weights
+        y_train, y_valid = _split_rows(y, train, valid)
+        w_train, w_valid = _split_rows(dataset.weights, train, valid)
         if isinstance(X, LazyRows):  # split the row indices, copy nothing
             return (
-                TensorDataset(X.subset(train), y_train),
-                TensorDataset(X.subset(valid), y_valid),
+                TensorDataset(X.subset(train), y_train, w_train),
+                TensorDataset(X.subset(valid), y_valid, w_valid),
             )
         order = torch.from_numpy(order).to(X.device)
         return (
-            TensorDataset(X[order[n_valid:]], y_train),
-            TensorDataset(X[order[:n_valid]], y_valid),
+            TensorDataset(X[order[n_valid:]], y_train, w_train),
+            TensorDataset(X[order[:n_valid]], y_valid, w_valid),
         )
+
+
+def _split_rows(values, train, valid):
+    """``values`` (a tensor, or None) at the ``train`` and ``valid`` rows."""
+    if values is None:
+        return None, None
+    return (values[torch.from_numpy(r).to(values.device)] for r in (train, valid))
 
 
 #: A dense training set whose float32 copy needs more than this fraction of
@@ -531,7 +687,9 @@ class TrainingData:
     fitted net's :class:`~skae._objectives.MissingEntries`, or None.
     ``targets``: the supervised option's encoded targets (a tensor, one
     row per row of X, moved to the device; see
-    :meth:`~skae._target.Target.encode`), or None.
+    :meth:`~skae._target.Target.encode`), or None. ``weights``: the rows'
+    positive sample weights (float64, see :func:`weighted_rows`), or None;
+    kept as ``weights``, a float32 tensor on the device.
     """
 
     def __init__(
@@ -545,6 +703,7 @@ class TrainingData:
         missing=None,
         targets=None,
         ranks=None,
+        weights=None,
     ):
         self.n_samples, self.n_features = X.shape
         self.device = device
@@ -553,6 +712,9 @@ class TrainingData:
         self.resume = resume
         self.rows = training_rows(X, normalisation, device, memmap)
         self.targets = None if targets is None else targets.to(device)
+        self.weights = None
+        if weights is not None:
+            self.weights = torch.as_tensor(weights, dtype=torch.float32).to(device)
         if missing is True:
-            missing = MissingEntries.from_rows(self.rows, ranks)
+            missing = MissingEntries.from_rows(self.rows, ranks, self.weights)
         self.missing = missing

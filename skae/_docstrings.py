@@ -348,7 +348,8 @@ n_components_ : int
 
     n_samples_seen_ : int
         Rows trained on: by the last ``fit``, or summed over the
-        ``partial_fit`` calls since the first.
+        ``partial_fit`` calls since the first (rows of ``sample_weight`` 0
+        left out; the others count once, whatever their weight).
 
     loss_curve_ : list of float
         Mean training loss per epoch, on the normalised data.

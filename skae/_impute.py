@@ -22,7 +22,7 @@ from ._compat import (
     _get_container_adapter,
     _get_mask,
 )
-from ._data import validate_X
+from ._data import check_sample_weight, validate_X
 from ._denoising import DenoisingAutoencoder
 from ._params import ADDED_PARAMS
 from ._table import as_frame, fill_missing, wants_table
@@ -271,7 +271,7 @@ or None, default="from_dtype"
             )
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the autoencoder on the observed entries of X.
 
         Parameters
@@ -280,6 +280,12 @@ or None, default="from_dtype"
             Data with missing values (``missing_values``).
         y : Ignored
             Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, passed to the estimator's fit (see
+            :meth:`AutoencoderTransformer.fit`): its loss and its
+            statistics (the normalisation, the missing entries' fill)
+            count each row by its weight; a table's encoding does not.
+            Not with a data-parallel estimator (``strategy="ddp"``).
 
         Returns
         -------
@@ -296,17 +302,26 @@ or None, default="from_dtype"
         # fitted on a copy, published only when it succeeds: a failed call
         # leaves a fitted imputer as it was
         work = copy.copy(self)
-        work._fit(X)
+        work._fit(X, sample_weight)
         self.__dict__ = work.__dict__
         return self
 
-    def _fit(self, X):
+    def _fit(self, X, sample_weight=None):
         estimator = default_estimator() if self.estimator is None else self.estimator
         self.estimator_ = clone(estimator)
         self.estimator_.set_params(categorical_features=self.categorical_features)
         self.estimator_._validate_params()  # as its own fit would
+        if sample_weight is not None and self.estimator_.strategy is not None:
+            raise ValueError(
+                "AutoencoderImputer.fit takes no sample_weight with an "
+                f"estimator of strategy={self.estimator_.strategy!r}: a "
+                "data-parallel fit does not support sample weights. Use "
+                "strategy=None, or repeat the rows of integer weight instead."
+            )
+        # checked here too, for an error that names the imputer
+        check_sample_weight(sample_weight, X, 2, "AutoencoderImputer.fit")
         if self._is_table(X):
-            self._fit_table(X)
+            self._fit_table(X, sample_weight)
             return
         # strategy="ddp": the group of a data-parallel fit (a RuntimeError
         # naming the launch command when there is none, before any work)
@@ -320,7 +335,7 @@ or None, default="from_dtype"
             missing_somewhere = ranks.max(missing_somewhere) > 0
             empty = ranks.min(empty) > 0
         self._empty = empty
-        self._train(X[:, ~empty])
+        self._train(X[:, ~empty], sample_weight)
         self._fit_indicator(missing_somewhere)
 
     def _is_table(self, X):
@@ -343,13 +358,13 @@ or None, default="from_dtype"
         frame, _ = as_frame(X)
         return frame, np.asarray(frame.isna(), dtype=bool)
 
-    def _fit_table(self, X):
+    def _fit_table(self, X, sample_weight=None):
         """``fit`` on a table: the engine encodes it (statistics and levels
         of the observed entries), a column without any observed value is
         refused naming it."""
         _, mask = self._table_holes(X)
         self._empty = np.zeros(mask.shape[1], dtype=bool)
-        self._train(X)
+        self._train(X, sample_weight)
         self.n_features_in_ = self.estimator_.n_features_in_
         self.__dict__.pop("feature_names_in_", None)
         names = getattr(self.estimator_, "feature_names_in_", None)
@@ -357,18 +372,22 @@ or None, default="from_dtype"
             self.feature_names_in_ = names
         self._fit_indicator(mask.any(axis=0))
 
-    def _train(self, X):
+    def _train(self, X, sample_weight=None):
         """Train ``estimator_`` on X (an array with NaN holes, or a table's
         DataFrame with its holes). The default model takes the epochs of
-        :func:`default_estimator` for X's rows; it is never data-parallel (``strategy=None``: a data-parallel
-        imputer is given its ``estimator``, used as it is). Its epochs are
+        :func:`default_estimator` for X's rows; it is never data-parallel
+        (``strategy=None``: a data-parallel imputer is given its
+        ``estimator``, used as it is). ``sample_weight`` goes to its fit
+        (:meth:`~skae._base.BaseAutoencoder._fit_missing`). Its epochs are
         chosen for the imputation error and time: had its training loss on
         the observed entries still been falling, that is no reason to train
         longer, so it is spared the ConvergenceWarning."""
         if self.estimator is None:
             self.estimator_.set_params(max_iter=default_estimator(X.shape[0]).max_iter)
         self._warn_without_masking()
-        self.estimator_._fit_missing(X, warn_cut_short=self.estimator is not None)
+        self.estimator_._fit_missing(
+            X, warn_cut_short=self.estimator is not None, sample_weight=sample_weight
+        )
 
     def _warn_without_masking(self):
         if self.estimator_.noise != "masking":

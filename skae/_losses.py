@@ -5,6 +5,11 @@ a scalar averaged so that their strength means the same whatever the batch
 size or the code width; the terms of the ELBO return one value per row
 (summed over the last axis, the features or latent dimensions), in nats, so
 callers choose how to average over samples.
+
+Sample weights (``weights``: one positive value per row, or None): a
+weighted mean over rows is ``sum_i w_i l_i / sum_i w_i`` (the batch's rows
+counted by their weights, as scikit-learn's MLP averages a weighted batch),
+which is the unweighted mean over the rows repeated by integer weights.
 """
 
 import math
@@ -15,23 +20,43 @@ from torch.nn import functional as F
 _LOG_2PI = math.log(2 * math.pi)
 
 
-def l1_penalty(z):
-    """Mean absolute code entry: mean over samples and code units of |z|."""
-    return z.abs().mean()
+def weighted_mean(values, weights=None):
+    """The mean of ``values`` over rows (the first axis), each row counted
+    by its weight: ``sum_i w_i v_i / sum_i w_i``; ``values.mean()`` without
+    ``weights``."""
+    if weights is None:
+        return values.mean()
+    return (values * weights).sum() / weights.sum()
 
 
-def l2_penalty(z):
-    """Mean squared code entry: mean over samples and code units of z²."""
-    return z.pow(2).mean()
+def l1_penalty(z, weights=None):
+    """Mean absolute code entry: mean over samples and code units of |z|
+    (the samples counted by their ``weights``)."""
+    if weights is None:
+        return z.abs().mean()
+    return weighted_mean(z.abs().mean(dim=1), weights)
 
 
-def kl_sparsity_penalty(z, target, eps=1e-6):
+def l2_penalty(z, weights=None):
+    """Mean squared code entry: mean over samples and code units of z²
+    (the samples counted by their ``weights``)."""
+    if weights is None:
+        return z.pow(2).mean()
+    return weighted_mean(z.pow(2).mean(dim=1), weights)
+
+
+def kl_sparsity_penalty(z, target, eps=1e-6, weights=None):
     """Mean over code units of KL(ρ ‖ ρ̂ⱼ) between Bernoulli distributions.
 
-    ρ is ``target``; ρ̂ⱼ is unit j's mean activation over the batch, so ``z``
-    must lie in (0, 1) (a sigmoid code).
+    ρ is ``target``; ρ̂ⱼ is unit j's mean activation over the batch (its
+    rows counted by their ``weights``), so ``z`` must lie in (0, 1) (a
+    sigmoid code).
     """
-    rho_hat = z.mean(dim=0).clamp(eps, 1 - eps)
+    if weights is None:
+        rho_hat = z.mean(dim=0)
+    else:
+        rho_hat = (z * weights[:, None]).sum(dim=0) / weights.sum()
+    rho_hat = rho_hat.clamp(eps, 1 - eps)
     rho = torch.as_tensor(target, dtype=z.dtype, device=z.device)
     kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log(
         (1 - rho) / (1 - rho_hat)
@@ -93,9 +118,9 @@ def bernoulli_log_likelihood(x, logits):
     return -bernoulli_nll(x, logits)
 
 
-def target_loss(output, target):
+def target_loss(output, target, weights=None):
     """The supervised head's loss, averaged over the batch's known targets
-    (0 when it has none).
+    (0 when it has none), each row counted by its ``weights``.
 
     ``target`` int64 (class indices, -1 unknown): the cross-entropy of the
     softmax over ``output``'s logits, mean over known rows. ``target``
@@ -105,7 +130,20 @@ def target_loss(output, target):
     if target.dtype == torch.int64:
         known = target >= 0
         losses = F.cross_entropy(output, target.clamp(min=0), reduction="none")
+        if weights is not None:
+            return _over_known(losses, known * weights)
         return (losses * known).sum() / known.sum().clamp(min=1)
     known = ~torch.isnan(target)
     error = torch.where(known, output - torch.nan_to_num(target), 0.0)
+    if weights is not None:
+        return _over_known(
+            error.pow(2), known * weights.view(-1, *[1] * (known.ndim - 1))
+        )
     return error.pow(2).sum() / known.sum().clamp(min=1)
+
+
+def _over_known(losses, counts):
+    """``sum(losses * counts) / sum(counts)``, 0 when the counts are all 0
+    (``counts``: each entry's weight, 0 where it is unknown)."""
+    total = counts.sum()
+    return (losses * counts).sum() / total.clamp(min=torch.finfo(total.dtype).tiny)

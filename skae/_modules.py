@@ -17,7 +17,8 @@ class RunningRMSNorm(nn.Module):
     running estimate is updated; in eval mode the running estimate is used, so
     each row's output does not depend on the rest of its batch. No centring and
     no learned affine part: a penalty on the output cannot be lowered by
-    shrinking the whole unit.
+    shrinking the whole unit. ``weights`` (the rows' sample weights, in
+    training): the batch's weighted mean square.
     """
 
     def __init__(self, n_units, momentum=0.1, eps=1e-5):
@@ -26,9 +27,9 @@ class RunningRMSNorm(nn.Module):
         self.eps = eps
         self.register_buffer("running_ms", torch.ones(n_units))
 
-    def forward(self, z):
+    def forward(self, z, weights=None):
         if self.training:
-            ms = z.pow(2).mean(dim=0)
+            ms = _row_mean(z.pow(2), weights)
             with torch.no_grad():
                 self.running_ms.lerp_(ms.detach(), self.momentum)
         else:
@@ -44,6 +45,8 @@ class RunningStandardise(nn.Module):
     estimates are updated; in eval mode, and for a batch of one row (which
     has no spread), the running estimates are used. Put in front of a ReLU,
     each unit is positive on part of every batch: it cannot die.
+    ``weights`` (the rows' sample weights, in training): the batch's
+    weighted mean and variance.
     """
 
     def __init__(self, n_units, momentum=0.1, eps=1e-5):
@@ -53,16 +56,36 @@ class RunningStandardise(nn.Module):
         self.register_buffer("running_mean", torch.zeros(n_units))
         self.register_buffer("running_var", torch.ones(n_units))
 
-    def forward(self, h):
+    def forward(self, h, weights=None):
         if self.training and h.shape[0] > 1:
-            mean = h.mean(dim=0)
-            var = h.var(dim=0, unbiased=False)
+            if weights is None:
+                mean = h.mean(dim=0)
+                var = h.var(dim=0, unbiased=False)
+            else:
+                mean = _row_mean(h, weights)
+                var = _row_mean((h - mean) ** 2, weights)
             with torch.no_grad():
                 self.running_mean.lerp_(mean.detach(), self.momentum)
                 self.running_var.lerp_(var.detach(), self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
         return (h - mean) / torch.sqrt(var + self.eps)
+
+
+def _row_mean(values, weights=None):
+    """The mean over rows of ``values`` ``(n, units)``, each row counted by
+    its weight."""
+    if weights is None:
+        return values.mean(dim=0)
+    return (values * weights[:, None]).sum(dim=0) / weights.sum()
+
+
+def _with_weights(layer, z, weights):
+    """``layer(z)``, given the rows' ``weights`` when it takes them (skae's
+    code normalisations) and there are any."""
+    if weights is not None and isinstance(layer, RunningRMSNorm | RunningStandardise):
+        return layer(z, weights=weights)
+    return layer(z)
 
 
 #: Every log-variance (the encoder's and the Gaussian decoder's) is clamped to
@@ -167,7 +190,9 @@ class Autoencoder(_EncoderDecoder):
     switching off for good; standardised first, it is positive on part of
     every batch.
 
-    ``forward`` returns ``(reconstruction, code)``.
+    ``forward`` returns ``(reconstruction, code)``. ``weights`` (of
+    ``encode`` and ``forward``; the rows' sample weights, in training):
+    the code normalisations' batch statistics are weighted.
 
     Parameters
     ----------
@@ -213,13 +238,19 @@ class Autoencoder(_EncoderDecoder):
         )
         self._materialise()
 
-    def encode(self, x):
+    #: ``forward`` takes the rows' sample weights (``weights=``).
+    takes_weights = True
+
+    def encode(self, x, weights=None):
         """The code ``(batch, n_components)`` of normalised rows ``x``."""
         head = self.code_head(_flat(self.encoder(x)))
-        return self.code_norm(self.code_activation(self.code_standardise(head)))
+        if weights is None:
+            return self.code_norm(self.code_activation(self.code_standardise(head)))
+        code = self.code_activation(_with_weights(self.code_standardise, head, weights))
+        return _with_weights(self.code_norm, code, weights)
 
-    def forward(self, x):
-        z = self.encode(x)
+    def forward(self, x, weights=None):
+        z = self.encode(x, weights)
         # the decoder gets its own copy of the code: a first layer that
         # writes to its input (ReLU(inplace=True)) must not change the code
         # the penalty reads, nor an output autograd keeps (a sigmoid's)

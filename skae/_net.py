@@ -33,12 +33,13 @@ from ._data import (  # noqa: F401
     LazyRows,
     ShuffledSplit,
     TensorDataset,
+    batch_weights,
     split_targets,
     training_batch_count,
     training_batches,
     with_targets,
 )
-from ._losses import gaussian_kl, target_loss
+from ._losses import gaussian_kl, target_loss, weighted_mean
 from .nn import drawing_from
 
 #: The per-batch events of a training step, in the order they fire.
@@ -59,6 +60,8 @@ class TensorBatches:
     def __init__(self, dataset, batch_size, shuffle=False, generator=None, steps=None):
         self.X = dataset.X
         self.y = dataset.y
+        # skorch's own Dataset (a net trained on arrays directly) has none
+        self.weights = getattr(dataset, "weights", None)
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.generator = generator
@@ -86,12 +89,12 @@ class TensorBatches:
                     steps -= 1
                     rows = order[start:stop]
                     batch = self.X[rows]
-                    yield batch, with_targets(batch, self.y, rows)
+                    yield batch, with_targets(batch, self.y, rows, self.weights)
         else:
             for start in range(0, n, bs):
                 rows = slice(start, start + bs)
                 batch = self.X[rows]
-                yield batch, with_targets(batch, self.y, rows)
+                yield batch, with_targets(batch, self.y, rows, self.weights)
 
 
 def copy_net(net):
@@ -145,6 +148,12 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     ``corruption`` in training steps only. The last term is the supervised
     option's, for batches whose target carries y (``(x, y)`` instead of
     ``x``, see :func:`~skae._data.with_targets`); validation batches too.
+    A batch whose target carries sample weights (``(x, y, w)``) counts each
+    row's terms by its weight: every mean over rows above (the criterion's,
+    a per-row penalty's, the head's) becomes ``sum_i w_i l_i / sum_i w_i``
+    over the batch (:func:`~skae._losses.weighted_mean`); a penalty of the
+    batch as a whole weighs it as :meth:`CodePenalty.weighted
+    <skae._objectives.CodePenalty.weighted>` says.
     Randomness in training (shuffling, corruption, the VAE's draws, the
     dropout of skae's blocks through :func:`skae.nn.drawing_from`) comes
     from ``generator_``, a ``torch.Generator`` seeded with ``seed`` when
@@ -296,6 +305,10 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         Xi, yi = batch
         if self.corruption is not None:
             Xi = self.corruption(Xi, self.generator_)
+        weights = batch_weights(yi)
+        if weights is not None and getattr(self.module_, "takes_weights", False):
+            # the batch statistics inside skae's module weighted too
+            fit_params = {**fit_params, "weights": weights}
         # skae's dropout draws its masks from the fit's generator
         try:
             with drawing_from(self.generator_), self._global_rng():
@@ -336,36 +349,47 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
             return self.missing.fill_in(x)  # a new tensor
         return x.clone()
 
-    def code_penalty(self, code, X):
-        """alpha * R(code), or 0 without a penalty."""
+    def code_penalty(self, code, X, weights=None):
+        """alpha * R(code), or 0 without a penalty; with ``weights`` (the
+        rows' sample weights), the penalty's weighted form."""
         if self.penalty is None or self.alpha == 0:
             return 0.0
         if self.missing is not None:
             X = self.missing.fill_in(X)  # the input as the network saw it
+        if weights is not None:
+            return self.alpha * self.penalty.weighted(code, X, self.module_, weights)
         return self.alpha * self.penalty(code, X, self.module_)
 
     def supervised(self, loss, code, y_true):
         """``loss`` plus ``target_weight`` times the head's loss on ``code``
-        (:func:`~skae._losses.target_loss`), when the batch's target
-        carries the supervised option's targets; ``loss`` otherwise."""
+        (:func:`~skae._losses.target_loss`, its rows counted by the batch's
+        sample weights), when the batch's target carries the supervised
+        option's targets; ``loss`` otherwise."""
         _, targets = split_targets(y_true)
         if targets is None:
             return loss
         head = self.module_.target_head(code)
-        return loss + self.target_weight * target_loss(head, targets)
+        weights = batch_weights(y_true)
+        return loss + self.target_weight * target_loss(head, targets, weights)
 
     def get_loss(self, y_pred, y_true, X=None, training=False):
         reconstruction, code = y_pred
-        loss = self.reconstruction_loss(reconstruction, split_targets(y_true)[0])
+        weights = batch_weights(y_true)
+        loss = self.reconstruction_loss(
+            reconstruction, split_targets(y_true)[0], weights
+        )
         return self.supervised(
-            with_penalty(loss, self.code_penalty(code, X)), code, y_true
+            with_penalty(loss, self.code_penalty(code, X, weights)), code, y_true
         )
 
-    def reconstruction_loss(self, reconstruction, X):
+    def reconstruction_loss(self, reconstruction, X, weights=None):
         """The likelihood's criterion between the reconstruction and the
-        clean rows ``X`` (over the observed entries, with missing ones)."""
+        clean rows ``X`` (over the observed entries, with missing ones),
+        each row counted by its sample weight when ``weights`` are given."""
         if self.missing is not None:
-            return self.missing.loss(self.likelihood, reconstruction, X)
+            return self.missing.loss(self.likelihood, reconstruction, X, weights)
+        if weights is not None:
+            return self.likelihood.weighted_loss(reconstruction, X, weights)
         return self.criterion_(reconstruction, X)
 
 
@@ -377,6 +401,7 @@ class VAENet(AutoencoderNet):
 
         (1/n) sum_i [ -log p(x_i | z_i) + w * KL(q(z|x_i) || N(0, I)) ]
 
+    (with sample weights s_i, the weighted mean: 1/n becomes s_i / sum s)
     with log p(x|z) summed over the features (one reparameterised draw z_i per
     row, eps from the fit's generator) and the KL summed over the latent
     dimensions, in closed form: the scaling of the VAE and beta-VAE papers.
@@ -471,16 +496,22 @@ class VAENet(AutoencoderNet):
     def get_loss(self, y_pred, y_true, X=None, training=False):
         output, mu, log_var = y_pred
         module = self.module_
-        reconstruction = self.likelihood.negative_log_likelihood(
-            split_targets(y_true)[0], output, module.output_log_var()
-        ).mean()
-        kl = gaussian_kl(mu, log_var).mean()
+        weights = batch_weights(y_true)  # the rows' sample weights, or None
+        reconstruction = weighted_mean(
+            self.likelihood.negative_log_likelihood(
+                split_targets(y_true)[0], output, module.output_log_var()
+            ),
+            weights,
+        )
+        kl = weighted_mean(gaussian_kl(mu, log_var), weights)
         weight = self.kl_weight_ if training else self.beta
         prefix = "train" if training else "valid"
         if getattr(self, "terms_", None) is not None:  # in an epoch
             self._record_terms(prefix, reconstruction, kl)
         return self.supervised(
-            with_penalty(reconstruction + weight * kl, self.code_penalty(mu, X)),
+            with_penalty(
+                reconstruction + weight * kl, self.code_penalty(mu, X, weights)
+            ),
             mu,
             y_true,
         )

@@ -24,10 +24,14 @@ from ._losses import (
     kl_sparsity_penalty,
     l1_penalty,
     l2_penalty,
+    weighted_mean,
 )
 from ._modules import Autoencoder
 
 _LOG_2PI = math.log(2 * math.pi)
+
+#: A weighted count's floor in a ratio: 0 / _TINY = 0 where nothing counts.
+_TINY = torch.finfo(torch.float32).tiny
 
 #: The least baseline (nats) a table's column term is divided by: a column
 #: almost constant in training (a rare level, one level) weighs at most
@@ -67,6 +71,18 @@ class Likelihood:
     def log_likelihood(self, x, output, log_var=None):
         """log p(x | z) per row: minus :meth:`negative_log_likelihood`."""
         return -self.negative_log_likelihood(x, output, log_var)
+
+    def weighted_loss(self, output, target, weights):
+        """The autoencoders' reconstruction loss (the criterion's mean over
+        entries) with each row counted by its sample weight: the weighted
+        mean over rows of each row's mean over its entries."""
+        if self.loss == "bce":
+            entries = F.binary_cross_entropy_with_logits(
+                output, target, reduction="none"
+            )
+        else:
+            entries = (output - target) ** 2
+        return weighted_mean(entries.mean(dim=1), weights)
 
     def __repr__(self):
         return f"Likelihood({self.name!r})"
@@ -195,7 +211,7 @@ class TableLikelihood:
         floors = self.floors.to(terms)
         return (terms - floors) * self.weights.to(terms)
 
-    def training_terms(self, x, output, observed=None):
+    def training_terms(self, x, output, observed=None, weights=None):
         """``(n_rows, n_columns)``: the autoencoders' loss before its mean,
         :meth:`reconstruction_terms` with the numeric columns read at their
         shared noise variance fitted on the batch (see the class docstring):
@@ -208,7 +224,9 @@ class TableLikelihood:
         variance pulls harder (the gradient ``1 / (s L)`` times the fixed
         one's): the larger pull of the two readings, the loss continuous
         where they meet. ``observed`` (:meth:`observed_terms`' mask, the
-        imputer's engine) leaves the missing entries out of ``s``."""
+        imputer's engine) leaves the missing entries out of ``s``;
+        ``weights`` (the rows' sample weights) count each row's errors in
+        ``s`` by its weight."""
         terms = self.reconstruction_terms(x, output)
         n = len(self.gaussian)  # the numeric columns' terms come first
         if not n:
@@ -217,7 +235,12 @@ class TableLikelihood:
         # 1 / (half the variance), the term above its floor half the error
         ratio = terms[:, :n]
         seen = ratio.detach()
-        if observed is None:
+        if weights is not None:
+            mask = weights[:, None].expand_as(seen).to(seen.dtype)
+            if observed is not None:
+                mask = mask * observed[:, :n]
+            noise = (seen * mask).sum() / mask.sum().clamp(min=_TINY)
+        elif observed is None:
             noise = seen.mean()
         else:
             mask = observed[:, :n].to(seen.dtype)
@@ -334,6 +357,11 @@ class TableLikelihood:
         """log p(x | z) per row: minus :meth:`negative_log_likelihood`."""
         return -self.negative_log_likelihood(x, output, log_var)
 
+    def weighted_loss(self, output, target, weights):
+        """:class:`TableLoss` with each row counted by its sample weight."""
+        terms = self.training_terms(target, output, weights=weights)
+        return weighted_mean(terms.mean(dim=1), weights)
+
     def __repr__(self):
         return f"TableLikelihood({self.n_columns} columns)"
 
@@ -424,6 +452,13 @@ class CodePenalty:
         and the module (for penalties that look inside it)."""
         raise NotImplementedError
 
+    def weighted(self, code, x, module, weights):
+        """R(z) with the batch's rows counted by their sample ``weights``
+        (a tensor of one positive value per row). A penalty that is a mean
+        over rows overrides it with the weighted mean; this default, for a
+        penalty of the batch as a whole, is the unweighted ``R(z)``."""
+        return self(code, x, module)
+
 
 @register_penalty
 class L1Penalty(CodePenalty):
@@ -436,6 +471,9 @@ class L1Penalty(CodePenalty):
     def __call__(self, code, x, module):
         return l1_penalty(code)
 
+    def weighted(self, code, x, module, weights):
+        return l1_penalty(code, weights)
+
 
 @register_penalty
 class L2Penalty(CodePenalty):
@@ -445,6 +483,9 @@ class L2Penalty(CodePenalty):
 
     def __call__(self, code, x, module):
         return l2_penalty(code)
+
+    def weighted(self, code, x, module, weights):
+        return l2_penalty(code, weights)
 
 
 @register_penalty
@@ -468,6 +509,10 @@ class KLSparsityPenalty(CodePenalty):
 
     def __call__(self, code, x, module):
         return kl_sparsity_penalty(code, self.sparsity_target)
+
+    def weighted(self, code, x, module, weights):
+        # the mean activation over the batch, its rows counted by weight
+        return kl_sparsity_penalty(code, self.sparsity_target, weights=weights)
 
 
 def make_penalty(name, estimator):
@@ -606,10 +651,16 @@ class MissingEntries:
         self.fill = fill
 
     @classmethod
-    def from_rows(cls, X_train, ranks=None):
+    def from_rows(cls, X_train, ranks=None, weights=None):
         """The piece for normalised training rows holding NaN; with
         ``ranks`` (a data-parallel fit's processes, each with its own rows),
-        each feature's mean over the observed entries of every rank."""
+        each feature's mean over the observed entries of every rank; with
+        ``weights`` (the rows' sample weights), the weighted mean."""
+        if weights is not None:
+            observed = (~torch.isnan(X_train)) * weights[:, None]
+            sums = (torch.nan_to_num(X_train) * weights[:, None]).sum(dim=0)
+            counts = observed.sum(dim=0)
+            return cls(torch.where(counts > 0, sums / counts.clamp(min=_TINY), 0.0))
         if ranks is None:
             return cls(torch.nan_to_num(torch.nanmean(X_train, dim=0)))
         observed = ~torch.isnan(X_train)
@@ -628,18 +679,22 @@ class MissingEntries:
         """``x`` with each NaN replaced by its feature's fill value."""
         return torch.where(torch.isnan(x), self.fill.to(x).expand_as(x), x)
 
-    def loss(self, likelihood, output, target):
+    def loss(self, likelihood, output, target, weights=None):
         """The likelihood's reconstruction loss over the observed entries of
-        ``target`` only (a mean over them)."""
+        ``target`` only (a mean over them, each counted by its row's sample
+        weight when ``weights`` are given)."""
         observed = ~torch.isnan(target)
         target = torch.where(observed, target, torch.zeros_like(target))
         if isinstance(likelihood, TableLikelihood):  # one term a column
             observed = likelihood.observed_terms(observed)
-            entries = likelihood.training_terms(target, output, observed)
+            entries = likelihood.training_terms(target, output, observed, weights)
         elif likelihood.loss == "bce":
             entries = F.binary_cross_entropy_with_logits(
                 output, target, reduction="none"
             )
         else:
             entries = (output - target) ** 2
+        if weights is not None:
+            counts = observed * weights[:, None]
+            return (entries * counts).sum() / counts.sum().clamp(min=_TINY)
         return (entries * observed).sum() / observed.sum().clamp(min=1)

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, OutlierMixin, clone
 from sklearn.utils import assert_all_finite, check_random_state, get_tags
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, has_fit_parameter
 
 from . import _ddp as ddp
 from ._autoencoder import AutoencoderTransformer
@@ -21,7 +21,7 @@ from ._compat import (
     _safe_indexing,
     validate_data,
 )
-from ._data import held_out, validate_X
+from ._data import check_sample_weight, held_out, validate_X
 from ._table import wants_table
 
 
@@ -75,16 +75,46 @@ class _ScoringModel(HasMethods):
 AUTO_MADS = 3.0
 
 
-def threshold(scores, contamination):
+def threshold(scores, contamination, weights=None):
     """``offset_`` for the scores: their ``100 * contamination`` percentile,
     or for ``"auto"`` the median less :data:`AUTO_MADS` robust standard
-    deviations."""
+    deviations. With ``weights`` (the rows' sample weights) the weighted
+    ones (:func:`weighted_percentile`): rows of weight 0 are left out, and
+    equal weights give the unweighted threshold."""
     scores = np.asarray(scores, dtype=np.float64)
+    if weights is not None:
+        scores, weights = scores[weights > 0], weights[weights > 0]
+        # divided by the largest: no cumulative sum overflows
+        weights = None if np.all(weights == weights[0]) else weights / weights.max()
+    if weights is not None:
+        if isinstance(contamination, str):  # "auto"
+            median = weighted_percentile(scores, weights, 50)
+            mad = weighted_percentile(np.abs(scores - median), weights, 50)
+            return float(median - AUTO_MADS * 1.4826 * mad)
+        return weighted_percentile(scores, weights, 100.0 * contamination)
     if isinstance(contamination, str):  # "auto"
         median = np.median(scores)
         mad = np.median(np.abs(scores - median))
         return float(median - AUTO_MADS * 1.4826 * mad)
     return float(np.percentile(scores, 100.0 * contamination))
+
+
+def weighted_percentile(values, weights, q):
+    """The ``q`` percentile of ``values`` whose rows weigh ``weights``
+    (positive): the averaged inverted CDF, as scikit-learn's weighted
+    percentile (``average=True``) and numpy's ``"averaged_inverted_cdf"``
+    (for integer weights, that of the values repeated): the first value
+    whose cumulative weight reaches ``q`` percent of the total, or its mean
+    with the next one where it reaches it exactly."""
+    order = np.argsort(values, kind="stable")
+    values = values[order]
+    cumulative = np.cumsum(weights[order])
+    target = q / 100.0 * cumulative[-1]
+    i = min(int(np.searchsorted(cumulative, target)), len(values) - 1)
+    exact = abs(cumulative[i] - target) <= 1e-12 * cumulative[-1]
+    if exact and i + 1 < len(values):
+        return float((values[i] + values[i + 1]) / 2)
+    return float(values[i])
 
 
 def model_seed(random_state):
@@ -263,7 +293,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # the inner model validates its own parameters
         prefer_skip_nested_validation=False
     )
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Fit the model to X and set the threshold ``offset_``.
 
         Parameters
@@ -272,6 +302,15 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             Training data, mostly normal rows.
         y : Ignored
             Not used, present for API consistency by convention.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the rows, as ``IsolationForest.fit`` takes them: the
+            model is fitted with them (its ``fit`` must take
+            ``sample_weight``, as skae's estimators do; a ValueError says
+            so before any work otherwise), and the threshold is their
+            weighted percentile (scikit-learn's averaged inverted CDF; the
+            weighted median and MAD for ``contamination="auto"``), over the
+            held-out rows' weights with ``validation_fraction``. None, or
+            equal weights, give the unweighted detector.
 
         Returns
         -------
@@ -281,15 +320,17 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         # fitted on a copy, published only when it succeeds: a failed call
         # leaves a fitted detector as it was
         work = copy.copy(self)
-        work._fit(X)
+        work._fit(X, sample_weight)
         self.__dict__ = work.__dict__
         return self
 
-    def _fit(self, X):
+    def _fit(self, X, sample_weight=None):
         estimator = clone(self._model())
         if self.estimator is None:
             # the default model's seed; a model the user gave keeps its own
             estimator.set_params(random_state=model_seed(self.random_state))
+        if sample_weight is not None:
+            self._check_weighted_model(estimator)
         # strategy="ddp": the group of a data-parallel fit (a RuntimeError
         # naming the launch command when there is none, before any work)
         ranks = ddp.join(estimator) if getattr(estimator, "strategy", None) else None
@@ -318,12 +359,21 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             # the model gets the rows as given when they are a DataFrame (a
             # pipeline may select columns by name), else the validated array
             rows = X_given if _is_dataframe(X_given) else X
+            weights = check_sample_weight(
+                sample_weight, X, who="AutoencoderOutlierDetector.fit"
+            )
             fit_rows = threshold_rows = rows
+            fit_weights = threshold_weights = weights
             if self.validation_fraction is not None:
                 fit, held = self._split(X)
                 fit_rows = _safe_indexing(rows, fit)
                 threshold_rows = _safe_indexing(rows, held)
-        estimator.fit(fit_rows)
+                if weights is not None:
+                    fit_weights, threshold_weights = weights[fit], weights[held]
+        if fit_weights is None:
+            estimator.fit(fit_rows)
+        else:
+            estimator.fit(fit_rows, sample_weight=fit_weights)
         if ranks is None:
             scores = self._scores(estimator, threshold_rows)
         else:  # the threshold rows of every rank: one float each
@@ -332,7 +382,28 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
                     lambda: self._scores(estimator, threshold_rows)
                 )
         self.estimator_ = estimator
-        self.offset_ = threshold(scores, self.contamination)
+        self.offset_ = threshold(scores, self.contamination, threshold_weights)
+
+    @staticmethod
+    def _check_weighted_model(estimator):
+        """Refuse ``sample_weight`` for a model that cannot take it (its
+        ``fit`` has no such argument, or a data-parallel skae model)."""
+        name = type(estimator).__name__
+        if not has_fit_parameter(estimator, "sample_weight"):
+            raise ValueError(
+                f"AutoencoderOutlierDetector.fit got sample_weight, but its "
+                f"estimator ({name}) takes none in fit. Use a model whose fit "
+                "takes sample_weight (skae's estimators, scikit-learn's "
+                "KernelDensity; PCA and GaussianMixture take none), or fit "
+                "without sample_weight."
+            )
+        if getattr(estimator, "strategy", None) is not None:
+            raise ValueError(
+                f"AutoencoderOutlierDetector.fit got sample_weight, but its "
+                f"estimator ({name}) has strategy={estimator.strategy!r}: a "
+                "data-parallel fit does not support sample weights. Use "
+                "strategy=None, or repeat the rows of integer weight instead."
+            )
 
     def _split(self, X):
         """The (fit, held-out) row indices of ``validation_fraction``.

@@ -148,11 +148,12 @@ def tie(module):
         module.code_head.bias.zero_()
 
 
-def auxk_loss(module, code, x, k_aux):
+def auxk_loss(module, code, x, k_aux, weights=None):
     """AuxK: how well the ``k_aux`` dead units with the largest
     pre-activations (of each row) reconstruct the residual ``x - x̂``, a
     squared error divided by the residual's (scale-free); 0.0 without dead
-    units."""
+    units. ``weights`` (the rows' sample weights): each row's squares
+    counted by its weight."""
     dead = module.code_activation.dead().nonzero().squeeze(1)
     if dead.numel() == 0:
         return 0.0
@@ -163,8 +164,11 @@ def auxk_loss(module, code, x, k_aux):
     estimate = z @ module.decoder.atoms()[:, dead].T
     with torch.no_grad():
         residual = x - module.decode(code)
-    energy = residual.pow(2).sum().clamp(min=torch.finfo(x.dtype).tiny)
-    return (estimate - residual).pow(2).sum() / energy
+    error, squares = (estimate - residual).pow(2), residual.pow(2)
+    if weights is not None:
+        error, squares = error * weights[:, None], squares * weights[:, None]
+    energy = squares.sum().clamp(min=torch.finfo(x.dtype).tiny)
+    return error.sum() / energy
 
 
 # ------------------------------------------------------------ the penalties
@@ -265,6 +269,9 @@ class TopKPenalty(CodePenalty):
 
     def __call__(self, code, x, module):
         return auxk_loss(module, code, x, k_aux=max(1, x.shape[1] // 2))
+
+    def weighted(self, code, x, module, weights):
+        return auxk_loss(module, code, x, max(1, x.shape[1] // 2), weights)
 
     def fitted_attributes(self, estimator, X_train):
         module = estimator.net_.module_

@@ -34,11 +34,13 @@ from ._data import (
     TensorDataset,
     TrainingData,
     auto_loss,
+    check_sample_weight,
     feature_moments,
     held_out,
     observed_counts,
     training_batch_count,
     validate_X,
+    weighted_rows,
 )
 from ._device import resolve_device
 from ._inference import view
@@ -547,7 +549,7 @@ class TrainingRun:
             corruption = previous.corruption  # statistics of the first data
         else:
             moments = (
-                (lambda: feature_moments(data.rows))
+                (lambda: feature_moments(data.rows, data.weights))
                 if ranks is None
                 else (
                     lambda: ranks.moments(
@@ -597,7 +599,9 @@ class TrainingRun:
                 net.ranks_ = ranks
             try:
                 with training_threads():
-                    net.partial_fit(TensorDataset(data.rows, data.targets))
+                    net.partial_fit(
+                        TensorDataset(data.rows, data.targets, data.weights)
+                    )
             finally:
                 net.global_rng_ = None
                 net.ranks_ = None  # a fitted model holds no process group
@@ -665,10 +669,9 @@ class TrainingSteps:
     (``_atomic``), the data prepared (``_training_data``), the run
     (``_train``) and the fitted attributes published (``_publish``)."""
 
-    def _atomic(
-        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
-    ):
-        """Train a copy of the estimator's state, then publish it in one step.
+    def _atomic(self, X, incremental, **options):
+        """Train a copy of the estimator's state, then publish it in one step
+        (``options``: :meth:`_fit`'s).
 
         The training runs on a view that shares nothing writable with
         ``self``; only when it succeeds does ``self.__dict__`` become the
@@ -681,12 +684,19 @@ class TrainingSteps:
         """
         with update_lock(self):
             work = view(self)
-            work._fit(X, incremental, missing, warn_cut_short, y, classes)
+            work._fit(X, incremental, **options)
             self.__dict__ = work.__dict__
         return self
 
     def _fit(
-        self, X, incremental, missing=False, warn_cut_short=True, y=None, classes=None
+        self,
+        X,
+        incremental,
+        missing=False,
+        warn_cut_short=True,
+        y=None,
+        classes=None,
+        sample_weight=None,
     ):
         """The one training path: ``fit`` (max_iter epochs, the stopping
         rule) and ``partial_fit`` (one epoch) differ only in the run's
@@ -696,10 +706,21 @@ class TrainingSteps:
         feature's mean. ``warn_cut_short=False`` leaves out the
         ConvergenceWarning of a fit that ``max_iter`` cut short. ``y`` and
         ``classes``: the supervised option's targets (read only when
-        ``target_weight > 0``). With ``strategy="ddp"`` every rank runs this
-        path on its own rows, agreeing through :mod:`skae._ddp`: the local
-        checks first (every rank raises when one fails), then the training
-        with its collectives."""
+        ``target_weight > 0``). ``sample_weight``: the rows' weights, checked
+        with the other inputs; rows of weight 0 are left out before any
+        statistic (:func:`~skae._data.weighted_rows`). With
+        ``strategy="ddp"`` every rank runs this path on its own rows,
+        agreeing through :mod:`skae._ddp`: the local checks first (every
+        rank raises when one fails), then the training with its
+        collectives."""
+        method = "partial_fit" if incremental else "fit"
+        if sample_weight is not None and self.strategy is not None:
+            raise ValueError(
+                f"{type(self).__name__}.{method} takes no sample_weight with "
+                f"strategy={self.strategy!r}: a data-parallel fit does not "
+                "support sample weights. Fit with strategy=None, or repeat "
+                "the rows of integer weight instead of weighting them."
+            )
         ranks = ddp.join(self)  # None unless strategy="ddp"
         X_given = X
         fitted = hasattr(self, "net_")
@@ -728,23 +749,49 @@ class TrainingSteps:
                     f"early_stopping=True needs at least 3 samples (training and "
                     f"validation rows); got n_samples={X.shape[0]}."
                 )
+            # the rows of positive weight a call needs, as for X's rows
+            least = 1 if (incremental and fitted) else 2
+            if self.early_stopping and not incremental:
+                least = 3
+            weights = check_sample_weight(
+                sample_weight, X, least, f"{type(self).__name__}.{method}"
+            )
         with nullcontext() if ranks is None else ranks.collectives():
             if part is not None:  # a new fit's task, from every rank's targets
                 targets = self._fit_target(targets, part, classes, ranks)
             self._train(
-                X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
+                X,
+                incremental,
+                missing,
+                warn_cut_short,
+                resume,
+                memmap,
+                ranks,
+                targets,
+                weights,
             )
         return self
 
     def _train(
-        self, X, incremental, missing, warn_cut_short, resume, memmap, ranks, targets
+        self,
+        X,
+        incremental,
+        missing,
+        warn_cut_short,
+        resume,
+        memmap,
+        ranks,
+        targets,
+        weights=None,
     ):
         """``_fit`` once X and the parameters are checked: prepare the data,
         train, publish the fitted attributes (``ranks``: the processes of a
-        data-parallel fit, or None)."""
+        data-parallel fit, or None; ``weights``: the checked sample
+        weights, or None)."""
         fitted = hasattr(self, "net_")
+        X, targets, weights = weighted_rows(X, targets, weights)
         data = self._training_data(
-            X, resume, incremental, missing, memmap, targets, ranks
+            X, resume, incremental, missing, memmap, targets, ranks, weights
         )
         run = TrainingRun(self, data, incremental, ranks)
         if not resume:
@@ -790,13 +837,23 @@ class TrainingSteps:
             )
 
     def _training_data(
-        self, X, resume, incremental, missing, memmap, targets=None, ranks=None
+        self,
+        X,
+        resume,
+        incremental,
+        missing,
+        memmap,
+        targets=None,
+        ranks=None,
+        weights=None,
     ):
         """The rows a run trains on, with the device, likelihood,
         normalisation and missing entries (the fitted ones when the run
         continues the fitted net, else chosen from the parameters and X;
         with ``ranks``, a data-parallel fit's processes, from every rank's
-        rows), and the supervised option's encoded ``targets`` (or None)."""
+        rows; with ``weights``, the rows' positive sample weights, weighted
+        statistics), and the supervised option's encoded ``targets`` (or
+        None). A table's encoding (``table_``) is fitted unweighted."""
         if resume:
             normalisation = Normalisation(self.offset_, self.scale_)
             lik = self._fitted_likelihood()
@@ -811,8 +868,10 @@ class TrainingSteps:
                 lik = self.table_.likelihood
                 normalisation = Normalisation(np.zeros(X.shape[1]), 1.0)
             else:
-                lik = self._requested_likelihood() or likelihood(auto_loss(X, ranks))
-                normalisation = Normalisation.fit(X, lik.loss, missing, ranks)
+                lik = self._requested_likelihood() or likelihood(
+                    auto_loss(X, ranks, weights)
+                )
+                normalisation = Normalisation.fit(X, lik.loss, missing, ranks, weights)
             missing = missing or None
         return TrainingData(
             X,
@@ -824,6 +883,7 @@ class TrainingSteps:
             missing=missing,
             targets=targets,
             ranks=ranks,
+            weights=weights,
         )
 
     def _publish(self, net, data, validated):
