@@ -150,12 +150,13 @@ MODEL_STRENGTHS = [0.1, 1.0, 10.0]
 IMAGE_WIDTHS = [16, 32]
 
 #: the reducers a run can name (each search; AE and VAE give three rows)
-REDUCERS = ["raw", "PCA", "AE", "VAE", "LAE", "SAE", "DAE", "CAE"]
+REDUCERS = ["raw", "PCA", "AE", "VAE", "LAE", "AER", "SAE", "DAE", "CAE"]
 #: the rows of a search: reducer -> [(row, rule)]
 ROWS = {
     "AE": [("AE0", "unsupervised"), ("AE", "best"), ("AE-1se", "one_se")],
     "VAE": [("VAE0", "unsupervised"), ("VAE", "best"), ("VAE-1se", "one_se")],
     "LAE": [("LAE0", "unsupervised"), ("LAE", "best")],
+    "AER": [("AER0", "unsupervised"), ("AER", "best")],
 }
 
 
@@ -210,10 +211,20 @@ def reducer_step(reducer, ks, smoke):
         "AE": (AutoencoderTransformer(**extra), supervised),
         "VAE": (VAETransformer(**extra), supervised),
         "LAE": (AutoencoderTransformer(hidden_layer_sizes=(), **extra), supervised),
+        # AE's grid, and the code rotated to its principal axes or not
+        "AER": (
+            AutoencoderTransformer(**extra),
+            {**supervised, "rot": ["passthrough", PCA(random_state=0)]},
+        ),
         "SAE": (SparseAutoencoder(**extra), width),
         "DAE": (DenoisingAutoencoder(**extra), width),
         "CAE": (ContractiveAutoencoder(**extra), width),
     }[reducer]
+
+
+def named(value):
+    """A grid value as the JSON lines record it: a step by its class name."""
+    return value if isinstance(value, float | int | str) else type(value).__name__
 
 
 def select(results, rule):
@@ -260,6 +271,8 @@ def run_fold(name, X, y, task, fold, train, test, args, out):
                 steps = [("prep", preprocessing(name))]
                 if reducer is not None:
                     steps.append(("reducer", reducer))
+                if "rot" in grid:
+                    steps.append(("rot", "passthrough"))
                 steps.append(("model", model))
                 pipe = Pipeline(steps, memory=cache)
                 search = GridSearchCV(
@@ -291,13 +304,16 @@ def run_fold(name, X, y, task, fold, train, test, args, out):
                             score=float(fitted.score(X_test, y_test)),
                             inner=float(results["mean_test_score"][index]),
                             inner_best=float(np.max(results["mean_test_score"])),
-                            params={k.split("__")[1]: v for k, v in params.items()},
+                            params={
+                                k.split("__")[-1]: named(v) for k, v in params.items()
+                            },
                             seconds=round(time.perf_counter() - start, 1),
                         )
                         out.write(json.dumps(record) + "\n")
                         out.flush()
                         chosen = ", ".join(
-                            f"{k}={v:g}" for k, v in sorted(record["params"].items())
+                            f"{k}={v:g}" if isinstance(v, float | int) else f"{k}={v}"
+                            for k, v in sorted(record["params"].items())
                         )
                         print(
                             f"{name:<10} {model_name:<6} fold {fold}  {row:<8}"
@@ -332,19 +348,26 @@ def read(paths):
     frame = pd.DataFrame(records)
     # a rerun of a cell replaces the earlier one
     frame = frame.drop_duplicates(["data", "model", "row", "fold"], keep="last")
-    searched = frame[frame.row.isin(FREE)]
-    # a tie of inner scores goes to the first search in FREE's order, as
-    # GridSearchCV's goes to the first candidate of its grid
+    free = [free_choice(frame, FREE, "skae"), free_choice(frame, FREE_ROT, "skae+rot")]
+    return pd.concat([frame, *free], ignore_index=True)
+
+
+def free_choice(frame, searches, name):
+    """The rows ``name``: per (data, model, fold), of the ``searches``'
+    choices the one with the highest inner score; only where every search
+    of the data set ran (and at least two)."""
+    searched = frame[frame.row.isin(searches)]
+    # a tie of inner scores goes to the first search in the list's order,
+    # as GridSearchCV's goes to the first candidate of its grid
     searched = searched.iloc[
-        np.argsort(searched.row.map(FREE.index).to_numpy(), kind="stable")
+        np.argsort(searched.row.map(searches.index).to_numpy(), kind="stable")
     ]
     keys = ["data", "model", "fold"]
     free = searched.loc[searched.groupby(keys).inner.idxmax()]
     counts = searched.groupby(keys).row.transform("count")
     wanted = searched.groupby("data").row.transform(lambda rows: rows.nunique())
     complete = searched[(counts == wanted) & (counts >= 2)]
-    free = free[free.index.isin(complete.index)].assign(row="skae")
-    return pd.concat([frame, free], ignore_index=True)
+    return free[free.index.isin(complete.index)].assign(row=name)
 
 
 def compare(scores, pca):
@@ -371,6 +394,9 @@ def verdict(mean, se):
 
 #: the searches the summary's row ``skae`` chooses among
 FREE = ["AE", "VAE", "LAE"]
+#: the same with AER (AE's grid, rotated or not) in AE's place: AER's
+#: candidates include AE's, fitted alike, so this is one search over the union
+FREE_ROT = ["AER", "VAE", "LAE"]
 #: the rows of the summary, in order
 ORDER = [
     "raw",
@@ -384,6 +410,9 @@ ORDER = [
     "LAE0",
     "LAE",
     "skae",
+    "AER0",
+    "AER",
+    "skae+rot",
     "SAE",
     "DAE",
     "CAE",
