@@ -348,14 +348,18 @@ def read(paths):
     frame = pd.DataFrame(records)
     # a rerun of a cell replaces the earlier one
     frame = frame.drop_duplicates(["data", "model", "row", "fold"], keep="last")
-    free = [free_choice(frame, FREE, "skae"), free_choice(frame, FREE_ROT, "skae+rot")]
+    free = [
+        free_choice(frame, FREE, "skae"),
+        free_choice(frame, FREE_ROT, "skae+rot", every=True),
+    ]
     return pd.concat([frame, *free], ignore_index=True)
 
 
-def free_choice(frame, searches, name):
+def free_choice(frame, searches, name, every=False):
     """The rows ``name``: per (data, model, fold), of the ``searches``'
     choices the one with the highest inner score; only where every search
-    of the data set ran (and at least two)."""
+    of the data set ran (and at least two), or with ``every``, only where
+    every one of ``searches`` ran."""
     searched = frame[frame.row.isin(searches)]
     # a tie of inner scores goes to the first search in the list's order,
     # as GridSearchCV's goes to the first candidate of its grid
@@ -366,6 +370,8 @@ def free_choice(frame, searches, name):
     free = searched.loc[searched.groupby(keys).inner.idxmax()]
     counts = searched.groupby(keys).row.transform("count")
     wanted = searched.groupby("data").row.transform(lambda rows: rows.nunique())
+    if every:
+        wanted = len(searches)
     complete = searched[(counts == wanted) & (counts >= 2)]
     return free[free.index.isin(complete.index)].assign(row=name)
 
