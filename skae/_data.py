@@ -13,7 +13,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._compat import _check_sample_weight, _num_samples, validate_data
+from ._compat import (
+    _check_sample_weight,
+    _num_samples,
+    _safe_indexing,
+    validate_data,
+)
 from ._objectives import MissingEntries
 
 #: Rows per chunk wherever X is read a block at a time in float64 (the
@@ -79,6 +84,28 @@ def check_sample_weight(sample_weight, X, min_rows=1, who="fit"):
             "rows a positive weight."
         )
     return weights
+
+
+def positive_rows(X, weights, *others):
+    """``(X, weights, *others)`` without the rows of weight 0 (``weights``
+    checked by :func:`check_sample_weight`; X and each of ``others`` an
+    array-like indexed by rows, a DataFrame or a list, or None), for a
+    caller that must leave them out before anything else reads X (a table's
+    encoding, an imputer's empty features, a detector's held-out split). One
+    of ``others`` of another length than X is left as given, for its own
+    check to refuse (or ignore, as an unsupervised fit's ``y``)."""
+    if weights is None or weights.all():
+        return (X, weights, *others)
+    keep = np.flatnonzero(weights)
+
+    def kept(rows):
+        try:
+            same = rows is not None and _num_samples(rows) == len(weights)
+        except TypeError:  # not row-indexed (a scalar)
+            same = False
+        return _safe_indexing(rows, keep) if same else rows
+
+    return (_safe_indexing(X, keep), weights[keep], *map(kept, others))
 
 
 def weighted_rows(X, targets, weights):

@@ -21,7 +21,7 @@ from ._compat import (
     _safe_indexing,
     validate_data,
 )
-from ._data import check_sample_weight, held_out, validate_X
+from ._data import check_sample_weight, held_out, positive_rows, validate_X
 from ._table import wants_table
 
 
@@ -309,8 +309,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             so before any work otherwise), and the threshold is their
             weighted percentile (scikit-learn's averaged inverted CDF; the
             weighted median and MAD for ``contamination="auto"``), over the
-            held-out rows' weights with ``validation_fraction``. None, or
-            equal weights, give the unweighted detector.
+            held-out rows' weights with ``validation_fraction``. Rows of
+            weight 0 are left out first, before that split. None, or equal
+            weights, give the unweighted detector.
 
         Returns
         -------
@@ -362,6 +363,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             weights = check_sample_weight(
                 sample_weight, X, who="AutoencoderOutlierDetector.fit"
             )
+            # rows of weight 0 left out first, before the held-out split
+            X, weights, rows = positive_rows(X, weights, rows)
             fit_rows = threshold_rows = rows
             fit_weights = threshold_weights = weights
             if self.validation_fraction is not None:
