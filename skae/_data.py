@@ -716,7 +716,8 @@ class TrainingData:
     row per row of X, moved to the device; see
     :meth:`~skae._target.Target.encode`), or None. ``weights``: the rows'
     positive sample weights (float64, see :func:`weighted_rows`), or None;
-    kept as ``weights``, a float32 tensor on the device.
+    kept as ``weights``, a float32 tensor on the device (at least float32's
+    smallest normal number, so that none is 0).
     """
 
     def __init__(
@@ -741,6 +742,10 @@ class TrainingData:
         self.targets = None if targets is None else targets.to(device)
         self.weights = None
         if weights is not None:
+            # no positive weight rounds to 0 in float32 (a batch of such rows
+            # would divide 0 by 0): those below float32's smallest normal
+            # number, relative to the largest, count as that number
+            weights = np.maximum(weights, np.finfo(np.float32).tiny)
             self.weights = torch.as_tensor(weights, dtype=torch.float32).to(device)
         if missing is True:
             missing = MissingEntries.from_rows(self.rows, ranks, self.weights)

@@ -541,3 +541,20 @@ def test_imputer_zero_weights_are_removed_rows(data):
     weighted = clone(imputer).fit(table, sample_weight=w)
     removed = clone(imputer).fit(table[kept], sample_weight=w[kept])
     pd.testing.assert_frame_equal(weighted.transform(table), removed.transform(table))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [skae.AutoencoderTransformer, skae.SparseAutoencoder, skae.VAETransformer],
+    ids=["ae", "sparse", "vae"],
+)
+def test_weights_below_float32s_range_train(cls, data):
+    """Positive weights too small for float32 next to the largest (1e-50 of
+    it) stay positive in training: a mini-batch of only such rows has a
+    finite loss (not 0 / 0)."""
+    X, _ = data
+    weights = np.r_[np.full(10, 1e-50), np.ones(20)]
+    model = cls(hidden_layer_sizes=(8,), batch_size=4, max_iter=3, random_state=0)
+    model.fit(X, sample_weight=weights)
+    assert np.isfinite(model.loss_curve_).all()
+    assert np.isfinite(model.transform(X)).all()
