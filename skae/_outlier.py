@@ -185,7 +185,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         than new ones (a wide autoencoder code does). A row holding X's
         smallest value and one holding its largest are always among the
         fitted rows, so the model spans X's range (a Bernoulli VAE scores
-        only rows within it).
+        only rows within it); a mixed table's rows are drawn at random.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the default model (``estimator=None``): it is passed down as
@@ -417,7 +417,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         always fitted on: the model then spans X's whole range, as it does
         when fitted on all of X, so a model that scores only rows within
         its training data's [min, max] (a Bernoulli VAE) can score every
-        held-out row.
+        held-out row. A table (a DataFrame the model reads as one, whose
+        columns are not all numbers) has no such extremes: its rows are
+        drawn as they come.
         """
         n = X.shape[0]
         n_valid = held_out(self.validation_fraction, n)
@@ -429,7 +431,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             )
         order = check_random_state(self.random_state).permutation(n)
         keep = []
-        for at_extreme in _rows_at_extremes(X):
+        for at_extreme in () if _is_dataframe(X) else _rows_at_extremes(X):
             if at_extreme.any() and not at_extreme[order[n_valid:]].any():
                 row = order[np.argmax(at_extreme[order])]  # the first drawn
                 if row not in keep:  # one row may hold both extremes
