@@ -89,23 +89,25 @@ def check_sample_weight(sample_weight, X, min_rows=1, who="fit"):
 def positive_rows(X, weights, *others):
     """``(X, weights, *others)`` without the rows of weight 0 (``weights``
     checked by :func:`check_sample_weight`; X and each of ``others`` an
-    array-like indexed by rows, a DataFrame or a list, or None), for a
-    caller that must leave them out before anything else reads X (a table's
-    encoding, an imputer's empty features, a detector's held-out split). One
-    of ``others`` of another length than X is left as given, for its own
-    check to refuse (or ignore, as an unsupervised fit's ``y``)."""
+    array-like indexed by rows, a DataFrame or a list), for a caller that
+    must leave them out before anything else reads X (a table's encoding,
+    an imputer's empty features, a detector's held-out split). When one of
+    ``others`` has another length than X, all are returned as given, for
+    its own check to refuse it with the lengths the caller passed."""
     if weights is None or weights.all():
         return (X, weights, *others)
+    if not all(_rows_of(a) == len(weights) for a in others):
+        return (X, weights, *others)
     keep = np.flatnonzero(weights)
+    return tuple(_safe_indexing(a, keep) for a in (X, weights, *others))
 
-    def kept(rows):
-        try:
-            same = rows is not None and _num_samples(rows) == len(weights)
-        except TypeError:  # not row-indexed (a scalar)
-            same = False
-        return _safe_indexing(rows, keep) if same else rows
 
-    return (_safe_indexing(X, keep), weights[keep], *map(kept, others))
+def _rows_of(values):
+    """The rows of an array-like, or None for what has none (a scalar)."""
+    try:
+        return _num_samples(values)
+    except TypeError:
+        return None
 
 
 def weighted_rows(X, targets, weights):

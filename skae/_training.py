@@ -736,9 +736,13 @@ class TrainingSteps:
         who = f"{type(self).__name__}.{method}"
         with checked:
             if sample_weight is not None and self._takes_table(X, resume):
-                # rows of weight 0 left out before the table's encoding
+                # rows of weight 0 left out before the table's encoding (and
+                # of y, when it is read: target_weight > 0)
                 weights = check_sample_weight(sample_weight, X, least, who)
-                X, sample_weight, y = positive_rows(X, weights, y)
+                if self.target_weight > 0 and y is not None:
+                    X, sample_weight, y = positive_rows(X, weights, y)
+                else:
+                    X, sample_weight = positive_rows(X, weights)
             X = self._table_input(X, resume, incremental, missing, ranks)
             if X is None:  # not a table: the numeric path
                 X = validate_X(

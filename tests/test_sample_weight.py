@@ -499,6 +499,15 @@ def test_zero_weights_are_removed_rows_on_a_table(data):
     np.testing.assert_array_equal(
         weighted.transform(table[kept]), removed.transform(table[kept])
     )
+    # y's rows leave with X's; a y of another length is named with X's rows
+    y = (table["x"] > 0).to_numpy(int)
+    supervised = clone(est).set_params(target_weight=1.0)
+    np.testing.assert_array_equal(
+        clone(supervised).fit(table, y, sample_weight=w).transform(table),
+        clone(supervised).fit(table[kept], y[kept], w[kept]).transform(table),
+    )
+    with pytest.raises(ValueError, match="y has 5 rows but X has 30"):
+        clone(supervised).fit(table, y[:5], sample_weight=w)
 
 
 def test_detector_zero_weights_with_validation_fraction_are_removed_rows(data):
