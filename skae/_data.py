@@ -13,7 +13,12 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._compat import _check_sample_weight, _num_samples, validate_data
+from ._compat import (
+    _check_sample_weight,
+    _num_samples,
+    _safe_indexing,
+    validate_data,
+)
 from ._objectives import MissingEntries
 
 #: Rows per chunk wherever X is read a block at a time in float64 (the
@@ -79,6 +84,30 @@ def check_sample_weight(sample_weight, X, min_rows=1, who="fit"):
             "rows a positive weight."
         )
     return weights
+
+
+def positive_rows(X, weights, *others):
+    """``(X, weights, *others)`` without the rows of weight 0 (``weights``
+    checked by :func:`check_sample_weight`; X and each of ``others`` an
+    array-like indexed by rows, a DataFrame or a list), for a caller that
+    must leave them out before anything else reads X (a table's encoding,
+    an imputer's empty features, a detector's held-out split). When one of
+    ``others`` has another length than X, all are returned as given, for
+    its own check to refuse it with the lengths the caller passed."""
+    if weights is None or weights.all():
+        return (X, weights, *others)
+    if not all(_rows_of(a) == len(weights) for a in others):
+        return (X, weights, *others)
+    keep = np.flatnonzero(weights)
+    return tuple(_safe_indexing(a, keep) for a in (X, weights, *others))
+
+
+def _rows_of(values):
+    """The rows of an array-like, or None for what has none (a scalar)."""
+    try:
+        return _num_samples(values)
+    except TypeError:
+        return None
 
 
 def weighted_rows(X, targets, weights):
@@ -689,7 +718,8 @@ class TrainingData:
     row per row of X, moved to the device; see
     :meth:`~skae._target.Target.encode`), or None. ``weights``: the rows'
     positive sample weights (float64, see :func:`weighted_rows`), or None;
-    kept as ``weights``, a float32 tensor on the device.
+    kept as ``weights``, a float32 tensor on the device (at least float32's
+    smallest normal number, so that none is 0).
     """
 
     def __init__(
@@ -714,6 +744,10 @@ class TrainingData:
         self.targets = None if targets is None else targets.to(device)
         self.weights = None
         if weights is not None:
+            # no positive weight rounds to 0 in float32 (a batch of such rows
+            # would divide 0 by 0): those below float32's smallest normal
+            # number, relative to the largest, count as that number
+            weights = np.maximum(weights, np.finfo(np.float32).tiny)
             self.weights = torch.as_tensor(weights, dtype=torch.float32).to(device)
         if missing is True:
             missing = MissingEntries.from_rows(self.rows, ranks, self.weights)

@@ -22,7 +22,7 @@ from ._compat import (
     _get_container_adapter,
     _get_mask,
 )
-from ._data import check_sample_weight, validate_X
+from ._data import check_sample_weight, positive_rows, validate_X
 from ._denoising import DenoisingAutoencoder
 from ._params import ADDED_PARAMS
 from ._table import as_frame, fill_missing, wants_table
@@ -285,7 +285,9 @@ or None, default="from_dtype"
             :meth:`AutoencoderTransformer.fit`): its loss and its
             statistics (the normalisation, the missing entries' fill)
             count each row by its weight; a table's encoding does not.
-            Not with a data-parallel estimator (``strategy="ddp"``).
+            Rows of weight 0 are left out first (removed rows: they count
+            neither for the empty features nor for the indicator). Not
+            with a data-parallel estimator (``strategy="ddp"``).
 
         Returns
         -------
@@ -318,8 +320,11 @@ or None, default="from_dtype"
                 "data-parallel fit does not support sample weights. Use "
                 "strategy=None, or repeat the rows of integer weight instead."
             )
-        # checked here too, for an error that names the imputer
-        check_sample_weight(sample_weight, X, 2, "AutoencoderImputer.fit")
+        # checked here too, for an error that names the imputer; rows of
+        # weight 0 left out first (of the empty features and the indicator's)
+        weights = check_sample_weight(sample_weight, X, 2, "AutoencoderImputer.fit")
+        if not sp.issparse(X):  # sparse X is refused below
+            X, sample_weight = positive_rows(X, weights)
         if self._is_table(X):
             self._fit_table(X, sample_weight)
             return

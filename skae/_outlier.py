@@ -21,7 +21,7 @@ from ._compat import (
     _safe_indexing,
     validate_data,
 )
-from ._data import check_sample_weight, held_out, validate_X
+from ._data import check_sample_weight, held_out, positive_rows, validate_X
 from ._table import wants_table
 
 
@@ -185,7 +185,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         than new ones (a wide autoencoder code does). A row holding X's
         smallest value and one holding its largest are always among the
         fitted rows, so the model spans X's range (a Bernoulli VAE scores
-        only rows within it).
+        only rows within it); a mixed table's rows are drawn at random.
 
     random_state : int, RandomState instance or None, default=None
         Seeds the default model (``estimator=None``): it is passed down as
@@ -309,8 +309,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             so before any work otherwise), and the threshold is their
             weighted percentile (scikit-learn's averaged inverted CDF; the
             weighted median and MAD for ``contamination="auto"``), over the
-            held-out rows' weights with ``validation_fraction``. None, or
-            equal weights, give the unweighted detector.
+            held-out rows' weights with ``validation_fraction``. Rows of
+            weight 0 are left out first, before that split. None, or equal
+            weights, give the unweighted detector.
 
         Returns
         -------
@@ -362,6 +363,8 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             weights = check_sample_weight(
                 sample_weight, X, who="AutoencoderOutlierDetector.fit"
             )
+            # rows of weight 0 left out first, before the held-out split
+            X, weights, rows = positive_rows(X, weights, rows)
             fit_rows = threshold_rows = rows
             fit_weights = threshold_weights = weights
             if self.validation_fraction is not None:
@@ -414,7 +417,9 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         always fitted on: the model then spans X's whole range, as it does
         when fitted on all of X, so a model that scores only rows within
         its training data's [min, max] (a Bernoulli VAE) can score every
-        held-out row.
+        held-out row. A table (a DataFrame the model reads as one, whose
+        columns are not all numbers) has no such extremes: its rows are
+        drawn as they come.
         """
         n = X.shape[0]
         n_valid = held_out(self.validation_fraction, n)
@@ -426,7 +431,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             )
         order = check_random_state(self.random_state).permutation(n)
         keep = []
-        for at_extreme in _rows_at_extremes(X):
+        for at_extreme in () if _is_dataframe(X) else _rows_at_extremes(X):
             if at_extreme.any() and not at_extreme[order[n_valid:]].any():
                 row = order[np.argmax(at_extreme[order])]  # the first drawn
                 if row not in keep:  # one row may hold both extremes

@@ -29,6 +29,14 @@ class TableInput:
     numbers, and a table model's outputs. ``table_`` is the fitted
     :class:`~skae._table.TableEncoding`, None on the numeric path."""
 
+    def _takes_table(self, X, resume):
+        """Whether :meth:`_table_input` reads X as a table: through the
+        fitted ``table_`` when the call continues a fit, else as
+        :func:`~skae._table.wants_table` says."""
+        if resume:
+            return getattr(self, "table_", None) is not None
+        return wants_table(X, self.categorical_features, self.column_likelihoods)
+
     def _table_input(self, X, resume, incremental, missing, ranks):
         """X encoded by the table encoding (:mod:`skae._table`): a fitted
         model's ``table_`` when the call continues it, else a new one
@@ -38,13 +46,11 @@ class TableInput:
         table = getattr(self, "table_", None) if resume else None
         if resume:
             self._check_table_params_unchanged()
-        if resume and table is None:
+        else:
+            self.table_ = None
+        if not self._takes_table(X, resume):
             return None
         if not resume:
-            wanted = wants_table(X, self.categorical_features, self.column_likelihoods)
-            self.table_ = None
-            if not wanted:
-                return None
             self._check_table_params(ranks)
             table = TableEncoding.fit(
                 X, self.categorical_features, self.column_likelihoods, missing

@@ -38,6 +38,7 @@ from ._data import (
     feature_moments,
     held_out,
     observed_counts,
+    positive_rows,
     training_batch_count,
     validate_X,
     weighted_rows,
@@ -728,7 +729,20 @@ class TrainingSteps:
         memmap = isinstance(X, np.memmap)
         # a data-parallel fit: every rank's checks pass, or every rank raises
         checked = ranks.checked(self, lambda: X.shape[1]) if ranks else nullcontext()
+        # the rows of positive weight a call needs, as for X's rows
+        least = 1 if (incremental and fitted) else 2
+        if self.early_stopping and not incremental:
+            least = 3
+        who = f"{type(self).__name__}.{method}"
         with checked:
+            if sample_weight is not None and self._takes_table(X, resume):
+                # rows of weight 0 left out before the table's encoding (and
+                # of y, when it is read: target_weight > 0)
+                weights = check_sample_weight(sample_weight, X, least, who)
+                if self.target_weight > 0 and y is not None:
+                    X, sample_weight, y = positive_rows(X, weights, y)
+                else:
+                    X, sample_weight = positive_rows(X, weights)
             X = self._table_input(X, resume, incremental, missing, ranks)
             if X is None:  # not a table: the numeric path
                 X = validate_X(
@@ -749,13 +763,7 @@ class TrainingSteps:
                     f"early_stopping=True needs at least 3 samples (training and "
                     f"validation rows); got n_samples={X.shape[0]}."
                 )
-            # the rows of positive weight a call needs, as for X's rows
-            least = 1 if (incremental and fitted) else 2
-            if self.early_stopping and not incremental:
-                least = 3
-            weights = check_sample_weight(
-                sample_weight, X, least, f"{type(self).__name__}.{method}"
-            )
+            weights = check_sample_weight(sample_weight, X, least, who)
         with nullcontext() if ranks is None else ranks.collectives():
             if part is not None:  # a new fit's task, from every rank's targets
                 targets = self._fit_target(targets, part, classes, ranks)

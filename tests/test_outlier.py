@@ -324,6 +324,27 @@ def test_validation_fraction_sets_the_threshold_for_new_rows():
     assert held_out.estimator_.n_samples_seen_ == 120 - 36
 
 
+def test_validation_fraction_on_a_table():
+    """A mixed table (a categorical column) is split by validation_fraction
+    without reading its values as numbers (no row kept for X's extremes)."""
+    rng = np.random.RandomState(0)
+    table = pd.DataFrame(
+        {
+            "x": rng.normal(size=40),
+            "z": rng.normal(size=40),
+            "c": pd.Categorical(rng.choice(list("abc"), 40)),
+        }
+    )
+    detector = AutoencoderOutlierDetector(
+        AutoencoderTransformer(hidden_layer_sizes=(8,), max_iter=3, random_state=0),
+        validation_fraction=0.25,
+        random_state=0,
+    ).fit(table)
+    assert detector.estimator_.n_samples_seen_ == 30
+    assert np.isfinite(detector.offset_)
+    assert detector.predict(table).shape == (40,)
+
+
 # ---------------------------------------------------------------- breakdown
 
 

@@ -473,3 +473,97 @@ def test_no_weights_never_reach_the_weighted_pieces(weights, data, monkeypatch):
         est = clone(est).set_params(target_weight=0.5, random_state=0)
         est.fit(X, y, sample_weight=sample_weight)
         est.partial_fit(X, y, sample_weight=sample_weight)
+
+
+def _mixed_table(rng, n):
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "z": rng.normal(size=n),
+            "c": pd.Categorical(rng.choice(list("abc"), n), categories=list("abcd")),
+        }
+    )
+
+
+def test_zero_weights_are_removed_rows_on_a_table(data):
+    """On a table too, rows of weight 0 are left out before anything: the
+    encoding (its statistics and levels) is that of the other rows."""
+    _, w = data
+    table = _mixed_table(np.random.RandomState(2), len(w))
+    table.loc[np.flatnonzero(w == 0)[:2], "c"] = "d"  # a level seen at weight 0
+    est = skae.AutoencoderTransformer(random_state=0, **FAST)
+    kept = w > 0
+    weighted = clone(est).fit(table, sample_weight=w)
+    removed = clone(est).fit(table[kept], sample_weight=w[kept])
+    assert weighted.n_samples_seen_ == kept.sum()
+    np.testing.assert_array_equal(
+        weighted.transform(table[kept]), removed.transform(table[kept])
+    )
+    # y's rows leave with X's; a y of another length is named with X's rows
+    y = (table["x"] > 0).to_numpy(int)
+    supervised = clone(est).set_params(target_weight=1.0)
+    np.testing.assert_array_equal(
+        clone(supervised).fit(table, y, sample_weight=w).transform(table),
+        clone(supervised).fit(table[kept], y[kept], w[kept]).transform(table),
+    )
+    with pytest.raises(ValueError, match="y has 5 rows but X has 30"):
+        clone(supervised).fit(table, y[:5], sample_weight=w)
+
+
+def test_detector_zero_weights_with_validation_fraction_are_removed_rows(data):
+    """The held-out split of ``validation_fraction`` is drawn from the rows
+    of positive weight: weight 0 is a removed row there too."""
+    X, w = data
+    kept = w > 0
+    detector = skae.AutoencoderOutlierDetector(
+        skae.AutoencoderTransformer(random_state=0, **FAST),
+        validation_fraction=0.3,
+        random_state=0,
+    )
+    weighted = clone(detector).fit(X, sample_weight=w)
+    removed = clone(detector).fit(X[kept], sample_weight=w[kept])
+    assert weighted.offset_ == removed.offset_
+    np.testing.assert_array_equal(weighted.score_samples(X), removed.score_samples(X))
+
+
+@pytest.mark.filterwarnings("ignore:Skipping features without any observed")
+def test_imputer_zero_weights_are_removed_rows(data):
+    """The imputer leaves the rows of weight 0 out first: its empty features
+    (dropped from the output), its indicator's features, a table's encoding
+    and the imputed values are those of the other rows."""
+    X, w = data
+    kept = w > 0
+    holes = X.copy()
+    holes[::3, 2] = np.nan
+    holes[kept, 5] = np.nan  # observed in rows of weight 0 only
+    holes[~kept, 4] = np.nan  # missing in rows of weight 0 only
+    imputer = skae.AutoencoderImputer(
+        skae.DenoisingAutoencoder(noise="masking", random_state=0, **FAST),
+        add_indicator=True,
+    )
+    weighted = clone(imputer).fit(holes, sample_weight=w)
+    removed = clone(imputer).fit(holes[kept], sample_weight=w[kept])
+    np.testing.assert_array_equal(weighted.transform(holes), removed.transform(holes))
+    table = _mixed_table(np.random.RandomState(3), len(w))
+    table.loc[::4, "x"] = np.nan
+    table.loc[::5, "c"] = np.nan
+    weighted = clone(imputer).fit(table, sample_weight=w)
+    removed = clone(imputer).fit(table[kept], sample_weight=w[kept])
+    pd.testing.assert_frame_equal(weighted.transform(table), removed.transform(table))
+
+
+@pytest.mark.parametrize(
+    "cls",
+    [skae.AutoencoderTransformer, skae.SparseAutoencoder, skae.VAETransformer],
+    ids=["ae", "sparse", "vae"],
+)
+def test_weights_below_float32s_range_train(cls, data):
+    """Positive weights too small for float32 next to the largest (1e-50 of
+    it) stay positive in training: a mini-batch of only such rows has a
+    finite loss (not 0 / 0)."""
+    X, _ = data
+    weights = np.r_[np.full(10, 1e-50), np.ones(20)]
+    model = cls(hidden_layer_sizes=(8,), batch_size=4, max_iter=3, random_state=0)
+    model.fit(X, sample_weight=weights)
+    assert np.isfinite(model.loss_curve_).all()
+    assert np.isfinite(model.transform(X)).all()
