@@ -74,7 +74,10 @@ DATA = [
     "mnist",
 ]
 OUT = os.path.join(
-    os.path.dirname(os.path.abspath(__file__)), "results", "features", "rotation.jsonl"
+    os.path.dirname(os.path.abspath(__file__)),
+    "results",
+    "code_rotation",
+    "rotation.jsonl",
 )
 ESTIMATORS = {"AE": skae.AutoencoderTransformer, "VAE": skae.VAETransformer}
 
