@@ -20,6 +20,7 @@ import threading
 import warnings
 import weakref
 from contextlib import contextmanager, nullcontext
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -663,6 +664,25 @@ class TrainingRun:
             )
 
 
+class Call(NamedTuple):
+    """How one training call runs, fixed by :meth:`TrainingSteps._fit` once
+    its inputs are checked: the values that travel together from there to
+    the run."""
+
+    #: ``partial_fit``'s one epoch (else ``fit``'s run)
+    incremental: bool
+    #: NaN entries of X are missing values (the imputer's engine)
+    missing: bool
+    #: warn when ``max_iter`` cut the fit short
+    warn_cut_short: bool
+    #: the call continues the fitted net (``partial_fit``, ``warm_start``)
+    resume: bool
+    #: X was memory-mapped (read a batch at a time)
+    memmap: bool
+    #: a data-parallel fit's processes (:class:`~skae._ddp.Ranks`), or None
+    ranks: object
+
+
 class TrainingSteps:
     """Mixin of :class:`~skae._base.BaseAutoencoder`: its one training path
     (``_fit``, behind ``fit``, ``partial_fit`` and ``_fit_missing``) and the
@@ -767,40 +787,18 @@ class TrainingSteps:
         with nullcontext() if ranks is None else ranks.collectives():
             if part is not None:  # a new fit's task, from every rank's targets
                 targets = self._fit_target(targets, part, classes, ranks)
-            self._train(
-                X,
-                incremental,
-                missing,
-                warn_cut_short,
-                resume,
-                memmap,
-                ranks,
-                targets,
-                weights,
-            )
+            call = Call(incremental, missing, warn_cut_short, resume, memmap, ranks)
+            self._train(X, call, targets, weights)
         return self
 
-    def _train(
-        self,
-        X,
-        incremental,
-        missing,
-        warn_cut_short,
-        resume,
-        memmap,
-        ranks,
-        targets,
-        weights=None,
-    ):
+    def _train(self, X, call, targets, weights=None):
         """``_fit`` once X and the parameters are checked: prepare the data,
-        train, publish the fitted attributes (``ranks``: the processes of a
-        data-parallel fit, or None; ``weights``: the checked sample
-        weights, or None)."""
+        train, publish the fitted attributes (``call``: the :class:`Call`;
+        ``weights``: the checked sample weights, or None)."""
+        incremental, resume, ranks = call.incremental, call.resume, call.ranks
         fitted = hasattr(self, "net_")
         X, targets, weights = weighted_rows(X, targets, weights)
-        data = self._training_data(
-            X, resume, incremental, missing, memmap, targets, ranks, weights
-        )
+        data = self._training_data(X, call, targets, weights)
         run = TrainingRun(self, data, incremental, ranks)
         if not resume:
             # the parameters the network is built from: warm starts, loading
@@ -820,7 +818,7 @@ class TrainingSteps:
             ranks.share_fitted(self)
         if not incremental:  # a chunk may leave a unit off by chance
             warn_if_dead_components(self)
-        if warn_cut_short:
+        if call.warn_cut_short:
             run.warn_if_cut_short(self)
 
     def _penalty_diagnostics(self, X_train):
@@ -844,24 +842,16 @@ class TrainingSteps:
                 "reaches 0 and 1), or use loss='mse'.",
             )
 
-    def _training_data(
-        self,
-        X,
-        resume,
-        incremental,
-        missing,
-        memmap,
-        targets=None,
-        ranks=None,
-        weights=None,
-    ):
+    def _training_data(self, X, call, targets=None, weights=None):
         """The rows a run trains on, with the device, likelihood,
-        normalisation and missing entries (the fitted ones when the run
-        continues the fitted net, else chosen from the parameters and X;
-        with ``ranks``, a data-parallel fit's processes, from every rank's
-        rows; with ``weights``, the rows' positive sample weights, weighted
-        statistics), and the supervised option's encoded ``targets`` (or
-        None). A table's encoding (``table_``) is fitted unweighted."""
+        normalisation and missing entries (the fitted ones when the
+        :class:`Call` continues the fitted net, else chosen from the
+        parameters and X; with its ``ranks``, a data-parallel fit's
+        processes, from every rank's rows; with ``weights``, the rows'
+        positive sample weights, weighted statistics), and the supervised
+        option's encoded ``targets`` (or None). A table's encoding
+        (``table_``) is fitted unweighted."""
+        resume, missing, ranks = call.resume, call.missing, call.ranks
         if resume:
             normalisation = Normalisation(self.offset_, self.scale_)
             lik = self._fitted_likelihood()
@@ -887,7 +877,7 @@ class TrainingSteps:
             lik,
             normalisation,
             resume,
-            memmap=memmap,
+            memmap=call.memmap,
             missing=missing,
             targets=targets,
             ranks=ranks,
