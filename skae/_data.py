@@ -59,6 +59,20 @@ def validate_X(estimator, X, reset, **kwargs):
         raise
 
 
+def refuse_weights_in_parallel(sample_weight, model, who):
+    """A ValueError naming ``who`` when ``sample_weight`` is given for a
+    data-parallel ``model`` (its ``strategy`` set): such a fit does not
+    support them. Before any work."""
+    strategy = getattr(model, "strategy", None)
+    if sample_weight is not None and strategy is not None:
+        raise ValueError(
+            f"{who} takes no sample_weight with strategy={strategy!r}: a "
+            "data-parallel fit does not support sample weights. Fit with "
+            "strategy=None, or repeat the rows of integer weight instead of "
+            "weighting them."
+        )
+
+
 def check_sample_weight(sample_weight, X, min_rows=1, who="fit"):
     """``sample_weight`` checked against X (scikit-learn's checks: one
     finite, non-negative number a row, not all zero; a scalar stands for

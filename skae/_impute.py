@@ -22,7 +22,12 @@ from ._compat import (
     _get_container_adapter,
     _get_mask,
 )
-from ._data import check_sample_weight, positive_rows, validate_X
+from ._data import (
+    check_sample_weight,
+    positive_rows,
+    refuse_weights_in_parallel,
+    validate_X,
+)
 from ._denoising import DenoisingAutoencoder
 from ._params import ADDED_PARAMS
 from ._table import as_frame, fill_missing, wants_table
@@ -313,13 +318,9 @@ or None, default="from_dtype"
         self.estimator_ = clone(estimator)
         self.estimator_.set_params(categorical_features=self.categorical_features)
         self.estimator_._validate_params()  # as its own fit would
-        if sample_weight is not None and self.estimator_.strategy is not None:
-            raise ValueError(
-                "AutoencoderImputer.fit takes no sample_weight with an "
-                f"estimator of strategy={self.estimator_.strategy!r}: a "
-                "data-parallel fit does not support sample weights. Use "
-                "strategy=None, or repeat the rows of integer weight instead."
-            )
+        refuse_weights_in_parallel(
+            sample_weight, self.estimator_, "AutoencoderImputer.fit's estimator"
+        )
         # checked here too, for an error that names the imputer; rows of
         # weight 0 left out first (of the empty features and the indicator's)
         weights = check_sample_weight(sample_weight, X, 2, "AutoencoderImputer.fit")

@@ -29,6 +29,15 @@ def weighted_mean(values, weights=None):
     return (values * weights).sum() / weights.sum()
 
 
+def row_mean(values, weights=None):
+    """The mean over rows of ``values`` ``(n, units)``, one value per unit,
+    each row counted by its weight; ``values.mean(dim=0)`` without
+    ``weights``."""
+    if weights is None:
+        return values.mean(dim=0)
+    return (values * weights[:, None]).sum(dim=0) / weights.sum()
+
+
 def l1_penalty(z, weights=None):
     """Mean absolute code entry: mean over samples and code units of |z|
     (the samples counted by their ``weights``)."""
@@ -52,11 +61,7 @@ def kl_sparsity_penalty(z, target, eps=1e-6, weights=None):
     rows counted by their ``weights``), so ``z`` must lie in (0, 1) (a
     sigmoid code).
     """
-    if weights is None:
-        rho_hat = z.mean(dim=0)
-    else:
-        rho_hat = (z * weights[:, None]).sum(dim=0) / weights.sum()
-    rho_hat = rho_hat.clamp(eps, 1 - eps)
+    rho_hat = row_mean(z, weights).clamp(eps, 1 - eps)
     rho = torch.as_tensor(target, dtype=z.dtype, device=z.device)
     kl = rho * torch.log(rho / rho_hat) + (1 - rho) * torch.log(
         (1 - rho) / (1 - rho_hat)

@@ -7,6 +7,7 @@ Pure PyTorch: nothing here imports scikit-learn or skorch.
 import torch
 from torch import nn
 
+from ._losses import row_mean
 from .nn import LazyLinear, activation_layer
 
 
@@ -29,7 +30,7 @@ class RunningRMSNorm(nn.Module):
 
     def forward(self, z, weights=None):
         if self.training:
-            ms = _row_mean(z.pow(2), weights)
+            ms = row_mean(z.pow(2), weights)
             with torch.no_grad():
                 self.running_ms.lerp_(ms.detach(), self.momentum)
         else:
@@ -62,22 +63,14 @@ class RunningStandardise(nn.Module):
                 mean = h.mean(dim=0)
                 var = h.var(dim=0, unbiased=False)
             else:
-                mean = _row_mean(h, weights)
-                var = _row_mean((h - mean) ** 2, weights)
+                mean = row_mean(h, weights)
+                var = row_mean((h - mean) ** 2, weights)
             with torch.no_grad():
                 self.running_mean.lerp_(mean.detach(), self.momentum)
                 self.running_var.lerp_(var.detach(), self.momentum)
         else:
             mean, var = self.running_mean, self.running_var
         return (h - mean) / torch.sqrt(var + self.eps)
-
-
-def _row_mean(values, weights=None):
-    """The mean over rows of ``values`` ``(n, units)``, each row counted by
-    its weight."""
-    if weights is None:
-        return values.mean(dim=0)
-    return (values * weights[:, None]).sum(dim=0) / weights.sum()
 
 
 def _with_weights(layer, z, weights):

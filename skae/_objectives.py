@@ -72,17 +72,18 @@ class Likelihood:
         """log p(x | z) per row: minus :meth:`negative_log_likelihood`."""
         return -self.negative_log_likelihood(x, output, log_var)
 
+    def entries(self, output, target):
+        """The criterion's loss of each entry, before its mean: the squared
+        error, or the binary cross-entropy of the logits ``output``."""
+        if self.loss == "bce":
+            return F.binary_cross_entropy_with_logits(output, target, reduction="none")
+        return (output - target) ** 2
+
     def weighted_loss(self, output, target, weights):
         """The autoencoders' reconstruction loss (the criterion's mean over
         entries) with each row counted by its sample weight: the weighted
         mean over rows of each row's mean over its entries."""
-        if self.loss == "bce":
-            entries = F.binary_cross_entropy_with_logits(
-                output, target, reduction="none"
-            )
-        else:
-            entries = (output - target) ** 2
-        return weighted_mean(entries.mean(dim=1), weights)
+        return weighted_mean(self.entries(output, target).mean(dim=1), weights)
 
     def __repr__(self):
         return f"Likelihood({self.name!r})"
@@ -688,12 +689,8 @@ class MissingEntries:
         if isinstance(likelihood, TableLikelihood):  # one term a column
             observed = likelihood.observed_terms(observed)
             entries = likelihood.training_terms(target, output, observed, weights)
-        elif likelihood.loss == "bce":
-            entries = F.binary_cross_entropy_with_logits(
-                output, target, reduction="none"
-            )
         else:
-            entries = (output - target) ** 2
+            entries = likelihood.entries(output, target)
         if weights is not None:
             counts = observed * weights[:, None]
             return (entries * counts).sum() / counts.sum().clamp(min=_TINY)

@@ -21,7 +21,13 @@ from ._compat import (
     _safe_indexing,
     validate_data,
 )
-from ._data import check_sample_weight, held_out, positive_rows, validate_X
+from ._data import (
+    check_sample_weight,
+    held_out,
+    positive_rows,
+    refuse_weights_in_parallel,
+    validate_X,
+)
 from ._table import wants_table
 
 
@@ -331,7 +337,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
             # the default model's seed; a model the user gave keeps its own
             estimator.set_params(random_state=model_seed(self.random_state))
         if sample_weight is not None:
-            self._check_weighted_model(estimator)
+            self._check_weighted_model(estimator, sample_weight)
         # strategy="ddp": the group of a data-parallel fit (a RuntimeError
         # naming the launch command when there is none, before any work)
         ranks = ddp.join(estimator) if getattr(estimator, "strategy", None) else None
@@ -388,7 +394,7 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
         self.offset_ = threshold(scores, self.contamination, threshold_weights)
 
     @staticmethod
-    def _check_weighted_model(estimator):
+    def _check_weighted_model(estimator, sample_weight):
         """Refuse ``sample_weight`` for a model that cannot take it (its
         ``fit`` has no such argument, or a data-parallel skae model)."""
         name = type(estimator).__name__
@@ -400,13 +406,11 @@ class AutoencoderOutlierDetector(OutlierMixin, BaseEstimator):
                 "KernelDensity; PCA and GaussianMixture take none), or fit "
                 "without sample_weight."
             )
-        if getattr(estimator, "strategy", None) is not None:
-            raise ValueError(
-                f"AutoencoderOutlierDetector.fit got sample_weight, but its "
-                f"estimator ({name}) has strategy={estimator.strategy!r}: a "
-                "data-parallel fit does not support sample weights. Use "
-                "strategy=None, or repeat the rows of integer weight instead."
-            )
+        refuse_weights_in_parallel(
+            sample_weight,
+            estimator,
+            f"AutoencoderOutlierDetector.fit's estimator ({name})",
+        )
 
     def _split(self, X):
         """The (fit, held-out) row indices of ``validation_fraction``.

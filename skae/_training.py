@@ -40,6 +40,7 @@ from ._data import (
     held_out,
     observed_counts,
     positive_rows,
+    refuse_weights_in_parallel,
     training_batch_count,
     validate_X,
     weighted_rows,
@@ -735,13 +736,9 @@ class TrainingSteps:
         rank raises when one fails), then the training with its
         collectives."""
         method = "partial_fit" if incremental else "fit"
-        if sample_weight is not None and self.strategy is not None:
-            raise ValueError(
-                f"{type(self).__name__}.{method} takes no sample_weight with "
-                f"strategy={self.strategy!r}: a data-parallel fit does not "
-                "support sample weights. Fit with strategy=None, or repeat "
-                "the rows of integer weight instead of weighting them."
-            )
+        refuse_weights_in_parallel(
+            sample_weight, self, f"{type(self).__name__}.{method}"
+        )
         ranks = ddp.join(self)  # None unless strategy="ddp"
         X_given = X
         fitted = hasattr(self, "net_")
