@@ -118,7 +118,7 @@ import warnings
 import numpy as np
 import pandas as pd
 from _env import describe, load, skae_revision
-from _tables import FRESH, FRESH2, TABLES, load_table
+from _tables import FRESH, FRESH2, FRESH3, TABLES, load_table
 from sklearn.decomposition import PCA
 from sklearn.experimental import enable_iterative_imputer  # noqa: F401
 from sklearn.impute import IterativeImputer, KNNImputer, SimpleImputer
@@ -748,7 +748,7 @@ def summary(args):
         f"(1 min) {min(loads):.2f} to {max(loads):.2f}; skae "
         f"{sorted({r['start']['skae'] for r in results})}"
     )
-    tables = [t for t in {**TABLES, **FRESH, **FRESH2} if t in args.tables]
+    tables = [t for t in {**TABLES, **FRESH, **FRESH2, **FRESH3} if t in args.tables]
     summary_recon(results, tables)
     summary_impute(results, tables)
     summary_timing(results)
@@ -759,9 +759,9 @@ def main(argv=None):
     parser.add_argument(
         "--tables",
         nargs="+",
-        choices=[*TABLES, *FRESH, *FRESH2],
+        choices=[*TABLES, *FRESH, *FRESH2, *FRESH3],
         default=list(TABLES),
-        help="the ten TABLES by default; FRESH's and FRESH2's held-out tables by name",
+        help="the ten TABLES by default; the held-out FRESH, FRESH2, FRESH3 by name",
     )
     parser.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))

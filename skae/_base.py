@@ -96,6 +96,7 @@ class BaseAutoencoder(
         "decoder_layer_sizes": ["array-like", None],
         "activation": [str],
         "code_activation": [str, None],
+        "init": [StrOptions({"auto", "pca", "random"})],
         "loss": [StrOptions({"auto", "mse", "bce"})],
         "categorical_features": [StrOptions({"from_dtype"}), "array-like", None],
         "column_likelihoods": [dict, None],
@@ -423,6 +424,10 @@ default=None
     #: Whether the objective itself keeps the code from copying the input
     #: (the VAE's KL term does): no overcomplete warning then.
     _regularised_code = False
+
+    #: Whether ``init="auto"`` starts this estimator's network at PCA on a
+    #: table (see :func:`skae._pca_start.uses_pca_start`).
+    _table_start = True
 
     def _requested_likelihood(self):
         """The likelihood piece the parameters ask for, None for "auto"."""

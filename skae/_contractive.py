@@ -89,6 +89,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         decoder_layer_sizes=None,
         activation="relu",
         code_activation=None,
+        init="auto",
         loss="auto",
         categorical_features="from_dtype",
         column_likelihoods=None,
@@ -125,6 +126,7 @@ class ContractiveAutoencoder(BaseAutoencoder):
         self.decoder_layer_sizes = decoder_layer_sizes
         self.activation = activation
         self.code_activation = code_activation
+        self.init = init
         self.loss = loss
         self.categorical_features = categorical_features
         self.column_likelihoods = column_likelihoods

@@ -58,6 +58,27 @@ PARAM_DOCS = {
     activation, so that no ReLU unit can switch off for good
     (``n_dead_components_`` counts those that did).""",
     ),
+    "init": (
+        '{"auto", "pca", "random"}',
+        """How the network starts. ``"random"``: skae's MLP blocks with
+    random weights. ``"pca"``: the same blocks beside a linear path
+    (:class:`skae.nn.Shortcut`: the code head reads the input, the output
+    head the code, each beside the hidden layers' features), started at
+    PCA of the training rows: the path maps a row onto its first
+    ``n_components`` principal axes and back, the hidden layers' weights
+    in the two heads start at 0, so the untrained network reconstructs as
+    ``PCA(n_components)`` does on the rows in the network's units (exactly
+    for a Gaussian output; ``"bce"`` reads it through the sigmoid), and
+    training goes on from there. On a table fitted without ``noise``, the
+    numeric columns are then held at 60% of the squared error PCA leaves of
+    them on the training rows: their loss is weighted by a multiplier that
+    rises while they are above it and falls below, and the rest of the code
+    goes to the categorical columns (see the user guide's "Tables").
+    ``"auto"``: ``"pca"`` on a table reconstructed by skae's own blocks
+    without ``noise`` or ``penalty`` (not for the VAE), else ``"random"``.
+    ``"pca"`` needs skae's blocks: with your own ``encoder`` or ``decoder``
+    it is an error.""",
+    ),
     "loss": (
         '{"auto", "mse", "bce"}',
         """Reconstruction loss. ``"mse"``: squared error on the data centred per

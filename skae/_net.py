@@ -173,6 +173,11 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
     #: run only; None otherwise.
     ranks_ = None
 
+    #: A table's numeric columns' hold (:class:`skae._pca_start.NumericHold`)
+    #: for a fit started at PCA: their terms of the criterion weighted by its
+    #: multiplier, which moves after each training batch; None otherwise.
+    hold_ = None
+
     def __init__(
         self,
         *args,
@@ -378,6 +383,8 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         loss = self.reconstruction_loss(
             reconstruction, split_targets(y_true)[0], weights
         )
+        if training and self.hold_ is not None:
+            self.hold_.step()
         return self.supervised(
             with_penalty(loss, self.code_penalty(code, X, weights)), code, y_true
         )
@@ -388,6 +395,8 @@ class AutoencoderNet(FastTrainingMode, NeuralNet):
         each row counted by its sample weight when ``weights`` are given."""
         if self.missing is not None:
             return self.missing.loss(self.likelihood, reconstruction, X, weights)
+        if self.hold_ is not None:
+            return self.hold_.loss(self.likelihood, reconstruction, X, weights)
         if weights is not None:
             return self.likelihood.weighted_loss(reconstruction, X, weights)
         return self.criterion_(reconstruction, X)

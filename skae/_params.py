@@ -29,6 +29,7 @@ BASE_PARAMS = {
     "decoder_layer_sizes": None,
     "activation": "relu",
     "code_activation": None,
+    "init": "auto",
     "loss": "auto",
     "categorical_features": "from_dtype",
     "column_likelihoods": None,
@@ -69,6 +70,7 @@ ADDED_PARAMS = {
     "strategy": None,
     "categorical_features": "from_dtype",
     "column_likelihoods": None,
+    "init": "random",
 }
 
 #: Parameters that shape the network (or the data's units): fixed once a
@@ -84,6 +86,7 @@ ARCHITECTURE = (
     "decoder_layer_sizes",
     "activation",
     "code_activation",
+    "init",
     "dropout",
     "penalty",
     "n_nonzero_coefs",
@@ -190,6 +193,14 @@ def sizes_of(sizes):
 def check_params(estimator, X, incremental):
     """Checks that ``_parameter_constraints`` cannot express (with X=None,
     those that need no data: ``skae.load`` checks a file's parameters)."""
+    own = [n for n in ("encoder", "decoder") if getattr(estimator, n) is not None]
+    if getattr(estimator, "init", "random") == "pca" and own:
+        raise ValueError(
+            f"init='pca' builds skae's own MLP blocks beside a linear path started "
+            f"at PCA; it cannot start your own {' and '.join(own)}. Set "
+            "init='random' (or leave init='auto'), or leave encoder and decoder "
+            "at None."
+        )
     for name in ("hidden_layer_sizes", "decoder_layer_sizes"):
         sizes = getattr(estimator, name)
         if sizes is None and name == "decoder_layer_sizes":

@@ -56,6 +56,8 @@ from ._objectives import (
     penalty_fitted_names,
 )
 from ._params import check_architecture_unchanged, sizes_of
+from ._pca_start import prepare as start_network
+from ._pca_start import uses_pca_start
 from ._progress import EpochLog
 from ._random import (
     _GLOBAL_RNG_LOCK,
@@ -68,7 +70,7 @@ from ._random import (
 from ._schedule import OneCycle, auto_epochs, first_judged_epoch
 from ._target import Target
 from ._threads import ThreadPolicy, training_threads
-from .nn import MLPDecoder, MLPEncoder, drawing_from
+from .nn import MLPDecoder, MLPEncoder, Shortcut, drawing_from
 
 #: Modules whose frames are skipped to find the user's line for a warning.
 _LIBRARY_FRAMES = ("skae", "sklearn", "joblib", "contextlib", "functools")
@@ -288,6 +290,13 @@ def build_module(estimator, n_features, lik, meta=False):
         encoder, decoder = (
             None if m is None else m.to("meta") for m in (encoder, decoder)
         )
+    if uses_pca_start(estimator, lik):
+        # skae's blocks beside a linear path (an empty block is none), the
+        # output head skae's: both heads read the linear path
+        encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
+        decoder = MLPDecoder(decoder_sizes, p["activation"], p["dropout"])
+        encoder = Shortcut(encoder) if hidden else encoder
+        decoder = Shortcut(decoder) if decoder_sizes else decoder
     if encoder is None:
         encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
     if decoder is None:
@@ -589,6 +598,7 @@ class TrainingRun:
                 previous=estimator.net_ if data.resume else None,
                 **self.net_params,
             )
+            start_network(net, estimator, data)
             # skae's own draws come from the net's generator; a user's module
             # that may draw from torch's global one gets a seeded stream of
             # it, swapped in for each step

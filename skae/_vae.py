@@ -139,6 +139,7 @@ class VAETransformer(BaseAutoencoder):
         decoder_layer_sizes=None,
         activation="relu",
         code_activation=None,
+        init="auto",
         loss="auto",
         categorical_features="from_dtype",
         column_likelihoods=None,
@@ -178,6 +179,7 @@ class VAETransformer(BaseAutoencoder):
         self.decoder_layer_sizes = decoder_layer_sizes
         self.activation = activation
         self.code_activation = code_activation
+        self.init = init
         self.loss = loss
         self.categorical_features = categorical_features
         self.column_likelihoods = column_likelihoods
@@ -434,6 +436,10 @@ class VAETransformer(BaseAutoencoder):
     # --------------------------------------------------------------- hooks
 
     _regularised_code = True  # the KL term keeps the code from copying X
+    #: init="auto" leaves the VAE's network random on a table: its ELBO reads
+    #: every column at its own likelihood, with no numeric hold to pair with
+    #: a PCA start (init="pca" starts the posterior means at PCA)
+    _table_start = False
 
     def _requested_likelihood(self):
         if self.likelihood == "auto":

@@ -45,6 +45,7 @@ __all__ = [
     "Dropout",
     "MLPDecoder",
     "MLPEncoder",
+    "Shortcut",
     "drawing_from",
 ]
 
@@ -231,6 +232,34 @@ class MLPDecoder(nn.Sequential):
         self.activation = activation
         self.dropout = dropout
         self.n_features = n_features
+
+
+class Shortcut(nn.Module):
+    """A body beside a linear path: ``(batch, ...)`` in, ``(batch, n_in +
+    n_body)`` out, the input (flattened) followed by the body's output.
+
+    The linear layer that reads it (skae's code head after an encoder, its
+    output head after a decoder) then adds a linear map of the input to one
+    of the body's features, as a wide-and-deep network does: the network
+    holds the linear autoencoder (PCA's solution) as well as the deep one.
+    ``init="pca"`` builds skae's MLP blocks inside it and starts that
+    linear path at PCA's axes.
+
+    Parameters
+    ----------
+    body : torch.nn.Module
+        The block beside the linear path (an :class:`MLPEncoder` or
+        :class:`MLPDecoder`).
+    """
+
+    def __init__(self, body):
+        super().__init__()
+        self.body = body
+
+    def forward(self, x):
+        return torch.cat(
+            [x.reshape(x.shape[0], -1), self.body(x).reshape(x.shape[0], -1)], dim=1
+        )
 
 
 def _positive_int(value):

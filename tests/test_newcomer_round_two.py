@@ -40,6 +40,8 @@ ALWAYS = {
     "beta", "likelihood", "target_weight", "strategy",
     # they act on the data (a table's columns), whatever the others are
     "categorical_features", "column_likelihoods",
+    # it starts the network; with the user's own modules "pca" is an error
+    "init",
 }  # fmt: skip
 
 #: parameter -> (the setting that makes it ineffective, a value that then

@@ -46,6 +46,10 @@ def _cases():
     cases["AutoencoderTransformer-mse"] = skae.AutoencoderTransformer(
         loss="mse", **TINY
     )
+    # init="pca": skae's blocks beside a linear path (a concatenation)
+    cases["AutoencoderTransformer-pca"] = skae.AutoencoderTransformer(
+        init="pca", **TINY
+    )
     # TopK builds its own linear network: ONNX's TopK, a scatter, a threshold
     for penalty in ("topk", "batchtopk"):
         cases[f"SparseAutoencoder-{penalty}"] = skae.SparseAutoencoder(
