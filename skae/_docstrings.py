@@ -67,8 +67,9 @@ PARAM_DOCS = {
     PCA of the training rows: the path maps a row onto its first
     ``n_components`` principal axes and back, the hidden layers' weights
     in the two heads start at 0, so the untrained network reconstructs as
-    ``PCA(n_components)`` does on the rows in the network's units (exactly
-    for a Gaussian output; ``"bce"`` reads it through the sigmoid), and
+    ``PCA(n_components)`` does on the rows in the network's units (the
+    Gaussian outputs exactly; the others read PCA's values through their
+    output map: ``"bce"``'s sigmoid, a categorical column's softmax), and
     training goes on from there. On a table fitted without ``noise``, the
     numeric columns are then held at 60% of the squared error PCA leaves of
     them on the training rows: their loss is weighted by a multiplier that
