@@ -133,9 +133,12 @@ class TableLikelihood:
     not outweigh a numeric one by its larger entropy in nats. These are the
     terms a row's score is made of (:meth:`reconstruction_terms`).
 
-    The autoencoders train on the mean over columns and rows of
-    :meth:`training_terms`: the same terms, except that the numeric columns
-    are not read at a fixed variance. At its marginal variance a Gaussian
+    A fit started at PCA (``init``, the default on a table) trains on
+    these terms with the numeric ones held by a multiplier
+    (:class:`skae._pca_start.NumericHold`). Other fits (``init="random"``,
+    a denoising fit, the imputer's) train on the mean over columns and rows
+    of :meth:`training_terms`: the same terms, except that the numeric
+    columns are not read at a fixed variance. At its marginal variance a Gaussian
     term falls with the square of the error, so it stops pulling once a
     numeric column is roughly reconstructed, while a categorical column's
     cross-entropy (a log-probability) keeps rewarding each further gain:
