@@ -74,7 +74,10 @@ def uses_pca_start(estimator, likelihood):
 class Axes(NamedTuple):
     """The training rows' mean and first principal axes (``components``,
     ``(n_components, n_features)``, rows of zeros past the rows' rank), and
-    the share of each feature's variance that the axes leave."""
+    the share of each feature's variance that the axes leave (their mean
+    squared residual over the rows' variance; with sample weights, the
+    residual's weighted mean over the unweighted variance, the units a
+    table's columns are read in)."""
 
     mean: torch.Tensor
     components: torch.Tensor
@@ -104,6 +107,10 @@ def principal_axes(rows, weights, n_components):
     components[:rank] = vt[:rank]
     left = centred - (centred @ components.T) @ components
     variance = w @ centred.square()
+    if weights is not None:
+        # a share of the unweighted variance: a table's encoding (which a
+        # column's error is read in units of) is fitted unweighted
+        variance = (x - x.mean(dim=0)).square().mean(dim=0)
     share = (w @ left.square()) / variance.clamp(min=torch.finfo(torch.float64).tiny)
     return Axes(mean, components, torch.where(variance > 0, share, 0.0))
 

@@ -191,8 +191,16 @@ def test_principal_axes_weighted_equals_repeated_rows():
     repeated = principal_axes(
         torch.repeat_interleave(rows, weights.long(), dim=0), None, 2
     )
-    for a, b in zip(weighted, repeated):
+    for a, b in zip(weighted[:2], repeated[:2]):
         np.testing.assert_allclose(a.abs().numpy(), b.abs().numpy(), atol=1e-4)
+    # the same residual, over the unweighted variance (the weighted one with
+    # repeated rows)
+    x, r = rows.double(), torch.repeat_interleave(rows, weights.long(), dim=0).double()
+    np.testing.assert_allclose(
+        weighted.residual_share * x.var(dim=0, correction=0),
+        repeated.residual_share * r.var(dim=0, correction=0),
+        rtol=1e-4,
+    )
 
 
 def test_pca_with_your_own_modules_is_refused_before_any_work():
@@ -245,3 +253,36 @@ def test_a_held_fit_continues_with_its_hold(tmp_path):
     assert loaded.net_.hold_ is None
     loaded.partial_fit(X)
     assert math.isclose(loaded.net_.hold_.target, hold.target, rel_tol=1e-6)
+
+
+class _RowsCheck(Callback):
+    """Records the untrained network's raw output on the training rows, the
+    rows and their sample weights (as the net trains on them)."""
+
+    rows = output = weights = None
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        module = net.module_
+        was = module.training
+        module.eval()
+        with torch.no_grad():
+            type(self).rows = X.X.clone()
+            type(self).weights = X.weights
+            type(self).output = module(X.X)[0]
+        module.train(was)
+
+
+def test_weighted_hold_targets_a_share_of_pcas_error_in_the_holds_units():
+    # the table's columns are read in units of their unweighted variance
+    # (its encoding is fitted unweighted): the target must be the weighted
+    # PCA start's error in those units, not in the weighted variance's
+    X = _table(n=200)
+    weights = np.where(np.abs(X["c"]) < 0.5, 10.0, 1.0)
+    check = _RowsCheck()
+    model = AutoencoderTransformer(2, max_iter=1, callbacks=[check], random_state=0)
+    model.fit(X, sample_weight=weights)
+    start = NumericHold(1.0)
+    start.loss(model.net_.likelihood, check.output, check.rows, check.weights)
+    assert math.isclose(
+        model.net_.hold_.target, HOLD_FRACTION * start.error, rel_tol=1e-4
+    )
