@@ -68,8 +68,10 @@ PARAM_DOCS = {
     ``n_components`` principal axes and back, the hidden layers' weights
     in the two heads start at 0, so the untrained network reconstructs as
     ``PCA(n_components)`` does on the rows in the network's units (exactly
-    for a Gaussian output; ``"bce"`` reads it through the sigmoid), and
-    training goes on from there. On a table fitted without ``noise``, the
+    for a Gaussian output; ``"bce"`` reads it through the sigmoid; a
+    ``code_activation``, or the ``"kl"`` penalty's sigmoid, acts on PCA's
+    coordinates, so that start is not PCA's), and training goes on from
+    there. On a table fitted without ``noise`` (not by the VAE), the
     numeric columns are then held at 60% of the squared error PCA leaves of
     them on the training rows: their loss is weighted by a multiplier that
     rises while they are above it and falls below, and the rest of the code

@@ -286,3 +286,32 @@ def test_weighted_hold_targets_a_share_of_pcas_error_in_the_holds_units():
     assert math.isclose(
         model.net_.hold_.target, HOLD_FRACTION * start.error, rel_tol=1e-4
     )
+
+
+def test_the_vae_started_at_pca_on_a_table_has_no_hold():
+    model = VAETransformer(2, init="pca", max_iter=2, random_state=0).fit(_table())
+    assert model.net_.hold_ is None
+
+
+def test_a_code_activation_bends_the_start_away_from_pca():
+    # as the docstring says: the activation acts on PCA's coordinates
+    X = np.random.default_rng(0).normal(size=(80, 6)) @ np.diag([5, 3, 2, 1, 0.5, 0.1])
+    model = AutoencoderTransformer(
+        3, init="pca", code_activation="relu", random_state=0
+    )
+    check = _fit_capturing(model, X)
+    pca = PCA(3).fit(check.rows)
+    expected = pca.inverse_transform(pca.transform(check.rows))
+    assert np.abs(check.start - expected).max() > 0.1
+
+
+def test_validation_batches_do_not_move_the_multiplier(monkeypatch):
+    steps = []
+    step = NumericHold.step
+    monkeypatch.setattr(NumericHold, "step", lambda self: steps.append(step(self)))
+    model = AutoencoderTransformer(
+        2, max_iter=3, batch_size=16, early_stopping=True, random_state=0
+    ).fit(_table())
+    counts = [epoch["train_batch_count"] for epoch in model.net_.history]
+    assert "valid_loss" in model.net_.history[-1]
+    assert len(steps) == sum(counts)
