@@ -204,18 +204,21 @@ def prepare(net, estimator, data):
     :class:`NumericHold` (``net.hold_``) where the fit reconstructs a
     table's clean, complete rows (no ``noise``, no missing entries) with
     numeric columns. A continued fit keeps its net's hold; one whose net
-    has none (a model read from a file) gets one from these rows."""
+    has none (a model read from a file) gets one from these rows; one with
+    ``noise`` (which a warm start may set) has none."""
     lik = data.likelihood
     if not uses_pca_start(estimator, lik):
         return
     holds = (
         lik.loss == "table"
         and len(lik.gaussian) > 0
-        and estimator._fitted_params["noise"] is None
+        and estimator.noise is None  # this run's: noise may change on a resume
         and data.missing is None
         and type(estimator)._table_start
     )
-    if data.resume and (not holds or getattr(net, "hold_", None) is not None):
+    if data.resume and not holds:
+        net.hold_ = None
+    if data.resume and (not holds or net.hold_ is not None):
         return
     axes = principal_axes(
         data.rows, data.weights, estimator._fitted_params["n_components"]

@@ -315,3 +315,16 @@ def test_validation_batches_do_not_move_the_multiplier(monkeypatch):
     counts = [epoch["train_batch_count"] for epoch in model.net_.history]
     assert "valid_loss" in model.net_.history[-1]
     assert len(steps) == sum(counts)
+
+
+def test_a_continued_fit_with_noise_has_no_hold_and_gets_one_back_without():
+    # noise takes effect on a warm start: a denoising fit's error is not
+    # PCA's to bound, so the hold is off for it (its multiplier would climb
+    # towards its bound), and made afresh from the rows once noise is off
+    X = _table()
+    model = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(X)
+    target = model.net_.hold_.target
+    model.set_params(noise="gaussian", noise_level=0.5, warm_start=True).fit(X)
+    assert model.net_.hold_ is None
+    model.set_params(noise=None, noise_level=0.2).partial_fit(X)
+    assert math.isclose(model.net_.hold_.target, target, rel_tol=1e-6)
