@@ -328,3 +328,34 @@ def test_a_continued_fit_with_noise_has_no_hold_and_gets_one_back_without():
     assert model.net_.hold_ is None
     model.set_params(noise=None, noise_level=0.2).partial_fit(X)
     assert math.isclose(model.net_.hold_.target, target, rel_tol=1e-6)
+
+
+def test_files_and_pickles_from_before_init_load_as_random(tmp_path):
+    from test_persistence import _rewrite
+
+    X = _table()
+    model = AutoencoderTransformer(2, init="random", max_iter=2, random_state=0)
+    model.fit(X)
+    path = tmp_path / "old.skae"
+    skae.save(model, path)
+    _rewrite(
+        path,
+        lambda m: {
+            **m,
+            "params": {k: v for k, v in m["params"].items() if k != "init"},
+        },
+    )
+    loaded = skae.load(path)
+    old = model.__getstate__()
+    old["_fitted_params"] = {
+        k: v for k, v in old["_fitted_params"].items() if k != "init"
+    }
+    del old["init"]
+    unpickled = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    unpickled.__setstate__(old)
+    for back in (loaded, unpickled):
+        assert back.init == back._fitted_params["init"] == "random"
+        np.testing.assert_array_equal(back.transform(X), model.transform(X))
+        back.partial_fit(X)  # continues as before: no hold, no linear path
+        assert back.net_.hold_ is None
+        assert not isinstance(back.net_.module_.encoder, Shortcut)
