@@ -69,8 +69,10 @@ PARAM_DOCS = {
     in the two heads start at 0, so the untrained network reconstructs as
     ``PCA(n_components)`` does on the rows in the network's units (the
     Gaussian outputs exactly; the others read PCA's values through their
-    output map: ``"bce"``'s sigmoid, a categorical column's softmax), and
-    training goes on from there. On a table fitted without ``noise``, the
+    output map: ``"bce"``'s sigmoid, a categorical column's softmax; a
+    ``code_activation``, or the ``"kl"`` penalty's sigmoid, acts on PCA's
+    coordinates, so that start is not PCA's), and training goes on from
+    there. On a table fitted without ``noise`` (not by the VAE), the
     numeric columns are then held at 60% of the squared error PCA leaves of
     them on the training rows: their loss is weighted by a multiplier that
     rises while they are above it and falls below, and the rest of the code

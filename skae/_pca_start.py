@@ -74,7 +74,10 @@ def uses_pca_start(estimator, likelihood):
 class Axes(NamedTuple):
     """The training rows' mean and first principal axes (``components``,
     ``(n_components, n_features)``, rows of zeros past the rows' rank), and
-    the share of each feature's variance that the axes leave."""
+    the share of each feature's variance that the axes leave (their mean
+    squared residual over the rows' variance; with sample weights, the
+    residual's weighted mean over the unweighted variance, the units a
+    table's columns are read in)."""
 
     mean: torch.Tensor
     components: torch.Tensor
@@ -104,6 +107,10 @@ def principal_axes(rows, weights, n_components):
     components[:rank] = vt[:rank]
     left = centred - (centred @ components.T) @ components
     variance = w @ centred.square()
+    if weights is not None:
+        # a share of the unweighted variance: a table's encoding (which a
+        # column's error is read in units of) is fitted unweighted
+        variance = (x - x.mean(dim=0)).square().mean(dim=0)
     share = (w @ left.square()) / variance.clamp(min=torch.finfo(torch.float64).tiny)
     return Axes(mean, components, torch.where(variance > 0, share, 0.0))
 
@@ -197,18 +204,21 @@ def prepare(net, estimator, data):
     :class:`NumericHold` (``net.hold_``) where the fit reconstructs a
     table's clean, complete rows (no ``noise``, no missing entries) with
     numeric columns. A continued fit keeps its net's hold; one whose net
-    has none (a model read from a file) gets one from these rows."""
+    has none (a model read from a file) gets one from these rows; one with
+    ``noise`` (which a warm start may set) has none."""
     lik = data.likelihood
     if not uses_pca_start(estimator, lik):
         return
     holds = (
         lik.loss == "table"
         and len(lik.gaussian) > 0
-        and estimator._fitted_params["noise"] is None
+        and estimator.noise is None  # this run's: noise may change on a resume
         and data.missing is None
         and type(estimator)._table_start
     )
-    if data.resume and (not holds or getattr(net, "hold_", None) is not None):
+    if data.resume and not holds:
+        net.hold_ = None
+    if data.resume and (not holds or net.hold_ is not None):
         return
     axes = principal_axes(
         data.rows, data.weights, estimator._fitted_params["n_components"]

@@ -191,8 +191,16 @@ def test_principal_axes_weighted_equals_repeated_rows():
     repeated = principal_axes(
         torch.repeat_interleave(rows, weights.long(), dim=0), None, 2
     )
-    for a, b in zip(weighted, repeated):
+    for a, b in zip(weighted[:2], repeated[:2]):
         np.testing.assert_allclose(a.abs().numpy(), b.abs().numpy(), atol=1e-4)
+    # the same residual, over the unweighted variance (the weighted one with
+    # repeated rows)
+    x, r = rows.double(), torch.repeat_interleave(rows, weights.long(), dim=0).double()
+    np.testing.assert_allclose(
+        weighted.residual_share * x.var(dim=0, correction=0),
+        repeated.residual_share * r.var(dim=0, correction=0),
+        rtol=1e-4,
+    )
 
 
 def test_pca_with_your_own_modules_is_refused_before_any_work():
@@ -245,3 +253,109 @@ def test_a_held_fit_continues_with_its_hold(tmp_path):
     assert loaded.net_.hold_ is None
     loaded.partial_fit(X)
     assert math.isclose(loaded.net_.hold_.target, hold.target, rel_tol=1e-6)
+
+
+class _RowsCheck(Callback):
+    """Records the untrained network's raw output on the training rows, the
+    rows and their sample weights (as the net trains on them)."""
+
+    rows = output = weights = None
+
+    def on_train_begin(self, net, X=None, y=None, **kwargs):
+        module = net.module_
+        was = module.training
+        module.eval()
+        with torch.no_grad():
+            type(self).rows = X.X.clone()
+            type(self).weights = X.weights
+            type(self).output = module(X.X)[0]
+        module.train(was)
+
+
+def test_weighted_hold_targets_a_share_of_pcas_error_in_the_holds_units():
+    # the table's columns are read in units of their unweighted variance
+    # (its encoding is fitted unweighted): the target must be the weighted
+    # PCA start's error in those units, not in the weighted variance's
+    X = _table(n=200)
+    weights = np.where(np.abs(X["c"]) < 0.5, 10.0, 1.0)
+    check = _RowsCheck()
+    model = AutoencoderTransformer(2, max_iter=1, callbacks=[check], random_state=0)
+    model.fit(X, sample_weight=weights)
+    start = NumericHold(1.0)
+    start.loss(model.net_.likelihood, check.output, check.rows, check.weights)
+    assert math.isclose(
+        model.net_.hold_.target, HOLD_FRACTION * start.error, rel_tol=1e-4
+    )
+
+
+def test_the_vae_started_at_pca_on_a_table_has_no_hold():
+    model = VAETransformer(2, init="pca", max_iter=2, random_state=0).fit(_table())
+    assert model.net_.hold_ is None
+
+
+def test_a_code_activation_bends_the_start_away_from_pca():
+    # as the docstring says: the activation acts on PCA's coordinates
+    X = np.random.default_rng(0).normal(size=(80, 6)) @ np.diag([5, 3, 2, 1, 0.5, 0.1])
+    model = AutoencoderTransformer(
+        3, init="pca", code_activation="relu", random_state=0
+    )
+    check = _fit_capturing(model, X)
+    pca = PCA(3).fit(check.rows)
+    expected = pca.inverse_transform(pca.transform(check.rows))
+    assert np.abs(check.start - expected).max() > 0.1
+
+
+def test_validation_batches_do_not_move_the_multiplier(monkeypatch):
+    steps = []
+    step = NumericHold.step
+    monkeypatch.setattr(NumericHold, "step", lambda self: steps.append(step(self)))
+    model = AutoencoderTransformer(
+        2, max_iter=3, batch_size=16, early_stopping=True, random_state=0
+    ).fit(_table())
+    counts = [epoch["train_batch_count"] for epoch in model.net_.history]
+    assert "valid_loss" in model.net_.history[-1]
+    assert len(steps) == sum(counts)
+
+
+def test_a_continued_fit_with_noise_has_no_hold_and_gets_one_back_without():
+    # noise takes effect on a warm start: a denoising fit's error is not
+    # PCA's to bound, so the hold is off for it (its multiplier would climb
+    # towards its bound), and made afresh from the rows once noise is off
+    X = _table()
+    model = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(X)
+    target = model.net_.hold_.target
+    model.set_params(noise="gaussian", noise_level=0.5, warm_start=True).fit(X)
+    assert model.net_.hold_ is None
+    model.set_params(noise=None, noise_level=0.2).partial_fit(X)
+    assert math.isclose(model.net_.hold_.target, target, rel_tol=1e-6)
+
+
+def test_files_and_pickles_from_before_init_load_as_random(tmp_path):
+    from test_persistence import _rewrite
+
+    X = _table()
+    model = AutoencoderTransformer(2, init="random", max_iter=2, random_state=0)
+    model.fit(X)
+    path = tmp_path / "old.skae"
+    skae.save(model, path)
+    _rewrite(
+        path,
+        lambda m: {
+            **m,
+            "params": {k: v for k, v in m["params"].items() if k != "init"},
+        },
+    )
+    loaded = skae.load(path)
+    old = model.__getstate__()
+    old["_fitted_params"] = {
+        k: v for k, v in old["_fitted_params"].items() if k != "init"
+    }
+    del old["init"]
+    unpickled = AutoencoderTransformer.__new__(AutoencoderTransformer)
+    unpickled.__setstate__(old)
+    for back in (loaded, unpickled):
+        assert back.init == back._fitted_params["init"] == "random"
+        np.testing.assert_array_equal(back.transform(X), model.transform(X))
+        back.partial_fit(X)  # continues as before: no hold, no linear path
+        assert back.net_.hold_ is None
+        assert not isinstance(back.net_.module_.encoder, Shortcut)
