@@ -235,12 +235,13 @@ class MLPDecoder(nn.Sequential):
 
 
 class Shortcut(nn.Module):
-    """A body beside a linear path: ``(batch, ...)`` in, ``(batch, n_in +
-    n_body)`` out, the input (flattened) followed by the body's output.
+    """A body beside a linear path: the input next to the body's output.
 
-    The linear layer that reads it (skae's code head after an encoder, its
-    output head after a decoder) then adds a linear map of the input to one
-    of the body's features, as a wide-and-deep network does: the network
+    ``(batch, ...)`` in, ``(batch, n_in + n_body)`` out: the input
+    (flattened) followed by the body's output (flattened). The linear layer
+    that reads it (skae's code head after an encoder, its output head after
+    a decoder) then adds a linear map of the input to one of the body's
+    features, as a wide-and-deep network does: the network
     holds the linear autoencoder (PCA's solution) as well as the deep one.
     ``init="pca"`` builds skae's MLP blocks inside it and starts that
     linear path at PCA's axes.
@@ -257,6 +258,19 @@ class Shortcut(nn.Module):
         self.body = body
 
     def forward(self, x):
+        """Run the body on ``x`` and put ``x`` before its output.
+
+        Parameters
+        ----------
+        x : torch.Tensor
+            A batch, ``(batch, ...)``.
+
+        Returns
+        -------
+        torch.Tensor
+            ``(batch, n_in + n_body)``: ``x`` flattened, then the body's
+            output flattened.
+        """
         return torch.cat(
             [x.reshape(x.shape[0], -1), self.body(x).reshape(x.shape[0], -1)], dim=1
         )
