@@ -14,6 +14,7 @@ import torch
 
 from ._data import held_out
 from ._objectives import PENALTIES, make_penalty
+from ._pca_start import uses_pca_start
 from .nn import ACTIVATIONS
 
 #: The largest float32.
@@ -410,6 +411,14 @@ def check_architecture_unchanged(estimator):
         for name in ARCHITECTURE
         if not same_param(getattr(estimator, name), fitted.get(name))
     ]
+    if "init" in changed:
+        # another init that builds the same network ("auto" is "pca" on a
+        # table, "random" elsewhere) changes nothing
+        now = {**fitted, "init": estimator.init}
+        if uses_pca_start(estimator, fitted_likelihood, now) == uses_pca_start(
+            estimator, fitted_likelihood
+        ):
+            changed.remove("init")
     if changed:
         listed = ", ".join(
             f"{n} (fitted {fitted.get(n)!r}, now {getattr(estimator, n)!r})"

@@ -51,13 +51,14 @@ MIN_HOLD_TARGET = 1e-6
 MAX_ENTRIES = 2**24
 
 
-def uses_pca_start(estimator, likelihood):
+def uses_pca_start(estimator, likelihood, params=None):
     """Whether the fit's network is skae's MLP blocks beside a linear path
     started at PCA: ``init="pca"``, or ``init="auto"`` on a table (a
     :class:`~skae._objectives.TableLikelihood`) reconstructed as it is (no
     ``noise``, no ``penalty``) by skae's own blocks, for the estimators
-    whose ``_table_start`` says so (not the VAE)."""
-    p = estimator._fitted_params
+    whose ``_table_start`` says so (not the VAE). ``params``: the
+    parameters to read (the fitted ones by default)."""
+    p = estimator._fitted_params if params is None else params
     init = p.get("init", "random")
     if init != "auto":
         return init == "pca"

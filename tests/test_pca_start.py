@@ -359,3 +359,23 @@ def test_files_and_pickles_from_before_init_load_as_random(tmp_path):
         back.partial_fit(X)  # continues as before: no hold, no linear path
         assert back.net_.hold_ is None
         assert not isinstance(back.net_.module_.encoder, Shortcut)
+
+
+def test_another_init_that_builds_the_same_network_continues():
+    """init="auto" is "pca" on a table and "random" on an array: switching
+    to the init it already was continues the fit; another network is
+    refused."""
+    table = _table()
+    model = AutoencoderTransformer(2, max_iter=2, warm_start=True, random_state=0)
+    model.fit(table)
+    model.set_params(init="pca").fit(table)  # the same network: continues
+    assert model.n_iter_ == 4
+    with pytest.raises(ValueError, match="init"):
+        model.set_params(init="random").fit(table)
+    X = np.random.default_rng(6).normal(size=(40, 4))
+    array = AutoencoderTransformer(2, max_iter=2, warm_start=True, random_state=0)
+    array.fit(X)
+    array.set_params(init="random").fit(X)
+    assert array.n_iter_ == 4
+    with pytest.raises(ValueError, match="init"):
+        array.set_params(init="pca").fit(X)
