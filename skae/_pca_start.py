@@ -27,6 +27,8 @@ from typing import NamedTuple
 
 import torch
 
+from ._losses import weighted_mean
+
 #: The hold's target: this fraction of the squared error that PCA of the
 #: code's width leaves of the numeric columns on the training rows (their
 #: mean share of each column's variance). Below 1, for a margin: an
@@ -107,11 +109,13 @@ def principal_axes(rows, weights, n_components):
     rank = min(n_components, vt.shape[0])
     components[:rank] = vt[:rank]
     left = centred - (centred @ components.T) @ components
-    variance = w @ centred.square()
-    if weights is not None:
-        # a share of the unweighted variance: a table's encoding (which a
-        # column's error is read in units of) is fitted unweighted
-        variance = (x - x.mean(dim=0)).square().mean(dim=0)
+    # with weights, a share of the unweighted variance: a table's encoding
+    # (which a column's error is read in units of) is fitted unweighted
+    variance = (
+        w @ centred.square()
+        if weights is None
+        else (x - x.mean(dim=0)).square().mean(dim=0)
+    )
     share = (w @ left.square()) / variance.clamp(min=torch.finfo(torch.float64).tiny)
     return Axes(mean, components, torch.where(variance > 0, share, 0.0))
 
@@ -182,13 +186,8 @@ class NumericHold:
         seen = terms[:, :n].detach().mean(dim=1)
         m = self.multiplier
         held = torch.cat([m * terms[:, :n], terms[:, n:]], dim=1) * (2 / (1 + m))
-        rows = held.mean(dim=1)
-        if weights is None:
-            self.error = float(seen.mean())
-            return rows.mean()
-        w = weights.to(seen.dtype)
-        self.error = float((seen * w).sum() / w.sum())
-        return (rows * w).sum() / w.sum()
+        self.error = float(weighted_mean(seen, weights))
+        return weighted_mean(held.mean(dim=1), weights)
 
     def step(self):
         """Move the multiplier after a training batch (see the class)."""

@@ -290,17 +290,17 @@ def build_module(estimator, n_features, lik, meta=False):
         encoder, decoder = (
             None if m is None else m.to("meta") for m in (encoder, decoder)
         )
-    if uses_pca_start(estimator, lik):
-        # skae's blocks beside a linear path (an empty block is none), the
-        # output head skae's: both heads read the linear path
-        encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
-        decoder = MLPDecoder(decoder_sizes, p["activation"], p["dropout"])
-        encoder = Shortcut(encoder) if hidden else encoder
-        decoder = Shortcut(decoder) if decoder_sizes else decoder
+    pca_start = uses_pca_start(estimator, lik)  # skae's blocks (check_params)
     if encoder is None:
         encoder = MLPEncoder(hidden, p["activation"], p["dropout"])
     if decoder is None:
-        decoder = MLPDecoder(decoder_sizes, p["activation"], p["dropout"], n_features)
+        # started at PCA, the output head is skae's: it reads the linear path
+        width = None if pca_start else n_features
+        decoder = MLPDecoder(decoder_sizes, p["activation"], p["dropout"], width)
+    if pca_start:
+        # skae's blocks beside a linear path (an empty block is none)
+        encoder = Shortcut(encoder) if hidden else encoder
+        decoder = Shortcut(decoder) if decoder_sizes else decoder
     module = estimator._make_module(encoder, decoder, n_features, p, lik)
     target = Target.of(estimator)
     if target is not None:  # the supervised option's head, on the code
