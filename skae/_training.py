@@ -46,6 +46,7 @@ from ._data import (
     weighted_rows,
 )
 from ._device import resolve_device
+from ._finish import finish_network
 from ._inference import view
 from ._modules import add_target_head
 from ._net import copy_net
@@ -620,6 +621,8 @@ class TrainingRun:
                 net.ranks_ = None  # a fitted model holds no process group
                 if ranks is not None:
                     ranks.ddp = None
+            if not ctrl_c.is_set():
+                finish_network(net, data, self.incremental)
             history = net.history
             if history and "train_loss" not in history[-1]:
                 # a callback ended training within an epoch: its steps are in

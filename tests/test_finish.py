@@ -1,0 +1,211 @@
+"""The numeric finish: a table's numeric output rows refitted by ridge
+regression, its penalty chosen by the exact leave-one-out error
+(skae._finish)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from sklearn.base import clone
+from sklearn.linear_model import Ridge as SkRidge
+from torch import nn
+
+from skae import (
+    AutoencoderImputer,
+    AutoencoderTransformer,
+    DenoisingAutoencoder,
+    VAETransformer,
+    _finish,
+    _training,
+)
+from skae._finish import Moments, Ridge, finish_numeric, last_layer
+
+
+def _regression(n=40, p=5, t=2, seed=0):
+    rng = np.random.default_rng(seed)
+    h = rng.normal(size=(n, p))
+    h[:, 0] = h[:, 0] ** 3  # a heavy tail: high-leverage rows
+    y = h @ rng.normal(size=(p, t)) + 0.5 * rng.normal(size=(n, t)) + 3.0
+    w = rng.uniform(0.5, 2.0, size=n)
+    return (torch.as_tensor(a, dtype=torch.float64) for a in (h, y, w))
+
+
+def _ridge(h, y, w, batch=7):
+    moments = Moments(h.shape[1], y.shape[1])
+    for s in range(0, len(h), batch):
+        sl = slice(s, s + batch)
+        moments.add(h[sl], y[sl], torch.zeros_like(y[sl]), w[sl])
+    fit = Ridge.from_moments(moments)
+    for s in range(0, len(h), batch):
+        sl = slice(s, s + batch)
+        fit.add_errors(h[sl], y[sl], w[sl])
+    return fit
+
+
+def test_ridge_equals_scikit_learns_with_the_same_weights_and_penalty():
+    h, y, w = _regression()
+    fit = _ridge(h, y, w)
+    coef, intercept, _ = fit.chosen()
+    best = fit.errors.argmin(dim=0)
+    for j in range(y.shape[1]):
+        penalty = float(fit.penalties[best[j]])
+        # skae's objective: the weighted mean of the squared residuals plus
+        # penalty * |coef|^2; scikit-learn's: their weighted sum
+        sk = SkRidge(alpha=penalty).fit(h, y[:, j], sample_weight=w / w.sum())
+        np.testing.assert_allclose(coef[j], sk.coef_, rtol=1e-6, atol=1e-9)
+        np.testing.assert_allclose(intercept[j], sk.intercept_, rtol=1e-6)
+
+
+@pytest.mark.parametrize("penalty_index", [0, 9, 18])
+def test_leave_one_out_errors_equal_refitting_without_each_row(penalty_index):
+    h, y, w = _regression(n=25)
+    fit = _ridge(h, y, w)
+    share = w / w.sum()
+    penalty = float(fit.penalties[penalty_index])
+    brute = np.zeros(y.shape[1])
+    for i in range(len(h)):
+        keep = np.arange(len(h)) != i
+        # the same objective without row i: the other rows keep their shares
+        sk = SkRidge(alpha=penalty).fit(h[keep], y[keep], sample_weight=share[keep])
+        brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i].numpy()) ** 2
+    np.testing.assert_allclose(fit.errors[penalty_index], brute, rtol=1e-6)
+
+
+class _Net(nn.Module):
+    """A stand-in for skae's module: an encoder (identity), a decoder of
+    fixed random features and an output head, as skae's ``Autoencoder``."""
+
+    def __init__(self, d, p, seed=0, reads=None):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.reads = list(range(d)) if reads is None else reads
+        self.decoder = nn.Sequential(nn.Linear(len(self.reads), p), nn.Tanh())
+        self.output_head = nn.Linear(p, d)
+        with torch.no_grad():
+            for param in self.parameters():
+                param.copy_(torch.randn(param.shape, generator=g) * 0.3)
+
+    def encode(self, x):
+        return x[:, self.reads]
+
+
+def test_finish_refits_only_the_numeric_rows_and_lowers_their_error():
+    rng = np.random.default_rng(0)
+    rows = torch.as_tensor(rng.normal(size=(200, 3)), dtype=torch.float32)
+    net = _Net(3, 16)
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+
+    def errors():
+        with torch.no_grad():
+            out = net.output_head(net.decoder(net.encode(rows)))
+        return ((out - rows) ** 2).mean(dim=0)
+
+    start = errors()
+    refitted = finish_numeric(net, rows, None, [0, 2])
+    assert refitted.tolist() == [True, True]
+    after = errors()
+    assert (after[[0, 2]] < start[[0, 2]]).all()
+    assert torch.equal(net.output_head.weight[1], before["output_head.weight"][1])
+    assert torch.equal(net.decoder[0].weight, before["decoder.0.weight"])
+    assert net.training  # the module's mode is given back
+
+
+def test_finish_leaves_a_row_the_trained_layer_fits_as_well():
+    rng = np.random.default_rng(1)
+    rows = torch.as_tensor(rng.normal(size=(200, 2)), dtype=torch.float32)
+    net = _Net(2, 8, reads=[1])
+    # column 0 is the output of the layer as it is: nothing to gain there
+    with torch.no_grad():
+        rows[:, 0] = net.output_head(net.decoder(net.encode(rows)))[:, 0]
+    weight = net.output_head.weight.clone()
+    refitted = finish_numeric(net, rows, None, [0, 1])
+    assert refitted.tolist() == [False, True]
+    assert torch.equal(net.output_head.weight[0], weight[0])
+
+
+def test_last_layer_of_skaes_mlp_decoder_or_none():
+    net = _Net(2, 4)
+    assert last_layer(net) is net.output_head
+    net.output_head = None
+    assert last_layer(net) is None  # Tanh last: not a linear layer
+    net.decoder.append(nn.Linear(4, 2))
+    assert last_layer(net) is net.decoder[-1]
+
+
+# ---------------------------------------------------------- in a fit
+
+
+def _table(n=150, seed=0):
+    """One numeric column and a four-level one: PCA of width 2 gives the
+    numeric column back almost exactly (kidney's shape)."""
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(50, 15, size=n).round(),
+            "group": pd.Categorical(rng.choice(list("abcd"), size=n)),
+        }
+    )
+
+
+def _numeric_error(estimator, X):
+    back = estimator.inverse_transform(estimator.transform(X))
+    return float(np.mean((np.asarray(back["age"], float) - X["age"]) ** 2))
+
+
+def test_a_held_table_fit_ends_with_the_finish(monkeypatch):
+    X = _table()
+    est = AutoencoderTransformer(2, max_iter=20, random_state=0)
+    finished = est.fit(X)
+    assert finished.net_.hold_ is not None
+    error = _numeric_error(finished, X)
+    monkeypatch.setattr(_training, "finish_network", lambda *a: None)
+    unfinished = clone(est).fit(X)
+    # the codes are the trained network's, the numeric column's output refitted
+    np.testing.assert_array_equal(finished.transform(X), unfinished.transform(X))
+    assert error < 0.5 * _numeric_error(unfinished, X)
+
+
+def _refuse(*args, **kwargs):
+    raise AssertionError("the finish ran")
+
+
+@pytest.mark.parametrize(
+    "estimator",
+    [
+        AutoencoderTransformer(2, init="random", max_iter=2, random_state=0),
+        DenoisingAutoencoder(2, max_iter=2, random_state=0),
+        VAETransformer(2, max_iter=2, random_state=0),
+    ],
+    ids=["random", "denoising", "vae"],
+)
+def test_no_finish_without_the_hold(estimator, monkeypatch):
+    monkeypatch.setattr(_finish, "finish_numeric", _refuse)
+    clone(estimator).fit(_table())
+
+
+def test_no_finish_after_partial_fit_nor_for_the_imputer(monkeypatch):
+    X = _table()
+    est = AutoencoderTransformer(2, max_iter=2, random_state=0).fit(X)
+    monkeypatch.setattr(_finish, "finish_numeric", _refuse)
+    est.partial_fit(X)
+    holes = X.mask(np.random.default_rng(0).random(X.shape) < 0.2)
+    AutoencoderImputer(AutoencoderTransformer(2, max_iter=2, noise="masking")).fit(
+        holes
+    )
+
+
+def test_a_row_of_weight_zero_counts_as_no_row():
+    rng = np.random.default_rng(3)
+    rows = torch.as_tensor(rng.normal(size=(120, 3)), dtype=torch.float32)
+    weights = torch.as_tensor(rng.uniform(0.5, 2.0, size=120), dtype=torch.float32)
+    weights[::2] = 0
+    weighted, kept = _Net(3, 12), _Net(3, 12)
+    assert finish_numeric(weighted, rows, weights, [0, 1, 2]).all()
+    assert finish_numeric(kept, rows[1::2], weights[1::2], [0, 1, 2]).all()
+    torch.testing.assert_close(
+        weighted.output_head.weight, kept.output_head.weight, rtol=1e-5, atol=1e-6
+    )
+    # and the weights count: unit weights give another layer
+    unit = _Net(3, 12)
+    finish_numeric(unit, rows[1::2], None, [0, 1, 2])
+    assert not torch.allclose(unit.output_head.weight, kept.output_head.weight)
