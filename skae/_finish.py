@@ -86,7 +86,16 @@ def layer_input(module, layer):
     layer: the output head, or the decoder's last layer) reads."""
     if layer is module.output_head:
         return lambda z: module.decoder(z).reshape(len(z), -1)
-    return lambda z: module.decoder[:-1](z).reshape(len(z), -1)
+    # the decoder's layers but its last (a slice of an MLPDecoder would
+    # build a new one: nn.Sequential slices through the class's __init__)
+    body = list(module.decoder)[:-1]
+
+    def features(z):
+        for step in body:
+            z = step(z)
+        return z.reshape(len(z), -1)
+
+    return features
 
 
 def last_layer(module):

@@ -18,7 +18,8 @@ from skae import (
     _finish,
     _training,
 )
-from skae._finish import Moments, Ridge, finish_numeric, last_layer
+from skae._finish import Moments, Ridge, finish_numeric, last_layer, layer_input
+from skae.nn import MLPDecoder
 
 
 def _regression(n=40, p=5, t=2, seed=0):
@@ -209,3 +210,21 @@ def test_a_row_of_weight_zero_counts_as_no_row():
     unit = _Net(3, 12)
     finish_numeric(unit, rows[1::2], None, [0, 1, 2])
     assert not torch.allclose(unit.output_head.weight, kept.output_head.weight)
+
+
+def test_the_features_of_an_mlp_decoders_last_layer_are_what_it_reads():
+    z = torch.as_tensor(
+        np.random.default_rng(4).normal(size=(10, 3)), dtype=torch.float32
+    )
+    net = _Net(3, 8)
+    net.output_head = None
+    net.decoder = MLPDecoder((8, 6), "tanh", 0.0, 3)
+    seen = []
+    last = net.decoder(z) is not None and net.decoder[-1]  # materialised
+    hook = last.register_forward_pre_hook(lambda m, i: seen.append(i[0]))
+    with torch.no_grad():
+        net.decoder(z)
+        features = layer_input(net, last_layer(net))(z)
+    hook.remove()
+    assert last_layer(net) is last
+    torch.testing.assert_close(features, seen[0], rtol=0, atol=0)
