@@ -228,3 +228,13 @@ def test_the_features_of_an_mlp_decoders_last_layer_are_what_it_reads():
     hook.remove()
     assert last_layer(net) is last
     torch.testing.assert_close(features, seen[0], rtol=0, atol=0)
+
+
+def test_many_rows_are_read_evenly_spaced(monkeypatch):
+    rows = torch.as_tensor(np.random.default_rng(5).normal(size=(101, 3)))
+    rows = rows.to(torch.float32)
+    monkeypatch.setattr(_finish, "MAX_ROWS", 26)
+    many, few = _Net(3, 6), _Net(3, 6)
+    assert finish_numeric(many, rows, None, [0, 1]).all()
+    assert finish_numeric(few, rows[::4], None, [0, 1]).all()  # 0, 4, ..., 100
+    torch.testing.assert_close(many.output_head.weight, few.output_head.weight)
