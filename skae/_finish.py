@@ -18,7 +18,11 @@ was. The codes (``transform``), the other columns' outputs and every
 layer before the last are unchanged.
 """
 
+import numpy as np
 import torch
+from scipy.special import logsumexp
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import StratifiedKFold
 from torch import nn
 
 from ._inference import inference_batch_rows
@@ -27,6 +31,16 @@ from ._inference import inference_batch_rows
 #: features' (weighted) covariance: scale-free, from almost none to ten
 #: times the features' mean variance along their principal axes.
 PENALTY_SCALES = torch.logspace(-8, 1, 19, dtype=torch.float64)
+
+#: The logistic regressions' penalties tried (scikit-learn's ``C``: the
+#: inverse of the L2 penalty's strength, the log-loss summed over the rows).
+LOGISTIC_C = (0.01, 0.1, 1.0, 10.0)
+
+#: The folds that choose a logistic regression's penalty.
+CV_FOLDS = 3
+
+#: The logistic regressions' iterations (lbfgs).
+LOGISTIC_ITER = 500
 
 #: The most training rows the regressions read (evenly spaced rows, when
 #: there are more): enough for a last layer of a few hundred features, and
@@ -64,6 +78,15 @@ class Moments:
         parts["hh"] += h.T @ wh
         parts["hy"] += wh.T @ y
         parts["now"] += ((trained - y).square() * w[:, None]).sum(dim=0)
+
+
+def _capped(rows, weights):
+    """At most :data:`MAX_ROWS` of the rows (evenly spaced) and their
+    weights."""
+    if len(rows) <= MAX_ROWS:
+        return rows, weights
+    index = torch.linspace(0, len(rows) - 1, MAX_ROWS).round().long()
+    return rows[index], None if weights is None else weights[index.to(weights.device)]
 
 
 def _batches(module, layer, rows, weights, columns):
@@ -134,10 +157,7 @@ def finish_numeric(module, rows, weights, columns):
     columns = torch.as_tensor(columns, dtype=torch.long)
     if layer is None or not len(columns):
         return torch.zeros(len(columns), dtype=torch.bool)
-    if len(rows) > MAX_ROWS:
-        index = torch.linspace(0, len(rows) - 1, MAX_ROWS).round().long()
-        rows = rows[index]
-        weights = None if weights is None else weights[index.to(weights.device)]
+    rows, weights = _capped(rows, weights)
     was_training = module.training
     module.eval()
     try:
@@ -213,11 +233,97 @@ class Ridge:
         return coef, self.mean_y - coef @ self.mean_h, loo
 
 
+@torch.no_grad()
+def finish_categorical(module, rows, weights, columns):
+    """Refit the output rows of a table's categorical and Bernoulli columns
+    (``columns``: ``(kind, start, width)`` of each) in ``module``'s last
+    linear layer by logistic regression (multinomial for a categorical
+    column of more than two levels) on the features it reads, computed from
+    the normalised training ``rows`` (at most :data:`MAX_ROWS`, evenly
+    spaced), each row counted by its weight. Each column's penalty is
+    chosen among :data:`LOGISTIC_C` by its cross-validated log-loss
+    (:data:`CV_FOLDS` stratified folds), and the column is refitted only
+    where that log-loss is below the trained rows' log-loss on the rows. A
+    column with a level that no row holds is left as it was. Returns the
+    mask of the columns refitted."""
+    layer = last_layer(module)
+    refitted = np.zeros(len(columns), dtype=bool)
+    if layer is None or not len(columns):
+        return refitted
+    rows, weights = _capped(rows, weights)
+    all_columns = torch.arange(layer.weight.shape[0])
+    was_training = module.training
+    module.eval()
+    try:
+        batches = list(_batches(module, layer, rows, weights, all_columns))
+    finally:
+        module.train(was_training)
+    h, x, logits, w = (torch.cat(parts).numpy() for parts in zip(*batches, strict=True))
+    for j, (kind, start, width) in enumerate(columns):
+        block = slice(start, start + width)
+        if kind == "bernoulli":
+            y = x[:, start].astype(int)
+            trained = np.stack([np.zeros(len(x)), logits[:, start]], axis=1)
+        else:
+            y = x[:, block].argmax(axis=1)
+            trained = logits[:, block]
+        counts = np.bincount(y, minlength=max(width, 2))
+        folds = min(CV_FOLDS, int(counts.min()))
+        if folds < 2:
+            continue  # a level no row holds, or too few rows of one
+        penalty, loss = _logistic_by_cv(h, y, w, folds)
+        if not loss < _log_loss(y, trained, w):
+            continue
+        fit = LogisticRegression(C=penalty, max_iter=LOGISTIC_ITER).fit(
+            h, y, sample_weight=w
+        )
+        coef, intercept = fit.coef_, fit.intercept_
+        if kind != "bernoulli" and width == 2:  # binary: logits (0, z)
+            coef = np.vstack([np.zeros_like(coef), coef])
+            intercept = np.concatenate([[0.0], intercept])
+        out = [start] if kind == "bernoulli" else list(range(start, start + width))
+        layer.weight[out] = torch.as_tensor(coef).to(layer.weight)
+        layer.bias[out] = torch.as_tensor(intercept).to(layer.bias)
+        refitted[j] = True
+    return refitted
+
+
+def _log_loss(y, logits, w):
+    """The weighted mean of ``-log softmax(logits)[y]``."""
+    nll = logsumexp(logits, axis=1) - logits[np.arange(len(y)), y]
+    return float(np.average(nll, weights=w))
+
+
+def _logistic_by_cv(h, y, w, folds):
+    """The penalty (``C``) of :data:`LOGISTIC_C` whose logistic regression
+    of ``y`` on ``h`` has the least cross-validated log-loss, and that
+    log-loss (stratified folds, the rows counted by their weights ``w``)."""
+    split = StratifiedKFold(folds, shuffle=True, random_state=0)
+    best = (None, np.inf)
+    for penalty in LOGISTIC_C:
+        nll = np.zeros(len(y))
+        for train, test in split.split(h, y):
+            fit = LogisticRegression(C=penalty, max_iter=LOGISTIC_ITER)
+            fit.fit(h[train], y[train], sample_weight=w[train])
+            proba = fit.predict_proba(h[test])
+            seen = np.searchsorted(fit.classes_, y[test])
+            nll[test] = -np.log(np.clip(proba[np.arange(len(test)), seen], 1e-15, 1))
+        loss = float(np.average(nll, weights=w))
+        if loss < best[1]:
+            best = (penalty, loss)
+    return best
+
+
 def finish_network(net, data, incremental):
     """After a fit's training: :func:`finish_numeric` on the table's
-    numeric columns where the fit held them (:class:`~skae._pca_start.
-    NumericHold`: a table's clean, complete rows, reconstructed by skae's
-    blocks started at PCA); not after ``partial_fit`` (a chunk of the rows)."""
+    numeric columns and :func:`finish_categorical` on its categorical and
+    Bernoulli ones, where the fit held the numeric columns
+    (:class:`~skae._pca_start.NumericHold`: a table's clean, complete rows,
+    reconstructed by skae's blocks started at PCA); not after
+    ``partial_fit`` (a chunk of the rows)."""
     if incremental or getattr(net, "hold_", None) is None:
         return
-    finish_numeric(net.module_, data.rows, data.weights, data.likelihood.gaussian)
+    lik = data.likelihood
+    finish_numeric(net.module_, data.rows, data.weights, lik.gaussian)
+    discrete = [c for c in lik.columns if c[0] in ("categorical", "bernoulli")]
+    finish_categorical(net.module_, data.rows, data.weights, discrete)
