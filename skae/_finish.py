@@ -33,6 +33,12 @@ PENALTY_SCALES = torch.logspace(-8, 1, 19, dtype=torch.float64)
 #: it bounds the finish's time (a second on the 2-core development VM).
 MAX_ROWS = 2**14
 
+#: The least one minus a row's leverage for which its leave-one-out
+#: residual (its residual over that) is computed; a penalty that leaves a
+#: row less is not chosen (float64's rounding in both parts stays below
+#: 1e-5 of the quotient).
+MIN_FREEDOM = 1e-10
+
 
 class Moments:
     """The weighted moments of the features and targets that the
@@ -201,7 +207,14 @@ class Ridge:
         slopes = (self.c[:, None, :] * inverse[:, :, None]).reshape(p, -1)
         fitted = (u @ slopes).reshape(len(u), len(self.penalties), t)
         residual = (y - self.mean_y)[:, None, :] - fitted
-        loo = residual / (1 - leverage).clamp(min=1e-6)[:, :, None]
+        # exact down to a row's 1 - leverage of MIN_FREEDOM; below it (a row
+        # the regression all but interpolates, its residual and 1 - leverage
+        # both rounding errors) the penalty is ruled out: a floor on the
+        # divisor would make an interpolation's error look small
+        freedom = (1 - leverage)[:, :, None]
+        loo = torch.where(
+            freedom > MIN_FREEDOM, residual / freedom.clamp(min=MIN_FREEDOM), torch.inf
+        )
         self.errors += (loo.square() * share[:, :, None]).sum(dim=0)
 
     def chosen(self):

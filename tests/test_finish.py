@@ -72,6 +72,27 @@ def test_leave_one_out_errors_equal_refitting_without_each_row(penalty_index):
     np.testing.assert_allclose(fit.errors[penalty_index], brute, rtol=1e-6)
 
 
+def test_leave_one_out_errors_are_exact_with_fewer_rows_than_features():
+    # 8 rows, 20 features: at the smallest penalties every row's leverage
+    # is within 1e-6 of 1 (the regression all but interpolates), where a
+    # floor on one minus the leverage made the leave-one-out error of an
+    # interpolation look a hundred times smaller than it is
+    h, y, w = _regression(n=8, p=20, t=1)
+    fit = _ridge(h, y, w)
+    share = w / w.sum()
+    for k in range(len(fit.penalties)):
+        penalty = float(fit.penalties[k])
+        brute = 0.0
+        for i in range(len(h)):
+            keep = np.arange(len(h)) != i
+            sk = SkRidge(alpha=penalty, solver="svd")
+            sk.fit(h[keep], y[keep, 0], sample_weight=share[keep])
+            brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i, 0]) ** 2
+        np.testing.assert_allclose(fit.errors[k, 0], brute, rtol=1e-4)
+    # so the chosen penalty is not the smallest, which interpolates
+    assert fit.errors.argmin() > 0
+
+
 class _Net(nn.Module):
     """A stand-in for skae's module: an encoder (identity), a decoder of
     fixed random features and an output head, as skae's ``Autoencoder``."""
