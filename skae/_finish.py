@@ -122,6 +122,12 @@ def last_layer(module):
     return None
 
 
+def spaced_rows(n):
+    """:data:`MAX_ROWS` evenly spaced positions among ``n`` rows, the first
+    and the last included (float64: float32's spacing passes 1 at 2**24)."""
+    return torch.linspace(0, n - 1, MAX_ROWS, dtype=torch.float64).round().long()
+
+
 @torch.no_grad()
 def finish_numeric(module, rows, weights, columns):
     """Refit the output rows ``columns`` (a table's numeric columns) of
@@ -141,7 +147,7 @@ def finish_numeric(module, rows, weights, columns):
     if layer is None or not len(columns):
         return torch.zeros(len(columns), dtype=torch.bool)
     if len(rows) > MAX_ROWS:
-        index = torch.linspace(0, len(rows) - 1, MAX_ROWS).round().long()
+        index = spaced_rows(len(rows))
         rows = rows[index]
         weights = None if weights is None else weights[index.to(weights.device)]
     was_training = module.training

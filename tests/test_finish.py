@@ -259,3 +259,12 @@ def test_many_rows_are_read_evenly_spaced(monkeypatch):
     assert finish_numeric(many, rows, None, [0, 1]).all()
     assert finish_numeric(few, rows[::4], None, [0, 1]).all()  # 0, 4, ..., 100
     torch.testing.assert_close(many.output_head.weight, few.output_head.weight)
+
+
+def test_the_evenly_spaced_rows_are_in_range_for_tens_of_millions_of_rows():
+    # float32 spacing is 4 past 2**25: its linspace ended one row past the end
+    n = 2**25 + 4
+    index = _finish.spaced_rows(n)
+    assert len(index) == _finish.MAX_ROWS
+    assert index[0] == 0 and index[-1] == n - 1
+    assert len(torch.unique(index)) == _finish.MAX_ROWS
