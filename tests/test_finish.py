@@ -57,18 +57,25 @@ def test_ridge_equals_scikit_learns_with_the_same_weights_and_penalty():
         np.testing.assert_allclose(intercept[j], sk.intercept_, rtol=1e-6)
 
 
+def _refitted_without_each_row(h, y, w, penalty):
+    """The weighted mean of the squared errors of ``y`` (rows, t) by
+    scikit-learn's ridge refitted without each row in turn: the same
+    objective without row i, the other rows keeping their shares."""
+    share = w / w.sum()
+    brute = np.zeros(y.shape[1])
+    for i in range(len(h)):
+        keep = np.arange(len(h)) != i
+        sk = SkRidge(alpha=penalty, solver="svd")
+        sk.fit(h[keep], y[keep], sample_weight=share[keep])
+        brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i].numpy()) ** 2
+    return brute
+
+
 @pytest.mark.parametrize("penalty_index", [0, 9, 18])
 def test_leave_one_out_errors_equal_refitting_without_each_row(penalty_index):
     h, y, w = _regression(n=25)
     fit = _ridge(h, y, w)
-    share = w / w.sum()
-    penalty = float(fit.penalties[penalty_index])
-    brute = np.zeros(y.shape[1])
-    for i in range(len(h)):
-        keep = np.arange(len(h)) != i
-        # the same objective without row i: the other rows keep their shares
-        sk = SkRidge(alpha=penalty).fit(h[keep], y[keep], sample_weight=share[keep])
-        brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i].numpy()) ** 2
+    brute = _refitted_without_each_row(h, y, w, float(fit.penalties[penalty_index]))
     np.testing.assert_allclose(fit.errors[penalty_index], brute, rtol=1e-6)
 
 
@@ -77,20 +84,13 @@ def test_leave_one_out_errors_are_exact_with_fewer_rows_than_features():
     # is within 1e-6 of 1 (the regression all but interpolates), where a
     # floor on one minus the leverage made the leave-one-out error of an
     # interpolation look a hundred times smaller than it is
-    h, y, w = _regression(n=8, p=20, t=1)
+    h, y, w = _regression(n=8, p=20, t=2)
     fit = _ridge(h, y, w)
-    share = w / w.sum()
-    for k in range(len(fit.penalties)):
-        penalty = float(fit.penalties[k])
-        brute = 0.0
-        for i in range(len(h)):
-            keep = np.arange(len(h)) != i
-            sk = SkRidge(alpha=penalty, solver="svd")
-            sk.fit(h[keep], y[keep, 0], sample_weight=share[keep])
-            brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i, 0]) ** 2
-        np.testing.assert_allclose(fit.errors[k, 0], brute, rtol=1e-4)
+    for k, penalty in enumerate(fit.penalties.tolist()):
+        brute = _refitted_without_each_row(h, y, w, penalty)
+        np.testing.assert_allclose(fit.errors[k], brute, rtol=1e-4)
     # so the chosen penalty is not the smallest, which interpolates
-    assert fit.errors.argmin() > 0
+    assert (fit.errors.argmin(dim=0) > 0).all()
 
 
 class _Net(nn.Module):
