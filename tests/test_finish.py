@@ -268,3 +268,41 @@ def test_the_evenly_spaced_rows_are_in_range_for_tens_of_millions_of_rows():
     assert len(index) == _finish.MAX_ROWS
     assert index[0] == 0 and index[-1] == n - 1
     assert len(torch.unique(index)) == _finish.MAX_ROWS
+
+
+def test_a_failed_finish_leaves_the_fitted_model_as_it_was(monkeypatch):
+    X = _table()
+    est = AutoencoderTransformer(2, max_iter=3, warm_start=True, random_state=0)
+    est.fit(X)
+    state = {k: v.clone() for k, v in est.net_.module_.state_dict().items()}
+    n_iter = est.n_iter_
+
+    def fail(module, *args):
+        with torch.no_grad():  # half way through: the weights changed
+            module.output_head.weight.add_(1.0)
+        raise RuntimeError("the finish failed")
+
+    monkeypatch.setattr(_finish, "finish_numeric", fail)
+    with pytest.raises(RuntimeError, match="the finish failed"):
+        est.fit(X)  # the warm start continues the fitted network
+    assert est.n_iter_ == n_iter
+    for name, value in est.net_.module_.state_dict().items():
+        assert torch.equal(value, state[name]), name
+
+
+def test_the_finish_reads_the_network_in_eval_mode_and_gives_its_mode_back():
+    rows = torch.as_tensor(
+        np.random.default_rng(6).normal(size=(80, 3)), dtype=torch.float32
+    )
+    training, evaluating = _Net(3, 10), _Net(3, 10)
+    for net in (training, evaluating):
+        net.decoder.append(nn.Dropout(0.5))
+    evaluating.eval()
+    finish_numeric(training, rows, None, [0, 1])
+    finish_numeric(evaluating, rows, None, [0, 1])
+    # no dropout in the features the regression read
+    torch.testing.assert_close(
+        training.output_head.weight, evaluating.output_head.weight, rtol=0, atol=0
+    )
+    assert training.training and training.decoder[-1].training
+    assert not evaluating.training
