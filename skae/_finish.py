@@ -137,10 +137,12 @@ def finish_numeric(module, rows, weights, columns):
     by its weight (``weights`` or None). Each column's penalty is chosen among
     :data:`PENALTY_SCALES` by its exact leave-one-out error (the
     regression's residual over one minus the row's leverage: GCV's mean
-    leverage was far too hopeful on heavy-tailed tables), and the column
-    is refitted only where that error is below the trained layer's error
-    on the rows. Two passes over the rows (at most :data:`MAX_ROWS` of
-    them, evenly spaced): the moments, then the leave-one-out errors.
+    leverage was far too hopeful on heavy-tailed tables; a penalty that
+    leaves a row less than :data:`MIN_FREEDOM` of one minus its leverage is
+    not chosen), and the column is refitted only where that error is below
+    the trained layer's error on the rows. Two passes over the rows (at
+    most :data:`MAX_ROWS` of them, evenly spaced): the moments, then the
+    leave-one-out errors.
     Returns the mask of the columns refitted."""
     layer = last_layer(module)
     columns = torch.as_tensor(columns, dtype=torch.long)
