@@ -47,6 +47,12 @@ LOGISTIC_ITER = 500
 #: it bounds the finish's time (a second on the 2-core development VM).
 MAX_ROWS = 2**14
 
+#: The least one minus a row's leverage for which its leave-one-out
+#: residual (its residual over that) is computed; a penalty that leaves a
+#: row less is not chosen (float64's rounding in both parts stays below
+#: 1e-5 of the quotient).
+MIN_FREEDOM = 1e-10
+
 
 class Moments:
     """The weighted moments of the features and targets that the
@@ -85,7 +91,7 @@ def _capped(rows, weights):
     weights."""
     if len(rows) <= MAX_ROWS:
         return rows, weights
-    index = torch.linspace(0, len(rows) - 1, MAX_ROWS).round().long()
+    index = spaced_rows(len(rows))
     return rows[index], None if weights is None else weights[index.to(weights.device)]
 
 
@@ -139,6 +145,12 @@ def last_layer(module):
     return None
 
 
+def spaced_rows(n):
+    """:data:`MAX_ROWS` evenly spaced positions among ``n`` rows, the first
+    and the last included (float64: float32's spacing passes 1 at 2**24)."""
+    return torch.linspace(0, n - 1, MAX_ROWS, dtype=torch.float64).round().long()
+
+
 @torch.no_grad()
 def finish_numeric(module, rows, weights, columns):
     """Refit the output rows ``columns`` (a table's numeric columns) of
@@ -148,10 +160,12 @@ def finish_numeric(module, rows, weights, columns):
     by its weight (``weights`` or None). Each column's penalty is chosen among
     :data:`PENALTY_SCALES` by its exact leave-one-out error (the
     regression's residual over one minus the row's leverage: GCV's mean
-    leverage was far too hopeful on heavy-tailed tables), and the column
-    is refitted only where that error is below the trained layer's error
-    on the rows. Two passes over the rows (at most :data:`MAX_ROWS` of
-    them, evenly spaced): the moments, then the leave-one-out errors.
+    leverage was far too hopeful on heavy-tailed tables; a penalty that
+    leaves a row less than :data:`MIN_FREEDOM` of one minus its leverage is
+    not chosen), and the column is refitted only where that error is below
+    the trained layer's error on the rows. Two passes over the rows (at
+    most :data:`MAX_ROWS` of them, evenly spaced): the moments, then the
+    leave-one-out errors.
     Returns the mask of the columns refitted."""
     layer = last_layer(module)
     columns = torch.as_tensor(columns, dtype=torch.long)
@@ -221,7 +235,14 @@ class Ridge:
         slopes = (self.c[:, None, :] * inverse[:, :, None]).reshape(p, -1)
         fitted = (u @ slopes).reshape(len(u), len(self.penalties), t)
         residual = (y - self.mean_y)[:, None, :] - fitted
-        loo = residual / (1 - leverage).clamp(min=1e-6)[:, :, None]
+        # exact down to a row's 1 - leverage of MIN_FREEDOM; below it (a row
+        # the regression all but interpolates, its residual and 1 - leverage
+        # both rounding errors) the penalty is ruled out: a floor on the
+        # divisor would make an interpolation's error look small
+        freedom = (1 - leverage)[:, :, None]
+        loo = torch.where(
+            freedom > MIN_FREEDOM, residual / freedom.clamp(min=MIN_FREEDOM), torch.inf
+        )
         self.errors += (loo.square() * share[:, :, None]).sum(dim=0)
 
     def chosen(self):

@@ -57,19 +57,40 @@ def test_ridge_equals_scikit_learns_with_the_same_weights_and_penalty():
         np.testing.assert_allclose(intercept[j], sk.intercept_, rtol=1e-6)
 
 
+def _refitted_without_each_row(h, y, w, penalty):
+    """The weighted mean of the squared errors of ``y`` (rows, t) by
+    scikit-learn's ridge refitted without each row in turn: the same
+    objective without row i, the other rows keeping their shares."""
+    share = w / w.sum()
+    brute = np.zeros(y.shape[1])
+    for i in range(len(h)):
+        keep = np.arange(len(h)) != i
+        sk = SkRidge(alpha=penalty, solver="svd")
+        sk.fit(h[keep], y[keep], sample_weight=share[keep])
+        brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i].numpy()) ** 2
+    return brute
+
+
 @pytest.mark.parametrize("penalty_index", [0, 9, 18])
 def test_leave_one_out_errors_equal_refitting_without_each_row(penalty_index):
     h, y, w = _regression(n=25)
     fit = _ridge(h, y, w)
-    share = w / w.sum()
-    penalty = float(fit.penalties[penalty_index])
-    brute = np.zeros(y.shape[1])
-    for i in range(len(h)):
-        keep = np.arange(len(h)) != i
-        # the same objective without row i: the other rows keep their shares
-        sk = SkRidge(alpha=penalty).fit(h[keep], y[keep], sample_weight=share[keep])
-        brute += float(share[i]) * (sk.predict(h[i : i + 1])[0] - y[i].numpy()) ** 2
+    brute = _refitted_without_each_row(h, y, w, float(fit.penalties[penalty_index]))
     np.testing.assert_allclose(fit.errors[penalty_index], brute, rtol=1e-6)
+
+
+def test_leave_one_out_errors_are_exact_with_fewer_rows_than_features():
+    # 8 rows, 20 features: at the smallest penalties every row's leverage
+    # is within 1e-6 of 1 (the regression all but interpolates), where a
+    # floor on one minus the leverage made the leave-one-out error of an
+    # interpolation look a hundred times smaller than it is
+    h, y, w = _regression(n=8, p=20, t=2)
+    fit = _ridge(h, y, w)
+    for k, penalty in enumerate(fit.penalties.tolist()):
+        brute = _refitted_without_each_row(h, y, w, penalty)
+        np.testing.assert_allclose(fit.errors[k], brute, rtol=1e-4)
+    # so the chosen penalty is not the smallest, which interpolates
+    assert (fit.errors.argmin(dim=0) > 0).all()
 
 
 class _Net(nn.Module):
@@ -238,3 +259,50 @@ def test_many_rows_are_read_evenly_spaced(monkeypatch):
     assert finish_numeric(many, rows, None, [0, 1]).all()
     assert finish_numeric(few, rows[::4], None, [0, 1]).all()  # 0, 4, ..., 100
     torch.testing.assert_close(many.output_head.weight, few.output_head.weight)
+
+
+def test_the_evenly_spaced_rows_are_in_range_for_tens_of_millions_of_rows():
+    # float32 spacing is 4 past 2**25: its linspace ended one row past the end
+    n = 2**25 + 4
+    index = _finish.spaced_rows(n)
+    assert len(index) == _finish.MAX_ROWS
+    assert index[0] == 0 and index[-1] == n - 1
+    assert len(torch.unique(index)) == _finish.MAX_ROWS
+
+
+def test_a_failed_finish_leaves_the_fitted_model_as_it_was(monkeypatch):
+    X = _table()
+    est = AutoencoderTransformer(2, max_iter=3, warm_start=True, random_state=0)
+    est.fit(X)
+    state = {k: v.clone() for k, v in est.net_.module_.state_dict().items()}
+    n_iter = est.n_iter_
+
+    def fail(module, *args):
+        with torch.no_grad():  # half way through: the weights changed
+            module.output_head.weight.add_(1.0)
+        raise RuntimeError("the finish failed")
+
+    monkeypatch.setattr(_finish, "finish_numeric", fail)
+    with pytest.raises(RuntimeError, match="the finish failed"):
+        est.fit(X)  # the warm start continues the fitted network
+    assert est.n_iter_ == n_iter
+    for name, value in est.net_.module_.state_dict().items():
+        assert torch.equal(value, state[name]), name
+
+
+def test_the_finish_reads_the_network_in_eval_mode_and_gives_its_mode_back():
+    rows = torch.as_tensor(
+        np.random.default_rng(6).normal(size=(80, 3)), dtype=torch.float32
+    )
+    training, evaluating = _Net(3, 10), _Net(3, 10)
+    for net in (training, evaluating):
+        net.decoder.append(nn.Dropout(0.5))
+    evaluating.eval()
+    finish_numeric(training, rows, None, [0, 1])
+    finish_numeric(evaluating, rows, None, [0, 1])
+    # no dropout in the features the regression read
+    torch.testing.assert_close(
+        training.output_head.weight, evaluating.output_head.weight, rtol=0, atol=0
+    )
+    assert training.training and training.decoder[-1].training
+    assert not evaluating.training
