@@ -34,13 +34,13 @@ PENALTY_SCALES = torch.logspace(-8, 1, 19, dtype=torch.float64)
 
 #: The logistic regressions' penalties tried (scikit-learn's ``C``: the
 #: inverse of the L2 penalty's strength, the log-loss summed over the rows).
-LOGISTIC_C = (0.01, 0.1, 1.0, 10.0)
+LOGISTIC_C = (0.01, 0.1, 1.0)
 
 #: The folds that choose a logistic regression's penalty.
 CV_FOLDS = 3
 
 #: The logistic regressions' iterations (lbfgs).
-LOGISTIC_ITER = 500
+LOGISTIC_ITER = 1000
 
 #: The most training rows the regressions read (evenly spaced rows, when
 #: there are more): enough for a last layer of a few hundred features, and
@@ -280,6 +280,11 @@ def finish_categorical(module, rows, weights, columns):
     finally:
         module.train(was_training)
     h, x, logits, w = (torch.cat(parts).numpy() for parts in zip(*batches, strict=True))
+    # standardised features: lbfgs converges (the code's scale is not the
+    # hidden units'), and the penalty weighs every feature alike
+    center, scale = h.mean(axis=0), h.std(axis=0)
+    scale[scale == 0] = 1.0
+    z = (h - center) / scale
     for j, (kind, start, width) in enumerate(columns):
         block = slice(start, start + width)
         if kind == "bernoulli":
@@ -292,13 +297,15 @@ def finish_categorical(module, rows, weights, columns):
         folds = min(CV_FOLDS, int(counts.min()))
         if folds < 2:
             continue  # a level no row holds, or too few rows of one
-        penalty, loss = _logistic_by_cv(h, y, w, folds)
+        penalty, loss = _logistic_by_cv(z, y, w, folds)
         if not loss < _log_loss(y, trained, w):
             continue
         fit = LogisticRegression(C=penalty, max_iter=LOGISTIC_ITER).fit(
-            h, y, sample_weight=w
+            z, y, sample_weight=w
         )
-        coef, intercept = fit.coef_, fit.intercept_
+        # back to the features' own units
+        coef = fit.coef_ / scale
+        intercept = fit.intercept_ - coef @ center
         if kind != "bernoulli" and width == 2:  # binary: logits (0, z)
             coef = np.vstack([np.zeros_like(coef), coef])
             intercept = np.concatenate([[0.0], intercept])
