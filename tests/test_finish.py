@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 import torch
 from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
 from sklearn.linear_model import Ridge as SkRidge
 from torch import nn
 
@@ -18,7 +19,14 @@ from skae import (
     _finish,
     _training,
 )
-from skae._finish import Moments, Ridge, finish_numeric, last_layer, layer_input
+from skae._finish import (
+    Moments,
+    Ridge,
+    finish_categorical,
+    finish_numeric,
+    last_layer,
+    layer_input,
+)
 from skae.nn import MLPDecoder
 
 
@@ -306,3 +314,95 @@ def test_the_finish_reads_the_network_in_eval_mode_and_gives_its_mode_back():
     )
     assert training.training and training.decoder[-1].training
     assert not evaluating.training
+
+
+# ------------------------------------------------- the categorical columns
+
+
+def _discrete_rows(n=300, seed=6):
+    """A numeric column, a three-level one-hot block, a two-level block
+    and a Bernoulli entry, each level a noisy function of the numeric
+    column (which the stand-in network reads)."""
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=n)
+    noisy = a + 0.5 * rng.normal(size=n)
+    level = np.digitize(noisy, [-0.5, 0.5])
+    rows = np.zeros((n, 7))
+    rows[:, 0] = a
+    rows[np.arange(n), 1 + level] = 1
+    rows[np.arange(n), 4 + (noisy > 0)] = 1
+    rows[:, 6] = noisy > 0.3
+    return torch.as_tensor(rows, dtype=torch.float32)
+
+
+COLUMNS = [("categorical", 1, 3), ("categorical", 4, 2), ("bernoulli", 6, 1)]
+
+
+def _log_losses(net, rows):
+    with torch.no_grad():
+        logits = net.output_head(net.decoder(net.encode(rows))).double()
+    out = []
+    for kind, start, width in COLUMNS:
+        if kind == "bernoulli":
+            z, y = logits[:, start], rows[:, start].double()
+            out.append(
+                float(torch.nn.functional.binary_cross_entropy_with_logits(z, y))
+            )
+        else:
+            y = rows[:, start : start + width].argmax(dim=1)
+            block = logits[:, start : start + width]
+            out.append(float(torch.nn.functional.cross_entropy(block, y)))
+    return np.array(out)
+
+
+def test_finish_categorical_refits_each_discrete_column_as_scikit_learn_would():
+    rows = _discrete_rows()
+    net = _Net(7, 10, reads=[0])
+    before = _log_losses(net, rows)
+    head = net.output_head.weight.clone()
+    refitted = finish_categorical(net, rows, None, COLUMNS)
+    assert refitted.tolist() == [True, True, True]
+    assert (_log_losses(net, rows) < before).all()
+    assert torch.equal(net.output_head.weight[0], head[0])  # the numeric row
+    # the three-level block: scikit-learn's multinomial regression, at one
+    # of the penalties tried
+    with torch.no_grad():
+        h = net.decoder(net.encode(rows)).double().numpy()
+    y = rows[:, 1:4].argmax(dim=1).numpy()
+    center, scale = h.mean(axis=0), h.std(axis=0)  # fitted on standardised h
+    fits = [
+        LogisticRegression(C=c, max_iter=_finish.LOGISTIC_ITER).fit(
+            (h - center) / scale, y
+        )
+        for c in _finish.LOGISTIC_C
+    ]
+    weight = net.output_head.weight[1:4].detach().double().numpy()
+    assert any(np.allclose(weight, f.coef_ / scale, atol=1e-5) for f in fits)
+    # the two-level block reads as logits (0, z); the Bernoulli entry as z
+    assert torch.all(net.output_head.weight[4] == 0)
+    assert net.output_head.bias[4] == 0
+
+
+def test_finish_categorical_leaves_a_column_with_an_unseen_level():
+    rows = _discrete_rows()
+    rows[:, 1:4] = 0
+    rows[:, 1] = 1  # a block whose second and third levels no row holds
+    net = _Net(7, 10, reads=[0])
+    head = net.output_head.weight.clone()
+    refitted = finish_categorical(net, rows, None, COLUMNS)
+    assert refitted.tolist() == [False, True, True]
+    assert torch.equal(net.output_head.weight[1:4], head[1:4])
+
+
+def test_finish_categorical_keeps_a_row_that_fits_better_than_a_refit():
+    rows = _discrete_rows()
+    net = _Net(7, 10, reads=[0])
+    with torch.no_grad():  # a confident row, and labels that agree with it
+        net.output_head.weight[6] *= 200
+        net.output_head.bias[6] *= 200
+        z = net.output_head(net.decoder(net.encode(rows)))[:, 6]
+    rows[:, 6] = (z > 0).float()
+    assert 0 < rows[:, 6].mean() < 1
+    head = net.output_head.weight[6].clone()
+    assert finish_categorical(net, rows, None, COLUMNS[2:]).tolist() == [False]
+    assert torch.equal(net.output_head.weight[6], head)
