@@ -374,7 +374,7 @@ def test_finish_categorical_refits_each_discrete_column_as_scikit_learn_would():
         LogisticRegression(C=c, max_iter=_finish.LOGISTIC_ITER).fit(
             (h - center) / scale, y
         )
-        for c in _finish.LOGISTIC_C
+        for c in [_finish.LOGISTIC_C]
     ]
     weight = net.output_head.weight[1:4].detach().double().numpy()
     assert any(np.allclose(weight, f.coef_ / scale, atol=1e-5) for f in fits)
