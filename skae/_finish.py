@@ -1,21 +1,23 @@
-"""The numeric finish: after a table's training, each numeric column's
-output weights are refitted by ridge regression on the features of the
-network's last layer, where that is expected to do better on new rows
-(issue 27).
+"""The finish: after a held table fit, the network's last linear layer is
+refitted in closed form, column by column, where that is expected to do
+better on new rows (issue 27).
 
 Stochastic gradient descent leaves the last layer of a network short of
-its least-squares optimum, by a margin that a table's numeric columns feel
-most where PCA is exact (as many numeric columns as the code is wide: PCA
-gives them back to 1e-3 of their standard deviation, a network trained by
-SGD to 1e-2). For a fixed network the best last layer for the squared
-error is a linear regression on the features that layer reads, which has
-a closed form. :func:`finish_numeric` computes it for each numeric column,
-its ridge penalty chosen by the exact leave-one-out error, and keeps it
-only where that error is below the trained layer's error on the training
-rows (which underestimates the trained layer's error on new rows): a
-column the trained layer fits as well as the regression is left as it
-was. The codes (``transform``), the other columns' outputs and every
-layer before the last are unchanged.
+its optimum for the features it reads. A table's numeric columns feel it
+in precision, most where PCA is exact (as many numeric columns as the code
+is wide: PCA gives them back to 1e-3 of their standard deviation, a
+network trained by SGD to 1e-2); its categorical columns where the hold
+weighs them little (their rows of the last layer barely train while the
+numeric columns pull hard). For fixed features the best last layer is a
+regression with a closed form or a convex one:
+:func:`finish_numeric` refits each numeric column's row by ridge
+regression, its penalty chosen by the exact leave-one-out error;
+:func:`finish_categorical` refits each categorical or Bernoulli column's
+rows by logistic regression. Each refit is kept only where its held-out
+estimate beats the trained rows' error on the training rows (which
+underestimates their error on new rows): a column the trained layer fits
+as well is left as it was. The codes (``transform``) and every layer
+before the last are unchanged.
 """
 
 import numpy as np
