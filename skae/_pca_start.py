@@ -27,6 +27,7 @@ from typing import NamedTuple
 
 import torch
 
+from ._finish import spaced_rows
 from ._losses import weighted_mean
 
 #: The hold's target: this fraction of the squared error that PCA of the
@@ -95,7 +96,7 @@ def principal_axes(rows, weights, n_components):
     mean over the rows read."""
     n, d = len(rows), rows[0:1].shape[1]
     take = max(1, min(n, MAX_ENTRIES // max(d, 1)))
-    index = torch.linspace(0, n - 1, take).round().long()
+    index = spaced_rows(n, take)
     x = rows[index].detach().to("cpu", torch.float64)
     x = torch.where(torch.isnan(x), torch.nan_to_num(x.nanmean(dim=0)), x)
     w = torch.ones(len(x), dtype=torch.float64)
