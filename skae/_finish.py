@@ -175,9 +175,9 @@ def finish_numeric(module, rows, weights, columns):
     leverage was far too hopeful on heavy-tailed tables; a penalty that
     leaves a row less than :data:`MIN_FREEDOM` of one minus its leverage is
     not chosen), and the column is refitted only where that error is below
-    the trained layer's error on the rows. Two passes over the rows (at
-    most :data:`MAX_ROWS` of them, evenly spaced): the moments, then the
-    leave-one-out errors.
+    the trained layer's error on the rows. One inference pass over the rows
+    (at most :data:`MAX_ROWS` of them, evenly spaced), then two over its
+    features: the moments, then the leave-one-out errors.
     Returns the mask of the columns refitted."""
     layer = last_layer(module)
     columns = torch.as_tensor(columns, dtype=torch.long)
@@ -187,16 +187,18 @@ def finish_numeric(module, rows, weights, columns):
     was_training = module.training
     module.eval()
     try:
-        moments = Moments(layer.weight.shape[1], len(columns))
-        for h, y, trained, w in _batches(module, layer, rows, weights, columns):
-            moments.add(h, y, trained, w)
-        fit = Ridge.from_moments(moments)
-        if fit is None:
-            return torch.zeros(len(columns), dtype=torch.bool)
-        for h, y, _, w in _batches(module, layer, rows, weights, columns):
-            fit.add_errors(h, y, w)
+        # the features once: the rows are capped, so they fit in memory
+        batches = list(_batches(module, layer, rows, weights, columns))
     finally:
         module.train(was_training)
+    moments = Moments(layer.weight.shape[1], len(columns))
+    for h, y, trained, w in batches:
+        moments.add(h, y, trained, w)
+    fit = Ridge.from_moments(moments)
+    if fit is None:
+        return torch.zeros(len(columns), dtype=torch.bool)
+    for h, y, _, w in batches:
+        fit.add_errors(h, y, w)
     coef, intercept, loo = fit.chosen()
     better = loo < moments.parts["now"] / moments.parts["w"]
     refit = columns[better]
