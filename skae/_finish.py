@@ -108,21 +108,29 @@ def _capped(rows, weights, most=None):
 def _batches(module, layer, rows, weights, columns):
     """For each batch of ``rows``: the features ``layer`` reads, the
     targets (the rows' ``columns``), the layer's outputs on those columns
-    and the rows' weights, float64 on the CPU (the module in eval mode)."""
+    and the rows' weights, float64 on the CPU; a list (the module read in
+    eval mode, its mode given back)."""
     features = layer_input(module, layer)
     weight = layer.weight[columns]
     bias = layer.bias[columns]
     step = inference_batch_rows(rows[0:1].shape[1])
-    for start in range(0, len(rows), step):
-        x = rows[start : start + step]
-        h = features(module.encode(x))
-        w = (
-            torch.ones(len(x), device=x.device)
-            if weights is None
-            else weights[start : start + step]
-        )
-        out = (h, x[:, columns.to(x.device)], h @ weight.T + bias, w)
-        yield tuple(t.detach().to("cpu", torch.float64) for t in out)
+    batches = []
+    was_training = module.training
+    module.eval()
+    try:
+        for start in range(0, len(rows), step):
+            x = rows[start : start + step]
+            h = features(module.encode(x))
+            w = (
+                torch.ones(len(x), device=x.device)
+                if weights is None
+                else weights[start : start + step]
+            )
+            out = (h, x[:, columns.to(x.device)], h @ weight.T + bias, w)
+            batches.append(tuple(t.detach().to("cpu", torch.float64) for t in out))
+    finally:
+        module.train(was_training)
+    return batches
 
 
 def layer_input(module, layer):
@@ -183,14 +191,8 @@ def finish_numeric(module, rows, weights, columns):
     columns = torch.as_tensor(columns, dtype=torch.long)
     if layer is None or not len(columns):
         return torch.zeros(len(columns), dtype=torch.bool)
-    rows, weights = _capped(rows, weights)
-    was_training = module.training
-    module.eval()
-    try:
-        # the features once: the rows are capped, so they fit in memory
-        batches = list(_batches(module, layer, rows, weights, columns))
-    finally:
-        module.train(was_training)
+    # the features once: the rows are capped, so they fit in memory
+    batches = _batches(module, layer, *_capped(rows, weights), columns)
     moments = Moments(layer.weight.shape[1], len(columns))
     for h, y, trained, w in batches:
         moments.add(h, y, trained, w)
@@ -287,12 +289,7 @@ def finish_categorical(module, rows, weights, columns):
         return refitted
     rows, weights = _capped(rows, weights, LOGISTIC_ROWS)
     all_columns = torch.arange(layer.weight.shape[0])
-    was_training = module.training
-    module.eval()
-    try:
-        batches = list(_batches(module, layer, rows, weights, all_columns))
-    finally:
-        module.train(was_training)
+    batches = _batches(module, layer, rows, weights, all_columns)
     h, x, logits, w = (torch.cat(parts).numpy() for parts in zip(*batches, strict=True))
     # standardised features: lbfgs converges (the code's scale is not the
     # hidden units'), and the penalty weighs every feature alike
